@@ -1,0 +1,95 @@
+// Engine and Plan: the entry points. An Engine owns a backend, the binary cache and the tuning
+// database; engine.plan(problem) picks a Config (tuned, cached or heuristic) and returns a Plan
+// that runs forward/backward for that problem as many times as the caller likes.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "dcnjit/config.h"
+#include "dcnjit/error.h"
+#include "dcnjit/problem.h"
+#include "dcnjit/tensor.h"
+
+namespace dcnjit {
+
+enum class TuningPolicy {
+  off,           // heuristic default config; never touches the tuning database
+  on_first_use,  // look up the database; on a miss tune, persist, then run
+  cache_only,    // use the database when it has an entry, else the heuristic; never tune
+};
+const char* to_string(TuningPolicy policy);
+
+struct EngineOptions {
+  Backend backend = Backend::cpu;
+  int threads = 0;                    // CPU threads (cpu backend, sim blocks); 0 = all cores
+  std::string cache_path;             // "" = $DCNJIT_CACHE, $XDG_CACHE_HOME/dcnjit/cache.sqlite, ~/.cache/...
+  TuningPolicy tuning = TuningPolicy::off;
+  double tune_budget_s = 20.0;        // wall-clock budget per problem and pass when tuning
+  int device = 0;                     // CUDA device ordinal
+};
+
+struct ForwardArgs {
+  TensorRef x, offset, mask, weight, bias;  // mask/bias may be absent (data == nullptr)
+  TensorRef y;
+  void* stream = nullptr;                   // CUstream for the cuda backend
+  void* workspace = nullptr;                // optional caller scratch of Plan::workspace_size() bytes
+  std::size_t workspace_bytes = 0;
+};
+
+struct BackwardArgs {
+  TensorRef x, offset, mask, weight;  // the forward inputs (mask optional)
+  TensorRef grad_y;
+  // Outputs: any subset; a target with data == nullptr is not computed.
+  TensorRef grad_x, grad_offset, grad_mask, grad_weight, grad_bias;
+  void* stream = nullptr;
+  void* workspace = nullptr;
+  std::size_t workspace_bytes = 0;
+};
+
+namespace detail {
+class BackendImpl;
+}
+
+class Plan {
+ public:
+  const Problem& problem() const { return problem_; }
+  const Config& config() const { return config_; }
+  Backend backend() const;
+  // Scratch the passes need (column buffers, GEMM workspace). Passing a workspace of at least this
+  // size avoids internal allocation; otherwise the plan allocates (and keeps) its own.
+  std::size_t workspace_size() const;
+
+  void forward(const ForwardArgs& args) const;
+  void backward(const BackwardArgs& args) const;
+
+  Plan(Problem problem, Config config, std::shared_ptr<detail::BackendImpl> backend);
+
+ private:
+  Problem problem_;
+  Config config_;
+  std::shared_ptr<detail::BackendImpl> backend_;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  const EngineOptions& options() const;
+
+  // Validates the problem and selects a config according to the tuning policy.
+  Plan plan(const Problem& problem);
+  // A plan with an explicit config (validated against the backend's config space).
+  Plan plan(const Problem& problem, const Config& config);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dcnjit

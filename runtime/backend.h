@@ -1,0 +1,49 @@
+// The internal interface every backend (cpu, sim, cuda) implements. Plan holds one and forwards
+// validated arguments to it; the tuner and the profiler drive it directly.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "dcnjit/engine.h"
+#include "runtime/phases.h"
+
+namespace dcnjit::detail {
+
+class BackendImpl {
+ public:
+  virtual ~BackendImpl() = default;
+
+  virtual Backend kind() const = 0;
+
+  // The heuristic config used when tuning is off or nothing is cached. Fully resolved
+  // (im2col_step > 0), so it can be printed and stored.
+  virtual Config default_config(const Problem& problem) const = 0;
+
+  // Throws Error(InvalidArgument) naming the field when `config` is outside this backend's space
+  // for `problem` (e.g. a tampered database row). Must not compile anything.
+  virtual void validate_config(const Problem& problem, const Config& config) const = 0;
+
+  virtual std::size_t workspace_size(const Problem& problem, const Config& config) const = 0;
+
+  // Arguments have already been checked against the problem (validate_args.h).
+  virtual void forward(const Problem& problem, const Config& config, const ForwardArgs& args) = 0;
+  virtual void backward(const Problem& problem, const Config& config, const BackwardArgs& args) = 0;
+
+  // Blocks until all work issued so far is finished (no-op on cpu/sim).
+  virtual void synchronize() {}
+
+  // When set, the backend reports each phase of a pass (profile command, tests of the breakdown).
+  void set_phase_sink(PhaseSink* sink) { phase_sink_ = sink; }
+  PhaseSink* phase_sink() const { return phase_sink_; }
+
+ private:
+  PhaseSink* phase_sink_ = nullptr;
+};
+
+std::shared_ptr<BackendImpl> make_cpu_backend(const EngineOptions& options);
+std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options);
+std::shared_ptr<BackendImpl> make_cuda_backend(const EngineOptions& options);
+std::shared_ptr<BackendImpl> make_backend(const EngineOptions& options);
+
+}  // namespace dcnjit::detail
