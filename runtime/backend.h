@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "dcnjit/engine.h"
 #include "runtime/phases.h"
@@ -32,6 +33,17 @@ class BackendImpl {
 
   // Blocks until all work issued so far is finished (no-op on cpu/sim).
   virtual void synchronize() {}
+
+  // Memory that this backend's tensors live in. Host memory by default (cpu, sim); cuda overrides.
+  virtual void* allocate(std::size_t bytes);  // zero-filled
+  virtual void release(void* pointer);
+  virtual void copy_to_device(void* device, const void* host, std::size_t bytes);
+  virtual void copy_to_host(void* host, const void* device, std::size_t bytes);
+  virtual Device device() const { return Device::cpu; }
+
+  // What a tuned result depends on besides the problem (design.md section 3 "env key"): e.g.
+  // "cpu:<model>:<threads>" or "sm_90:<name>:<SMs>:<driver>:<nvrtc>:<cublasLt>". Includes the generator version.
+  virtual std::string environment() const = 0;
 
   // When set, the backend reports each phase of a pass (profile command, tests of the breakdown).
   void set_phase_sink(PhaseSink* sink) { phase_sink_ = sink; }

@@ -72,6 +72,32 @@ class Plan {
   std::shared_ptr<detail::BackendImpl> backend_;
 };
 
+// Memory on the engine's device (host memory for the cpu and sim backends, GPU memory for cuda).
+// Owns its allocation; movable, not copyable.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&&) noexcept;
+  DeviceBuffer& operator=(DeviceBuffer&&) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t size() const { return bytes_; }
+  void upload(const void* host, std::size_t bytes);    // host -> buffer (bytes <= size())
+  void download(void* host, std::size_t bytes) const;  // buffer -> host
+  // A TensorRef over this buffer (device set to the backend's); throws if the shape does not fit.
+  TensorRef tensor(DType dtype, std::initializer_list<int64_t> shape) const;
+
+  DeviceBuffer(std::shared_ptr<detail::BackendImpl> backend, std::size_t bytes);
+
+ private:
+  std::shared_ptr<detail::BackendImpl> backend_;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
 class Engine {
  public:
   explicit Engine(EngineOptions options = {});
@@ -80,6 +106,9 @@ class Engine {
   Engine& operator=(Engine&&) noexcept;
 
   const EngineOptions& options() const;
+
+  // Device memory for the tensors of this engine's backend (zero-filled).
+  DeviceBuffer allocate(std::size_t bytes);
 
   // Validates the problem and selects a config according to the tuning policy.
   Plan plan(const Problem& problem);

@@ -53,6 +53,8 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 
 const EngineOptions& Engine::options() const { return impl_->options; }
 
+DeviceBuffer Engine::allocate(std::size_t bytes) { return DeviceBuffer(impl_->backend, bytes); }
+
 Plan Engine::plan(const Problem& problem) {
   problem.validate();
   Config config = impl_->selector->select(*impl_->backend, problem);
