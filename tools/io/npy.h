@@ -1,0 +1,40 @@
+// .npy files (NumPy's array format, https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
+// the way tensors enter and leave the CLI, the golden fixtures and the benchmarks.
+//
+// Reading accepts little-endian, C-order float32, float16 and float64 arrays with a version 1.0 or 2.0
+// header and converts them to float32 (f16 exactly, f64 rounded to nearest). Anything else (big-endian,
+// Fortran order, integer dtypes, truncated data, a corrupt header) is Error(IoError) whose message names
+// the file and says what was found. Writing always produces float32, version 1.0.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dcnjit::io {
+
+// A host array read from a .npy file, converted to float32, row-major.
+struct NpyArray {
+  std::vector<int64_t> shape;  // empty for a 0-d array (one element)
+  std::vector<float> data;
+
+  int64_t numel() const;
+  std::string shape_string() const;  // "[2, 18, 5, 7]"
+};
+
+// Reads `path`; errors name the file.
+NpyArray read_npy(const std::filesystem::path& path);
+
+// Parses the bytes of a .npy file; `name` is the file name used in error messages.
+NpyArray parse_npy(std::string_view bytes, const std::string& name);
+
+// Writes `data` (numel(shape) float32 values, row-major) to `path` as a version 1.0 .npy file.
+void write_npy(const std::filesystem::path& path, std::span<const float> data, const std::vector<int64_t>& shape);
+
+// The bytes write_npy() puts in a file; `name` only serves error messages.
+std::string format_npy(std::span<const float> data, const std::vector<int64_t>& shape, const std::string& name);
+
+}  // namespace dcnjit::io
