@@ -1,10 +1,77 @@
-// Placeholder: the sim backend is built in its own issue.
-#include "runtime/backend.h"
+#include "runtime/sim/sim_backend.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "generator/config_space.h"
+#include "generator/version.h"
+#include "runtime/pipeline/kernel_pipeline.h"
 
 namespace dcnjit::detail {
+namespace {
 
-std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions&) {
-  throw Error(ErrorCode::Unsupported, "backend: sim is not implemented in this build");
+class SimBackend final : public BackendImpl {
+ public:
+  explicit SimBackend(const sim::SimOptions& options) : device_(options), pipeline_(device_) {}
+
+  Backend kind() const override { return Backend::sim; }
+
+  Config default_config(const Problem& problem) const override { return gen::default_kernel_config(problem); }
+
+  void validate_config(const Problem& problem, const Config& config) const override {
+    gen::validate_kernel_config(problem, config);
+    // One GEMM implementation (OpenBLAS); the cuBLASLt candidate index has no meaning here.
+    if (config.gemm_algo != 0)
+      throw Error(ErrorCode::InvalidArgument,
+                  fmt::format("gemm_algo={} is not available on the sim backend (it has one GEMM, algo=0)",
+                              config.gemm_algo));
+  }
+
+  std::size_t workspace_size(const Problem& problem, const Config& config) const override {
+    return KernelPipeline::workspace_size(problem, config);
+  }
+
+  void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {
+    std::lock_guard lock(mutex_);
+    pipeline_.forward(problem, config, args, phase_sink());
+  }
+
+  void backward(const Problem& problem, const Config& config, const BackwardArgs& args) override {
+    std::lock_guard lock(mutex_);
+    pipeline_.backward(problem, config, args, phase_sink());
+  }
+
+  // "sim:<compiler --version line>:threads=<n>:gen=<version>": tuned sim configs are only reused
+  // with the same compiler, worker count and generator.
+  std::string environment() const override {
+    std::lock_guard lock(mutex_);
+    return fmt::format("sim:{}:threads={}:gen={}", device_.library().compiler_identity(), device_.threads(),
+                       gen::GENERATOR_VERSION);
+  }
+
+ private:
+  mutable std::mutex mutex_;  // one pass at a time: the device and pipeline are not thread-safe
+  mutable sim::SimKernelDevice device_;
+  KernelPipeline pipeline_;
+};
+
+unsigned resolve_threads(int requested) {
+  if (requested < 0)
+    throw Error(ErrorCode::InvalidArgument, fmt::format("threads={} must be >= 0 (0 = all cores)", requested));
+  return unsigned(requested);
+}
+
+}  // namespace
+
+std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options, const sim::SimOptions& sim) {
+  sim::SimOptions resolved = sim;
+  resolved.threads = resolve_threads(options.threads);
+  return std::make_shared<SimBackend>(resolved);
+}
+
+std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options) {
+  return make_sim_backend(options, sim::SimOptions{});
 }
 
 }  // namespace dcnjit::detail

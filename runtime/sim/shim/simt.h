@@ -1,0 +1,132 @@
+// The SIMT shim: lets a CUDA translation unit compile with the host C++ compiler so the sim backend
+// runs the very same generated kernels on the CPU (think TRITON_INTERPRET=1). The sim compiler
+// force-includes this header before the generated source (`-include dcnjit_sim/simt.h`).
+//
+// Model. The engine (runtime/sim/block_executor.cpp) runs one block at a time per OS worker thread
+// and each CUDA thread of the block as a fiber on that worker. Kernel code sees its coordinates
+// through thread_local built-ins (threadIdx, blockIdx, ...) that the shim reloads every time the
+// fiber resumes. Fibers switch only inside the engine hooks: __syncthreads and warp collectives.
+//
+//   __shared__          thread_local: one instance per worker thread, and a worker runs one block at
+//                       a time, so one instance per running block (blocks never see each other's).
+//   extern __shared__   the sim compiler rewrites `extern __shared__ T name[];` (block scope) into
+//                       `T* name = dcnjit_sim::dynamic_shared<T>();` (C++ cannot declare a per-block
+//                       array of unknown size); the memory is the block's dynamic arena.
+//   atomics             real atomics (std::atomic_ref): blocks run concurrently on several workers.
+//   warp collectives    each lane posts its operand, the engine parks it until every lane in the
+//                       mask has arrived, then hands each lane its result.
+//
+// Templates can test DCNJIT_SIM to give a construct without a host equivalent (inline PTX) a host
+// implementation with the same semantics.
+#pragma once
+
+#define DCNJIT_SIM 1
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <vector_types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <source_location>
+#include <type_traits>
+
+#include "dcnjit_sim/simt_abi.h"
+
+// ---- Qualifiers. The CUDA headers define some of these as empty in host mode; be explicit. ----
+#undef __global__
+#undef __device__
+#undef __host__
+#undef __shared__
+#undef __constant__
+#undef __managed__
+#undef __forceinline__
+#undef __noinline__
+#undef __launch_bounds__
+#define __global__
+#define __device__
+#define __host__
+#define __constant__
+#define __managed__
+#define __forceinline__ inline
+#define __noinline__ __attribute__((noinline))
+#define __launch_bounds__(...)
+#define __shared__ thread_local
+// __restrict__ and __align__(n) are understood by g++/clang++ (the latter via crt/host_defines.h).
+
+inline constexpr int warpSize = 32;
+
+// ---- Built-in variables: the current fiber's coordinates, reloaded after every switch. ----
+inline thread_local uint3 threadIdx;
+inline thread_local uint3 blockIdx;
+inline thread_local dim3 blockDim;
+inline thread_local dim3 gridDim;
+
+namespace dcnjit_sim {
+
+inline thread_local ThreadContext* current_thread = nullptr;
+
+// Makes `self` the running thread of this worker: called when a fiber starts and whenever it
+// returns from a hook (another fiber may have run in between and changed the built-ins).
+inline void enter(ThreadContext* self) {
+  current_thread = self;
+  threadIdx = uint3{self->thread_idx.x, self->thread_idx.y, self->thread_idx.z};
+  blockIdx = uint3{self->block_idx.x, self->block_idx.y, self->block_idx.z};
+  blockDim = dim3(self->block_dim.x, self->block_dim.y, self->block_dim.z);
+  gridDim = dim3(self->grid_dim.x, self->grid_dim.y, self->grid_dim.z);
+}
+
+// The block's dynamic shared memory (target of the `extern __shared__` rewrite).
+template <typename T>
+inline T* dynamic_shared() {
+  return static_cast<T*>(current_thread->dynamic_shared);
+}
+
+[[noreturn]] inline void trap(const char* message) {
+  ThreadContext* self = current_thread;
+  self->hooks->trap(self, message);
+}
+
+}  // namespace dcnjit_sim
+
+// ---- Block barrier. ----
+inline void __syncthreads(std::source_location where = std::source_location::current()) {
+  dcnjit_sim::ThreadContext* self = dcnjit_sim::current_thread;
+  self->hooks->sync_threads(self, 0, where.file_name(), where.line());
+  dcnjit_sim::enter(self);
+}
+
+inline int __syncthreads_count(int predicate, std::source_location where = std::source_location::current()) {
+  dcnjit_sim::ThreadContext* self = dcnjit_sim::current_thread;
+  const int count = self->hooks->sync_threads(self, predicate != 0, where.file_name(), where.line());
+  dcnjit_sim::enter(self);
+  return count;
+}
+
+inline int __syncthreads_or(int predicate, std::source_location where = std::source_location::current()) {
+  return __syncthreads_count(predicate, where) != 0;
+}
+
+inline int __syncthreads_and(int predicate, std::source_location where = std::source_location::current()) {
+  const dim3 block = blockDim;
+  return __syncthreads_count(predicate, where) == int(block.x * block.y * block.z);
+}
+
+[[noreturn]] inline void __trap() { dcnjit_sim::trap("__trap() called"); }
+
+#include "dcnjit_sim/simt_atomics.h"
+#include "dcnjit_sim/simt_math.h"
+#include "dcnjit_sim/simt_warp.h"
+
+// ---- Export of a kernel for the engine (the sim compiler appends one line per kernel). ----
+// `kernel` is the generated extern "C" __global__ entry point, `Params` its one by-value argument.
+#define DCNJIT_SIM_EXPORT_KERNEL(kernel, Params)                                                   \
+  extern "C" void kernel(Params);                                                                  \
+  extern "C" void kernel##_sim_entry(dcnjit_sim::ThreadContext* self, const void* params) {        \
+    dcnjit_sim::enter(self);                                                                       \
+    kernel(*static_cast<const Params*>(params));                                                   \
+  }                                                                                                \
+  extern "C" unsigned kernel##_sim_abi_version() { return dcnjit_sim::kAbiVersion; }               \
+  extern "C" unsigned long kernel##_sim_param_bytes() { return sizeof(Params); }

@@ -1,0 +1,93 @@
+#include "runtime/sim/sim_gemm.h"
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "dcnjit/error.h"
+#include "runtime/half.h"
+
+namespace dcnjit::sim {
+
+namespace {
+
+using detail::GemmDesc;
+
+float load_element(const void* base, int64_t index, DType dtype) {
+  switch (dtype) {
+    case DType::f32: return static_cast<const float*>(base)[index];
+    case DType::f16: return half_to_float(static_cast<const uint16_t*>(base)[index]);
+    case DType::bf16: return bf16_to_float(static_cast<const uint16_t*>(base)[index]);
+  }
+  return 0.0f;
+}
+
+void store_element(void* base, int64_t index, DType dtype, float value) {
+  switch (dtype) {
+    case DType::f32: static_cast<float*>(base)[index] = value; return;
+    case DType::f16: static_cast<uint16_t*>(base)[index] = float_to_half(value); return;
+    case DType::bf16: static_cast<uint16_t*>(base)[index] = float_to_bf16(value); return;
+  }
+}
+
+// A rows x cols matrix stored with leading dimension `ld` -> dense f32 (leading dimension cols).
+std::vector<float> widen(const void* base, int64_t offset, int64_t rows, int64_t cols, int64_t ld, DType dtype) {
+  std::vector<float> out(std::size_t(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) out[std::size_t(r * cols + c)] = load_element(base, offset + r * ld + c, dtype);
+  return out;
+}
+
+void check(const GemmDesc& d) {
+  auto fail = [](const std::string& what) { throw Error(ErrorCode::InvalidArgument, "sim gemm: " + what); };
+  if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0)
+    fail(fmt::format("negative size (m={} n={} k={} batch={})", d.m, d.n, d.k, d.batch));
+  const int64_t a_cols = d.trans_a ? d.m : d.k, b_cols = d.trans_b ? d.k : d.n;
+  if (d.lda < std::max<int64_t>(1, a_cols)) fail(fmt::format("lda={} is less than a row of A ({})", d.lda, a_cols));
+  if (d.ldb < std::max<int64_t>(1, b_cols)) fail(fmt::format("ldb={} is less than a row of B ({})", d.ldb, b_cols));
+  if (d.ldc < std::max<int64_t>(1, d.n)) fail(fmt::format("ldc={} is less than a row of C ({})", d.ldc, d.n));
+  if (d.m && d.n && (!d.c || (d.k && (!d.a || !d.b)))) fail("null operand");
+}
+
+}  // namespace
+
+void run_gemm(const GemmDesc& d) {
+  check(d);
+  if (d.m == 0 || d.n == 0) return;
+  const CBLAS_TRANSPOSE ta = d.trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = d.trans_b ? CblasTrans : CblasNoTrans;
+  const int64_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
+  const int64_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
+
+  for (int b = 0; b < d.batch; ++b) {
+    const int64_t c_offset = b * d.stride_c;
+    if (d.dtype == DType::f32) {
+      const float* a = static_cast<const float*>(d.a) + b * d.stride_a;
+      const float* bm = static_cast<const float*>(d.b) + b * d.stride_b;
+      float* c = static_cast<float*>(d.c) + c_offset;
+      cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a, int(d.lda), bm, int(d.ldb),
+                  d.beta, c, int(d.ldc));
+      if (d.bias) {
+        const float* bias = static_cast<const float*>(d.bias);
+        for (int64_t i = 0; i < d.m; ++i)
+          for (int64_t j = 0; j < d.n; ++j) c[i * d.ldc + j] += bias[i];
+      }
+      continue;
+    }
+    // f16 / bf16: widen, multiply in f32, round the result once.
+    const std::vector<float> a = widen(d.a, b * d.stride_a, a_rows, a_cols, d.lda, d.dtype);
+    const std::vector<float> bm = widen(d.b, b * d.stride_b, b_rows, b_cols, d.ldb, d.dtype);
+    std::vector<float> c = d.beta != 0.0f ? widen(d.c, c_offset, d.m, d.n, d.ldc, d.dtype)
+                                          : std::vector<float>(std::size_t(d.m * d.n), 0.0f);
+    cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a.data(), int(a_cols), bm.data(),
+                int(b_cols), d.beta, c.data(), int(d.n));
+    for (int64_t i = 0; i < d.m; ++i) {
+      const float bias = d.bias ? load_element(d.bias, i, d.dtype) : 0.0f;
+      for (int64_t j = 0; j < d.n; ++j) store_element(d.c, c_offset + i * d.ldc + j, d.dtype, c[std::size_t(i * d.n + j)] + bias);
+    }
+  }
+}
+
+}  // namespace dcnjit::sim

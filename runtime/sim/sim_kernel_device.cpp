@@ -1,0 +1,81 @@
+#include "runtime/sim/sim_kernel_device.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "dcnjit/error.h"
+#include "runtime/sim/sim_gemm.h"
+
+namespace dcnjit::sim {
+
+SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
+    : order_(options.order), runner_(options.threads), library_(std::move(compiler)) {}
+
+void* SimKernelDevice::allocate(std::size_t bytes) {
+  // 64-byte aligned (whole cache lines, any vector type); zero-filled like the backend's memory.
+  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64;
+  void* pointer = std::aligned_alloc(64, rounded);
+  if (!pointer) throw Error(ErrorCode::LaunchError, fmt::format("sim: out of host memory ({} bytes)", bytes));
+  std::memset(pointer, 0, rounded);
+  return pointer;
+}
+
+void SimKernelDevice::release(void* pointer) { std::free(pointer); }
+
+void SimKernelDevice::fill_zero(void* pointer, std::size_t bytes) {
+  if (bytes) std::memset(pointer, 0, bytes);
+}
+
+detail::LoadedKernel* SimKernelDevice::load(const gen::KernelSource& source) {
+  std::string key = source.name + '\0' + source.param_type + '\0' + source.source;
+  auto& slot = kernels_[key];
+  if (!slot) {
+    try {
+      slot = std::make_unique<SimLoadedKernel>(library_.load(source.name, source.source, source.param_type));
+    } catch (...) {
+      kernels_.erase(key);
+      throw;
+    }
+  }
+  return slot.get();
+}
+
+void SimKernelDevice::launch(detail::LoadedKernel* loaded, const detail::LaunchDims& dims, const void* params,
+                             std::size_t params_bytes) {
+  auto* sim_kernel = dynamic_cast<SimLoadedKernel*>(loaded);
+  if (!sim_kernel) throw Error(ErrorCode::Internal, "sim: launch of a kernel that this device did not load");
+  const SimKernel& kernel = sim_kernel->kernel();
+  auto fail = [&](const std::string& what) {
+    throw Error(ErrorCode::LaunchError, fmt::format("sim: launch of {}: {}", kernel.name, what));
+  };
+  const uint64_t block_threads = uint64_t(dims.block[0]) * dims.block[1] * dims.block[2];
+  if (block_threads == 0 || block_threads > kMaxBlockThreads || dims.block[2] > 64)
+    fail(fmt::format("block ({},{},{}) is outside the limits (1 to {} threads, z <= 64)", dims.block[0],
+                     dims.block[1], dims.block[2], kMaxBlockThreads));
+  if (dims.grid[0] == 0 || dims.grid[1] == 0 || dims.grid[2] == 0 || dims.grid[0] > kMaxGridX ||
+      dims.grid[1] > kMaxGridYZ || dims.grid[2] > kMaxGridYZ)
+    fail(fmt::format("grid ({},{},{}) is outside the limits (x in [1, {}], y and z in [1, {}])", dims.grid[0],
+                     dims.grid[1], dims.grid[2], kMaxGridX, kMaxGridYZ));
+  if (dims.dynamic_shared_bytes > kMaxDynamicSharedBytes)
+    fail(fmt::format("{} bytes of dynamic shared memory exceed the limit of {}", dims.dynamic_shared_bytes,
+                     kMaxDynamicSharedBytes));
+  if (params_bytes != kernel.param_bytes)
+    fail(fmt::format("the parameter block has {} bytes, the kernel's parameter type has {}", params_bytes,
+                     kernel.param_bytes));
+
+  GridLaunch launch;
+  launch.kernel_name = kernel.name;
+  launch.entry = kernel.entry;
+  launch.params = params;
+  launch.grid = {dims.grid[0], dims.grid[1], dims.grid[2]};
+  launch.block = {dims.block[0], dims.block[1], dims.block[2]};
+  launch.dynamic_shared_bytes = dims.dynamic_shared_bytes;
+  launch.order = order_;
+  runner_.run(launch);
+}
+
+void SimKernelDevice::gemm(const detail::GemmDesc& desc) { run_gemm(desc); }
+
+}  // namespace dcnjit::sim

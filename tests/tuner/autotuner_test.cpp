@@ -1,0 +1,133 @@
+// The search against a FakeBackend whose costs the tests set: the fastest valid config wins, failing
+// configs are recorded but never win, invalid ones are pruned before running, and the budget holds.
+#include "tuner/autotuner.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "tests/tuner/fake_backend.h"
+#include "tests/tuner/temp_dir.h"
+#include "tuner/config_space.h"
+
+namespace dcnjit::tuner {
+namespace {
+
+using testing::FakeBackend;
+using testing::TempDir;
+
+Problem small_problem() { return Problem::parse("N4 C4 H8 W8 Co4 k3x3 p1x1 mask"); }
+
+TEST(ConfigSpaceCpu, DefaultFirstThenOnlyValidConfigs) {
+  FakeBackend backend;
+  const Problem p = small_problem();
+  const auto candidates = candidate_configs(backend, p, Pass::forward);
+  ASSERT_FALSE(candidates.empty());
+  EXPECT_EQ(candidates.front(), backend.default_config(p));
+  // steps {1, 2, 4} (divisors of N=4) x tiles {0, 256, 1024, 4096}
+  EXPECT_EQ(candidates.size(), 12u);
+  for (const Config& c : candidates) EXPECT_NO_THROW(backend.validate_config(p, c)) << c.to_string();
+}
+
+TEST(ConfigSpaceCpu, TamperedValuesAreOutsideTheSpace) {
+  FakeBackend backend;
+  const Problem p = small_problem();
+  Config c = backend.default_config(p);
+  EXPECT_TRUE(in_config_space(backend, p, Pass::forward, c));
+  c.cpu_pixel_tile = 999;
+  EXPECT_FALSE(in_config_space(backend, p, Pass::forward, c));
+  c = backend.default_config(p);
+  c.im2col_step = 3;  // does not divide N=4
+  EXPECT_FALSE(in_config_space(backend, p, Pass::forward, c));
+}
+
+TEST(AutotunerCpu, FastestConfigWinsAndEveryTrialIsRecorded) {
+  TempDir dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  // step=2 tile=1024 is 10x faster than everything else: a margin no timing noise can invert.
+  backend.cost_us = [](const Config& c) { return c.im2col_step == 2 && c.cpu_pixel_tile == 1024 ? 30.0 : 300.0; };
+  TuneOptions options;
+  options.budget_s = 30;  // ample: the whole space is measured
+  const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.winner.im2col_step, 2);
+  EXPECT_EQ(r.winner.cpu_pixel_tile, 1024);
+  EXPECT_EQ(r.measured, 12);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_TRUE(r.stored);
+  ASSERT_TRUE(r.default_ms);
+  EXPECT_GT(*r.default_ms, r.winner_ms);
+  EXPECT_EQ(db.trial_count(), 12);
+  auto stored = db.find_winner(tuning_key(backend, small_problem(), Pass::forward));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->config, r.winner.to_string());
+  EXPECT_EQ(stored->default_config, backend.default_config(small_problem()).to_string());
+}
+
+TEST(AutotunerCpu, FailingConfigsAreRecordedAsFailedAndNeverWin) {
+  TempDir dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  // tile=4096 "fails to launch"; it would otherwise be the fastest.
+  backend.cost_us = [](const Config& c) { return c.cpu_pixel_tile == 4096 ? -1.0 : c.cpu_pixel_tile == 256 ? 30.0 : 300.0; };
+  TuneOptions options;
+  options.budget_s = 30;
+  const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.winner.cpu_pixel_tile, 256);
+  EXPECT_EQ(r.failed, 3);  // one per step value
+  int failed_rows = 0;
+  for (const Trial& t : db.trials()) {
+    if (!t.ok) {
+      ++failed_rows;
+      EXPECT_NE(t.error.find("fake launch failure"), std::string::npos) << t.error;
+    }
+  }
+  EXPECT_EQ(failed_rows, 3);
+}
+
+TEST(AutotunerCpu, AllConfigsFailingStoresNoWinner) {
+  TempDir dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  backend.cost_us = [](const Config&) { return -1.0; };
+  TuneOptions options;
+  options.budget_s = 30;
+  const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.default_ms);
+  EXPECT_EQ(r.winner, backend.default_config(small_problem()));
+  EXPECT_FALSE(db.find_winner(tuning_key(backend, small_problem(), Pass::forward)));
+  EXPECT_EQ(db.trial_count(), 12);
+}
+
+TEST(AutotunerCpu, BudgetStopsTheSearchButTheDefaultIsAlwaysTimed) {
+  FakeBackend backend;
+  backend.cost_us = [](const Config&) { return 20000.0; };  // 20 ms per run
+  TuneOptions options;
+  options.budget_s = 0.05;
+  const auto start = std::chrono::steady_clock::now();
+  const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, nullptr);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.default_ms);
+  EXPECT_LT(r.measured, r.candidates);
+  // One config costs at most warm-up + estimate + 3 repeats = 5 runs = 0.1 s; allow the budget plus
+  // one config plus scheduling slack on a loaded 2-core CI machine.
+  EXPECT_LT(seconds, 0.05 + 0.1 + 0.5);
+}
+
+TEST(AutotunerCpu, BackwardPassesAreKeyedSeparately) {
+  TempDir dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  TuneOptions options;
+  options.budget_s = 0.2;
+  tune_pass(backend, small_problem(), Pass::backward_weight, options, &db);
+  EXPECT_TRUE(db.find_winner(tuning_key(backend, small_problem(), Pass::backward_weight)));
+  EXPECT_FALSE(db.find_winner(tuning_key(backend, small_problem(), Pass::forward)));
+}
+
+}  // namespace
+}  // namespace dcnjit::tuner

@@ -1,0 +1,42 @@
+// Real measurements of generated kernels on the sim backend (the CUDA source run on the CPU): kept to
+// one tiny problem and a short budget, because every candidate config is a host compile.
+#include <gtest/gtest.h>
+
+#include "runtime/backend.h"
+#include "tests/tuner/temp_dir.h"
+#include "tuner/autotuner.h"
+#include "tuner/config_space.h"
+#include "tuner/tuning_db.h"
+
+namespace dcnjit::tuner {
+namespace {
+
+using testing::TempDir;
+
+TEST(SimTuning, ForwardOfATinyProblemTimesGeneratedKernelsWithinTheBudget) {
+  TempDir dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  EngineOptions options;
+  options.backend = Backend::sim;
+  options.threads = 1;
+  auto backend = detail::make_backend(options);
+  const Problem problem = Problem::parse("N1 C4 H6 W6 Co4 k3x3 p1 mask");
+  TuneOptions tune;
+  tune.budget_s = 3;
+  const TuneResult r = tune_pass(*backend, problem, Pass::forward, tune, &db);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.failed, 0);
+  ASSERT_TRUE(r.default_ms);
+  EXPECT_GT(*r.default_ms, 0.0);
+  EXPECT_GE(r.measured, 1);
+  EXPECT_EQ(r.default_config, backend->default_config(problem));
+  // The winner is one of the generator's configs and stored under the sim key.
+  EXPECT_TRUE(in_config_space(*backend, problem, Pass::forward, r.winner)) << r.winner.to_string();
+  auto stored = db.find_winner(tuning_key(*backend, problem, Pass::forward));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->key.backend, Backend::sim);
+  EXPECT_EQ(stored->config, r.winner.to_string());
+}
+
+}  // namespace
+}  // namespace dcnjit::tuner

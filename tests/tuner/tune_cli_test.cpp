@@ -1,0 +1,163 @@
+// The real `dcnjit tune` binary on the cpu backend: two processes tuning into one file at once, a
+// process killed with SIGKILL mid-tuning, and a second run of the same problems that times nothing.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <algorithm>
+#include <fstream>
+#include <thread>
+
+#include "dcnjit/error.h"
+#include "dcnjit/problem.h"
+#include "runtime/store/connection.h"
+#include "tests/tuner/temp_dir.h"
+#include "tuner/tuning_db.h"
+
+extern char** environ;
+
+namespace dcnjit::tuner {
+namespace {
+
+using testing::TempDir;
+
+// Starts `dcnjit <args>` with stdout to `out_path` and stderr discarded; returns its pid.
+pid_t spawn_cli(const std::vector<std::string>& args, const std::string& out_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<std::string> argv_storage{DCNJIT_CLI_PATH};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, DCNJIT_CLI_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string write_problems(const TempDir& dir, const std::string& name, const std::vector<std::string>& lines) {
+  const std::string path = dir.file(name);
+  std::ofstream out(path);
+  out << "# problems for the tuner's CLI tests\n";
+  for (const auto& l : lines) out << l << "\n";
+  return path;
+}
+
+bool integrity_ok(const std::string& db_path) {
+  auto c = store::Connection::open(db_path, store::Access::read_only);
+  auto q = c.prepare("PRAGMA integrity_check");
+  return q.step() && q.column_text(0) == "ok";
+}
+
+const std::vector<std::string> kProblems = {
+    "N1 C4 H8 W8 Co4 k3x3 p1 mask", "N2 C4 H8 W8 Co8 k3x3 p1",  "N1 C8 H6 W10 Co4 k3x3 s2 p1 mask",
+    "N1 C4 H9 W9 Co4 k3x3 v1",      "N2 C8 H8 W8 Co8 k3x3 p1 og2 mask", "N1 C4 H7 W7 Co4 k3x3 d2 p2"};
+
+TEST(TuneCliCpu, TwoConcurrentProcessesLeaveASoundDatabaseWithEveryWinner) {
+  TempDir dir;
+  const std::string db = dir.file("cache.sqlite");
+  // Overlapping halves: problems 2 and 3 are tuned by both processes at the same time.
+  const auto first = write_problems(dir, "a.txt", {kProblems.begin(), kProblems.begin() + 4});
+  const auto second = write_problems(dir, "b.txt", {kProblems.begin() + 2, kProblems.end()});
+  const pid_t a = spawn_cli({"tune", "--problems", first, "--cache", db, "--budget", "0.3", "--threads", "1", "--json"},
+                            dir.file("a.out"));
+  const pid_t b = spawn_cli({"tune", "--problems", second, "--cache", db, "--budget", "0.3", "--threads", "1", "--json"},
+                            dir.file("b.out"));
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  EXPECT_EQ(wait_exit_code(a), 0) << read_text(dir.file("a.out"));
+  EXPECT_EQ(wait_exit_code(b), 0) << read_text(dir.file("b.out"));
+
+  ASSERT_TRUE(integrity_ok(db));
+  TuningDb tuning = TuningDb::open(db, TuningDb::Mode::read_only);
+  const auto winners = tuning.winners();
+  EXPECT_EQ(winners.size(), kProblems.size());  // one forward winner per problem, none lost
+  for (const std::string& text : kProblems) {
+    const std::string canonical = Problem::parse(text).to_string();
+    const bool found = std::any_of(winners.begin(), winners.end(), [&](const Winner& w) { return w.key.problem == canonical; });
+    EXPECT_TRUE(found) << canonical;
+  }
+  // Every trial of both processes is kept.
+  int ok_trials = 0;
+  for (const Trial& t : tuning.trials()) ok_trials += t.ok;
+  EXPECT_GE(ok_trials, int(kProblems.size()) + 2);
+}
+
+TEST(TuneCliCpu, SecondRunOfTheSameProblemsTunesNothingAndIsFast) {
+  TempDir dir;
+  const std::string db = dir.file("cache.sqlite");
+  const auto problems = write_problems(dir, "p.txt", {kProblems[0], kProblems[1]});
+  const std::vector<std::string> args{"tune", "--problems", problems, "--cache", db, "--budget", "0.2", "--json"};
+  ASSERT_EQ(wait_exit_code(spawn_cli(args, dir.file("1.out"))), 0);
+  EXPECT_NE(read_text(dir.file("1.out")).find("{\"tuned\": 2, \"cached\": 0, \"failed\": 0"), std::string::npos)
+      << read_text(dir.file("1.out"));
+  const int64_t trials = TuningDb::open(db, TuningDb::Mode::read_only).trial_count();
+
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(wait_exit_code(spawn_cli(args, dir.file("2.out"))), 0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(read_text(dir.file("2.out")).find("{\"tuned\": 0, \"cached\": 2, \"failed\": 0"), std::string::npos)
+      << read_text(dir.file("2.out"));
+  EXPECT_EQ(TuningDb::open(db, TuningDb::Mode::read_only).trial_count(), trials);  // nothing re-timed
+  // "Well under a second per problem": process start, backend and database open included.
+  EXPECT_LT(seconds, 2 * 0.5);
+}
+
+TEST(TuneCliCpu, ProcessKilledMidTuningLosesNothingCommitted) {
+  TempDir dir;
+  const std::string db = dir.file("cache.sqlite");
+  // Enough work that the process is still tuning when killed: a generous budget per problem.
+  const auto problems = write_problems(dir, "p.txt", {kProblems[0], kProblems[1], kProblems[2], kProblems[3]});
+  const pid_t pid = spawn_cli({"tune", "--problems", problems, "--cache", db, "--budget", "30", "--threads", "1"},
+                              dir.file("out"));
+  ASSERT_GT(pid, 0);
+  // Wait for a committed winner (the first problem done) and a few trials of the second.
+  int64_t seen_trials = 0;
+  bool seen_winner = false;
+  for (int i = 0; i < 600 && !(seen_winner && seen_trials > 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    try {
+      TuningDb view = TuningDb::open(db, TuningDb::Mode::read_only);
+      seen_trials = view.trial_count();
+      seen_winner = !view.winners().empty();
+    } catch (const Error&) {
+      // Not created yet.
+    }
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(seen_winner) << "the tuner never committed a winner";
+
+  ASSERT_TRUE(integrity_ok(db));
+  TuningDb after = TuningDb::open(db);  // opens (and would recover the WAL) fine
+  EXPECT_GE(after.trial_count(), seen_trials);
+  EXPECT_GE(after.winners().size(), 1u);
+}
+
+TEST(TuneCliCpu, UnknownPresetIsAUsageErrorNamingTheKnownOnes) {
+  TempDir dir;
+  const pid_t pid = spawn_cli({"tune", "--preset", "nope", "--cache", dir.file("c.sqlite")}, dir.file("out"));
+  EXPECT_EQ(wait_exit_code(pid), 1);
+}
+
+}  // namespace
+}  // namespace dcnjit::tuner

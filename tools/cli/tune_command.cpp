@@ -1,0 +1,137 @@
+// dcnjit tune: tune a preset or a list of problems on one backend and keep the winners in the
+// tuning database. Entries already there are reported as cached and not re-timed.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "runtime/backend.h"
+#include "tools/cli/args.h"
+#include "tools/cli/command.h"
+#include "tuner/cache_path.h"
+#include "tuner/json_text.h"
+#include "tuner/presets.h"
+#include "tuner/tune_batch.h"
+
+namespace dcnjit::cli {
+namespace {
+
+using tuner::BatchEntry;
+
+constexpr const char* kUsage = R"(usage: dcnjit tune (--preset NAME | --problems FILE) [options]
+
+Times the candidate configs of every problem and pass, and stores the fastest in the tuning database
+(problems already there are reported as cached and not timed again).
+
+  --preset NAME        smoke | dcnv2-r50 | tf-alexnet-conv1
+  --problems FILE      one problem per line in the syntax `dcnjit cache list` prints, e.g.
+                         N2 C256 H50 W76 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32
+                       omitted fields keep their defaults; '#' starts a comment
+  --backend B          cpu | cuda | sim (default cpu)
+  --pass P             forward | backward | all (default forward)
+  --budget SECONDS     time budget per problem and pass (default 20)
+  --threads N          CPU threads (cpu backend; default all cores)
+  --cache PATH         tuning database (default $DCNJIT_CACHE, $XDG_CACHE_HOME/dcnjit/cache.sqlite,
+                       ~/.cache/dcnjit/cache.sqlite)
+  --json               print {"tuned": n, "cached": n, "failed": n, "entries": [...]} instead of a table)";
+
+std::string format_ms(std::optional<double> ms) { return ms ? fmt::format("{:.4f}", *ms) : "-"; }
+
+std::optional<double> speedup(const BatchEntry& e) {
+  if (!e.time_ms || !e.default_time_ms || *e.time_ms <= 0) return std::nullopt;
+  return *e.default_time_ms / *e.time_ms;
+}
+
+void print_table(const std::vector<BatchEntry>& entries) {
+  std::size_t problem_width = 7, config_width = 6;
+  for (const auto& e : entries) {
+    problem_width = std::max(problem_width, e.problem.to_string().size());
+    config_width = std::max(config_width, e.config.size());
+  }
+  fmt::print("{:<{}}  {:<20}  {:<6}  {:<{}}  {:>10}  {:>10}  {:>7}\n", "problem", problem_width, "pass", "status",
+             "config", config_width, "ms", "default ms", "speedup");
+  for (const auto& e : entries) {
+    const auto s = speedup(e);
+    fmt::print("{:<{}}  {:<20}  {:<6}  {:<{}}  {:>10}  {:>10}  {:>7}\n", e.problem.to_string(), problem_width,
+               to_string(e.pass), to_string(e.status), e.config, config_width, format_ms(e.time_ms),
+               format_ms(e.default_time_ms), s ? fmt::format("{:.2f}x", *s) : "-");
+  }
+}
+
+void print_json(const std::vector<BatchEntry>& entries) {
+  int counts[3] = {0, 0, 0};
+  for (const auto& e : entries) ++counts[int(e.status)];
+  fmt::print("{{\"tuned\": {}, \"cached\": {}, \"failed\": {}, \"entries\": [", counts[int(BatchEntry::Status::tuned)],
+             counts[int(BatchEntry::Status::cached)], counts[int(BatchEntry::Status::failed)]);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    fmt::print("{}\n  {{\"problem\": {}, \"pass\": {}, \"status\": {}, \"config\": {}, \"time_ms\": {}, "
+               "\"default_config\": {}, \"default_time_ms\": {}, \"speedup\": {}, \"error\": {}}}",
+               i ? "," : "", tuner::json_string(e.problem.to_string()), tuner::json_string(to_string(e.pass)),
+               tuner::json_string(to_string(e.status)), tuner::json_string(e.config), tuner::json_number(e.time_ms),
+               tuner::json_string(e.default_config), tuner::json_number(e.default_time_ms),
+               tuner::json_number(speedup(e)), e.error.empty() ? "null" : tuner::json_string(e.error));
+  }
+  fmt::print("\n]}}\n");
+}
+
+// One status line on a terminal, rewritten in place.
+void show_progress(const tuner::BatchProgress& p) {
+  std::string line = fmt::format("[{}/{}] {} {}", p.index + 1, p.items, p.problem->to_string(), to_string(p.pass));
+  if (p.trial) {
+    line += fmt::format(": {}/{} configs", p.trial->done, p.trial->total);
+    if (p.trial->best_ms > 0) line += fmt::format(", best {:.4f} ms", p.trial->best_ms);
+  }
+  fmt::print(stderr, "\r\033[K{}", line);
+  std::fflush(stderr);
+}
+
+int run_tune(std::vector<std::string>& raw) {
+  Args args(raw);
+  const auto preset = args.take("preset");
+  const auto problems_file = args.take("problems");
+  EngineOptions options;
+  options.backend = parse_backend(args.take_or("backend", "cpu"));
+  const std::vector<tuner::Pass> passes = tuner::parse_pass_selection(args.take_or("pass", "forward"));
+  options.threads = int(args.take_int("threads", 0, 4096).value_or(0));
+  options.cache_path = args.take_or("cache", "");
+  double budget = 20.0;
+  if (auto text = args.take("budget")) {
+    try {
+      std::size_t used = 0;
+      budget = std::stod(*text, &used);
+      if (used != text->size() || !(budget > 0)) throw std::invalid_argument("budget");
+    } catch (const std::exception&) {
+      throw UsageError(fmt::format("--budget: '{}' is not a positive number of seconds", *text));
+    }
+  }
+  const bool json = args.take_flag("json");
+  args.finish();
+  if (preset.has_value() == problems_file.has_value()) throw UsageError("give exactly one of --preset or --problems");
+
+  const std::vector<Problem> problems =
+      preset ? tuner::find_preset(*preset).problems : tuner::read_problem_file(*problems_file);
+  auto backend = detail::make_backend(options);
+  tuner::TuningDb db = tuner::TuningDb::open(tuner::resolve_cache_path(options.cache_path));
+
+  tuner::BatchOptions batch;
+  batch.budget_s = budget;
+  const bool interactive = isatty(STDERR_FILENO) == 1;
+  if (interactive) batch.on_progress = show_progress;
+  const auto entries = tuner::tune_batch(*backend, &db, problems, passes, batch);
+  if (interactive) fmt::print(stderr, "\r\033[K");
+
+  if (json) print_json(entries);
+  else print_table(entries);
+  for (const auto& e : entries)
+    if (e.status == BatchEntry::Status::failed) return 1;
+  return 0;
+}
+
+}  // namespace
+
+DCNJIT_COMMAND(Command{"tune", "find the fastest config per problem and pass; keep it in the tuning database",
+                       kUsage, run_tune});
+
+}  // namespace dcnjit::cli

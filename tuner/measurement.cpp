@@ -1,0 +1,178 @@
+#include "tuner/measurement.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "runtime/half.h"
+
+namespace dcnjit::tuner {
+
+namespace {
+
+// Past this many bytes per input set, rotation is pointless (no cache holds it) and costs memory.
+constexpr std::size_t kRotateBelowBytes = std::size_t(256) << 20;
+
+std::size_t bytes_per_set(const Problem& p) {
+  const int64_t og_taps = int64_t(p.offset_groups) * p.taps();
+  const int64_t out = p.N * p.Ho() * p.Wo();
+  const int64_t elements = p.N * p.C * p.H * p.W * 2      // x, grad_x
+                           + out * og_taps * 3 * 2        // offset, mask and their gradients
+                           + p.Co * (p.C / p.groups) * p.taps() * 2 + p.Co * 2  // weight, bias and grads
+                           + out * p.Co * 2;              // y, grad_y
+  return std::size_t(elements) * dtype_size(p.dtype);
+}
+
+using Clock = std::chrono::steady_clock;
+
+double elapsed_ms(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+// Input and output tensors of one set.
+struct PassInputs::Set {
+  TensorRef x, offset, mask, weight, bias, y, grad_y;
+  TensorRef grad_x, grad_offset, grad_mask, grad_weight, grad_bias;
+};
+
+PassInputs::PassInputs(detail::BackendImpl& backend, const Problem& problem, uint64_t seed)
+    : backend_(backend), problem_(problem) {
+  const Problem& p = problem;
+  const int set_count = bytes_per_set(p) < kRotateBelowBytes ? 2 : 1;
+  const int64_t og_taps = int64_t(p.offset_groups) * p.taps();
+  const DType dt = p.dtype;
+  const Device dev = backend.device();
+  try {
+    for (int s = 0; s < set_count; ++s) {
+      auto set = std::make_unique<Set>();
+      const uint64_t base = seed + uint64_t(s) * 101;
+      auto tensor = [&](std::initializer_list<int64_t> shape, float low, float high, bool signed_values, int salt) {
+        std::size_t n = 1;
+        for (int64_t d : shape) n *= std::size_t(d);
+        return TensorRef::contiguous(upload_random(n, low, high, signed_values, base + salt), dt, dev, shape);
+      };
+      // Magnitudes in [0.1, 1] with random sign: never zero, so no backend can shortcut the work.
+      set->x = tensor({p.N, p.C, p.H, p.W}, 0.1f, 1.0f, true, 1);
+      // Offsets of trained DCNs are mostly within a few pixels; +-2.5 covers interior, border and
+      // out-of-image samples and non-integer positions.
+      set->offset = tensor({p.N, 2 * og_taps, p.Ho(), p.Wo()}, 0.05f, 2.5f, true, 2);
+      if (p.mask) set->mask = tensor({p.N, og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, false, 3);
+      set->weight = tensor({p.Co, p.C / p.groups, p.kh, p.kw}, 0.1f, 1.0f, true, 4);
+      if (p.bias) set->bias = tensor({p.Co}, 0.1f, 1.0f, true, 5);
+      set->y = tensor({p.N, p.Co, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 6);
+      set->grad_y = tensor({p.N, p.Co, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 7);
+      set->grad_x = tensor({p.N, p.C, p.H, p.W}, 0.1f, 1.0f, true, 8);
+      set->grad_offset = tensor({p.N, 2 * og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 9);
+      if (p.mask) set->grad_mask = tensor({p.N, og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 10);
+      set->grad_weight = tensor({p.Co, p.C / p.groups, p.kh, p.kw}, 0.1f, 1.0f, true, 11);
+      set->grad_bias = tensor({p.Co}, 0.1f, 1.0f, true, 12);
+      sets_.push_back(std::move(set));
+    }
+  } catch (...) {
+    for (void* a : allocations_) backend_.release(a);
+    throw;
+  }
+}
+
+PassInputs::~PassInputs() {
+  for (void* a : allocations_) backend_.release(a);
+}
+
+void* PassInputs::upload_random(std::size_t elements, float low, float high, bool signed_values, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> magnitude(low, high);
+  std::bernoulli_distribution negative(0.5);
+  const std::size_t element_bytes = dtype_size(problem_.dtype);
+  std::vector<unsigned char> host(elements * element_bytes);
+  for (std::size_t i = 0; i < elements; ++i) {
+    float v = magnitude(rng);
+    if (signed_values && negative(rng)) v = -v;
+    if (problem_.dtype == DType::f32) {
+      std::memcpy(host.data() + i * 4, &v, 4);
+    } else {
+      const uint16_t h = problem_.dtype == DType::f16 ? float_to_half(v) : float_to_bf16(v);
+      std::memcpy(host.data() + i * 2, &h, 2);
+    }
+  }
+  void* device = backend_.allocate(host.size());
+  allocations_.push_back(device);
+  backend_.copy_to_device(device, host.data(), host.size());
+  return device;
+}
+
+void PassInputs::run(Pass pass, const Config& config, int set_index, void* workspace, std::size_t workspace_bytes) {
+  const Set& s = *sets_[std::size_t(set_index) % sets_.size()];
+  if (pass == Pass::forward) {
+    ForwardArgs args;
+    args.x = s.x, args.offset = s.offset, args.mask = s.mask, args.weight = s.weight, args.bias = s.bias;
+    args.y = s.y;
+    args.workspace = workspace, args.workspace_bytes = workspace_bytes;
+    backend_.forward(problem_, config, args);
+    return;
+  }
+  BackwardArgs args;
+  args.x = s.x, args.offset = s.offset, args.mask = s.mask, args.weight = s.weight, args.grad_y = s.grad_y;
+  args.workspace = workspace, args.workspace_bytes = workspace_bytes;
+  switch (pass) {
+    case Pass::backward_data: args.grad_x = s.grad_x; break;
+    case Pass::backward_offset_mask:
+      args.grad_offset = s.grad_offset;
+      args.grad_mask = s.grad_mask;  // absent without a mask
+      break;
+    case Pass::backward_weight:
+      args.grad_weight = s.grad_weight;
+      if (problem_.bias) args.grad_bias = s.grad_bias;
+      break;
+    case Pass::forward: break;
+  }
+  backend_.backward(problem_, config, args);
+}
+
+Measurement measure(detail::BackendImpl& backend, PassInputs& inputs, const Problem& problem, Pass pass,
+                    const Config& config, const MeasureOptions& options) {
+  Measurement result;
+  void* workspace = nullptr;
+  try {
+    const std::size_t workspace_bytes = backend.workspace_size(problem, config);
+    if (workspace_bytes) workspace = backend.allocate(workspace_bytes);
+    // Warm-up: compiles or loads the kernels, faults in pages, and tells how long one run takes.
+    backend.synchronize();
+    auto start = Clock::now();
+    inputs.run(pass, config, 0, workspace, workspace_bytes);
+    backend.synchronize();
+    const double warm_ms = elapsed_ms(start);
+    // One more untimed run gives a compile-free estimate for sizing the repeats.
+    start = Clock::now();
+    inputs.run(pass, config, 1, workspace, workspace_bytes);
+    backend.synchronize();
+    const double estimate_ms = std::max(1e-3, std::min(warm_ms, elapsed_ms(start)));
+    const int repeats = std::clamp(int(options.max_seconds * 1e3 / estimate_ms), options.min_repeats,
+                                   options.max_repeats);
+    std::vector<double> times;
+    for (int r = 0; r < repeats; ++r) {
+      // Host clock around a synchronized run: the backend interface has no device events, and a
+      // synchronize on both sides makes the host interval the device interval plus launch overhead.
+      backend.synchronize();
+      start = Clock::now();
+      inputs.run(pass, config, r, workspace, workspace_bytes);
+      backend.synchronize();
+      times.push_back(elapsed_ms(start));
+    }
+    std::nth_element(times.begin(), times.begin() + std::ptrdiff_t(times.size() / 2), times.end());
+    result.ok = true;
+    result.median_ms = times[times.size() / 2];
+    result.repeats = repeats;
+  } catch (const std::exception& e) {
+    result.ok = false;
+    result.error = e.what();
+  }
+  if (workspace) backend.release(workspace);
+  return result;
+}
+
+}  // namespace dcnjit::tuner

@@ -1,0 +1,97 @@
+#include "tuner/tune_batch.h"
+
+#include <fmt/format.h>
+
+#include "tuner/config_space.h"
+#include "tuner/log.h"
+
+namespace dcnjit::tuner {
+
+const char* to_string(BatchEntry::Status status) {
+  switch (status) {
+    case BatchEntry::Status::tuned: return "tuned";
+    case BatchEntry::Status::cached: return "cached";
+    case BatchEntry::Status::failed: return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+// The database's winner if it is usable; a row that does not parse or is outside the space is
+// reported and treated as missing (it is then re-tuned and replaced).
+std::optional<Winner> usable_winner(detail::BackendImpl& backend, TuningDb& db, const Problem& problem, Pass pass,
+                                    bool& rejected) {
+  rejected = false;
+  auto winner = db.find_winner(tuning_key(backend, problem, pass));
+  if (!winner) return std::nullopt;
+  try {
+    if (in_config_space(backend, problem, pass, Config::parse(winner->config))) return winner;
+    throw Error(ErrorCode::InvalidArgument, "outside this backend's config space");
+  } catch (const Error& e) {
+    rejected = true;
+    warn(fmt::format("tuning database '{}': rejected the stored {} config '{}' for '{}' ({}); tuning again",
+                     db.path(), to_string(pass), winner->config, problem.to_string(), e.what()));
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::vector<BatchEntry> tune_batch(detail::BackendImpl& backend, TuningDb* db, const std::vector<Problem>& problems,
+                                   const std::vector<Pass>& passes, const BatchOptions& options) {
+  std::vector<BatchEntry> entries;
+  const int items = int(problems.size() * passes.size());
+  for (const Problem& problem : problems) {
+    for (Pass pass : passes) {
+      BatchEntry entry;
+      entry.problem = problem;
+      entry.pass = pass;
+      BatchProgress progress{int(entries.size()), items, &problem, pass, nullptr};
+      bool rejected = false;
+      if (db) {
+        if (auto winner = usable_winner(backend, *db, problem, pass, rejected)) {
+          entry.status = BatchEntry::Status::cached;
+          entry.config = winner->config;
+          entry.time_ms = winner->time_ms;
+          entry.default_config = winner->default_config;
+          entry.default_time_ms = winner->default_time_ms;
+          entries.push_back(std::move(entry));
+          continue;
+        }
+      }
+      if (options.on_progress) options.on_progress(progress);
+      TuneOptions tune_options;
+      tune_options.budget_s = options.budget_s;
+      if (options.on_progress) {
+        tune_options.on_progress = [&](const TuneProgress& trial) {
+          progress.trial = &trial;
+          options.on_progress(progress);
+        };
+      }
+      try {
+        TuneResult r = tune_pass(backend, problem, pass, tune_options, db);
+        // A rejected row is replaced by the new winner whatever its (untrustworthy) time says.
+        if (rejected && db && db->writable() && r.ok && !r.stored) {
+          db->replace_winner(Winner{tuning_key(backend, problem, pass), r.winner.to_string(), r.winner_ms,
+                                    r.default_config.to_string(), r.default_ms, 0});
+        }
+        entry.status = r.ok ? BatchEntry::Status::tuned : BatchEntry::Status::failed;
+        entry.config = r.winner.to_string();
+        if (r.ok) entry.time_ms = r.winner_ms;
+        entry.default_config = r.default_config.to_string();
+        entry.default_time_ms = r.default_ms;
+        if (!r.ok) entry.error = fmt::format("all {} configs tried failed", r.measured);
+      } catch (const Error& e) {
+        // E.g. the inputs do not fit in memory: this item fails, the batch goes on.
+        entry.status = BatchEntry::Status::failed;
+        entry.config = backend.default_config(problem).to_string();
+        entry.error = e.what();
+      }
+      entries.push_back(std::move(entry));
+    }
+  }
+  return entries;
+}
+
+}  // namespace dcnjit::tuner

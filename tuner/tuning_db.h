@@ -1,0 +1,106 @@
+// TuningDb: the persistent record of every tuning trial and of the winning config per
+// (problem, layout, pass, backend, environment) — design.md section 3.
+//
+// Keys. problem = Problem::to_string() (canonical: shape, stride, pad, dilation, groups, og, mask,
+// bias, boundary, dtype), layout = "NCHW", pass = to_string(Pass), backend = to_string(Backend),
+// env = BackendImpl::environment() (device, driver/compiler versions, generator version).
+//
+// Bad files (chosen policy, see open()):
+//   - not SQLite, or damaged: moved aside to "<path>.corrupt-<YYYYmmdd-HHMMSS>" with a warning, and a
+//     fresh database is created; the cache is only a cache, and keeping the bad file lets a user look.
+//   - SQLite of another program (tables but no dcnjit schema) or a newer schema version: Error(CacheError)
+//     naming the file; such a file holds someone's data, so it is never moved or modified.
+//   - not writable (file or directory): opened read-only with a warning; lookups work, new results are
+//     not persisted.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dcnjit/config.h"
+#include "runtime/store/connection.h"
+#include "runtime/store/migrations.h"
+#include "tuner/pass.h"
+
+namespace dcnjit::tuner {
+
+inline constexpr const char* kLayoutNCHW = "NCHW";
+
+struct TuningKey {
+  std::string problem;  // Problem::to_string()
+  std::string layout = kLayoutNCHW;
+  Pass pass = Pass::forward;
+  Backend backend = Backend::cpu;
+  std::string env;
+
+  bool operator==(const TuningKey&) const = default;
+};
+
+struct Trial {
+  TuningKey key;
+  std::string config;     // Config::to_string()
+  bool ok = false;
+  double time_ms = 0;     // median; meaningless when !ok (stored as NULL: infinite time)
+  std::string error;      // why it failed (compile log, launch error); empty when ok
+  int64_t created_at = 0; // unix seconds; filled by record_trial when 0
+};
+
+struct Winner {
+  TuningKey key;
+  std::string config;
+  double time_ms = 0;
+  std::string default_config;            // the heuristic's config for the same key
+  std::optional<double> default_time_ms; // its time, when it ran (absent if it failed or was not timed)
+  int64_t created_at = 0;
+};
+
+class TuningDb {
+ public:
+  enum class Mode {
+    read_write,  // create if missing; falls back to read-only (with a warning) when not writable
+    read_only,   // lookups only; throws Error(CacheError) if the file does not exist
+  };
+
+  // Opens (and migrates) the database at `path`, creating its directory if needed. Policy for bad
+  // files: see the header comment. Throws Error(CacheError) naming the file when unusable.
+  static TuningDb open(const std::string& path, Mode mode = Mode::read_write);
+
+  const std::string& path() const { return connection_->path(); }
+  bool writable() const { return !connection_->read_only(); }
+
+  std::optional<Winner> find_winner(const TuningKey& key);
+  // UPSERT that keeps the faster winner; returns true if `winner` is now stored. No-op (false) when
+  // read-only.
+  bool offer_winner(const Winner& winner);
+  // Stores `winner` even if slower than the stored one (import of a backup).
+  void replace_winner(const Winner& winner);
+  // Appends one trial in its own short transaction. No-op when read-only.
+  void record_trial(const Trial& trial);
+
+  std::vector<Winner> winners();
+  std::vector<Trial> trials();  // every trial, oldest first
+  int64_t trial_count();
+  void clear();  // removes all winners and trials
+
+  // The schema, oldest first: exposed so tests can build a database at an older version.
+  static std::span<const store::Migration> migrations();
+  static int schema_version();
+
+ private:
+  explicit TuningDb(store::Connection connection);
+  // Runs the upsert in its own transaction; returns the number of rows it changed.
+  int64_t upsert(store::Statement& statement, const Winner& winner);
+
+  // Behind a pointer: the prepared statements below refer to the connection's handle.
+  std::unique_ptr<store::Connection> connection_;
+  std::optional<store::Statement> find_winner_;
+  std::optional<store::Statement> insert_trial_;
+  std::optional<store::Statement> upsert_faster_;
+  std::optional<store::Statement> upsert_always_;
+};
+
+}  // namespace dcnjit::tuner
