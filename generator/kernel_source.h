@@ -1,7 +1,7 @@
 // KernelSource: what the generator hands the runtime for one kernel of one specialization.
 // The source is a complete CUDA translation unit that includes the templates (templates/*.cuh,
-// reachable as "templates/<file>.cuh"); the same text is compiled by NVRTC (cuda backend) and by
-// the host compiler against the SIMT shim (sim backend).
+// reachable as "templates/<file>.cuh"; generator/template_library.h has their text); the same text
+// is compiled by NVRTC (cuda backend) and by the host compiler against the SIMT shim (sim backend).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,8 @@ enum class KernelKind {
   coord,         // dcol, x -> grad_offset, grad_mask
   col2im_coord,  // both of the above in one pass over dcol
   bias_grad,     // grad_y -> grad_bias
-  cast,          // dtype conversions / accumulator flush
+  cast,          // f32 accumulator -> f16/bf16 tensor (grad_x, grad_weight)
+  reduce,        // sum of per-image grad_weight partials into an f32 accumulator (f16/bf16)
 };
 const char* to_string(KernelKind kind);
 

@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libfmt-dev            # formatting
   libsqlite3-dev        # tuning database and binary cache
+  libssl-dev            # libcrypto: sha256 of binary-cache keys
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev      # Google Benchmark suite
   libopenblas-dev       # CPU GEMM
