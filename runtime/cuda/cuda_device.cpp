@@ -1,0 +1,229 @@
+// CudaDevice (see cuda_device.h).
+#include "runtime/cuda/cuda_device.h"
+
+#include <fmt/format.h>
+
+#include "dcnjit/error.h"
+#include "runtime/cuda/event_timer.h"
+
+namespace dcnjit::cuda {
+
+namespace {
+
+CUdeviceptr device_pointer(const void* pointer) { return reinterpret_cast<CUdeviceptr>(pointer); }
+
+// Kernels use up to this much dynamic shared memory without opting in.
+constexpr int kDefaultDynamicSharedLimit = 48 * 1024;
+
+}  // namespace
+
+// A module with the one entry point dcnjit uses from it, and the size of that entry's single
+// parameter (checked at every launch: a host/device mismatch of the params struct must fail loudly,
+// not read garbage).
+class CudaDevice::Kernel final : public detail::LoadedKernel {
+ public:
+  Kernel(const DriverApi& api, CUmodule module, CUfunction function, std::string name, std::size_t param_bytes)
+      : api_(api), module_(module), function_(function), name_(std::move(name)), param_bytes_(param_bytes) {}
+  ~Kernel() override { api_.cuModuleUnload(module_); }
+
+  CUfunction function() const { return function_; }
+  const std::string& name() const { return name_; }
+  std::size_t param_bytes() const { return param_bytes_; }
+
+ private:
+  const DriverApi& api_;
+  CUmodule module_;
+  CUfunction function_;
+  std::string name_;
+  std::size_t param_bytes_;
+};
+
+CudaDevice::CudaDevice(const DriverApi& api, int ordinal, KernelCompiler compiler)
+    : api_(api), info_(query_device(api, ordinal)), context_(api, ordinal), compiler_(std::move(compiler)) {
+  if (!compiler_) throw Error(ErrorCode::Internal, "CudaDevice: no kernel compiler given");
+}
+
+CudaDevice::~CudaDevice() {
+  // Best effort: nothing here may throw. Work still queued must finish before its memory goes.
+  try {
+    ContextScope scope(api_, context_.get());
+    api_.cuStreamSynchronize(stream_);
+    kernels_.clear();
+    gemm_.reset();
+    if (gemm_workspace_) api_.cuMemFree(device_pointer(gemm_workspace_));
+    for (void* buffer : ones_)
+      if (buffer) api_.cuMemFree(device_pointer(buffer));
+  } catch (...) {
+  }
+}
+
+void* CudaDevice::allocate(std::size_t bytes) {
+  ContextScope scope(api_, context_.get());
+  CUdeviceptr pointer = 0;
+  const CUresult result = api_.cuMemAlloc(&pointer, std::max<std::size_t>(bytes, 1));
+  if (result == CUDA_ERROR_OUT_OF_MEMORY)
+    throw Error(ErrorCode::LaunchError, fmt::format("allocate: out of GPU memory for {} bytes on {} (device {})", bytes,
+                                                    info_.name, info_.ordinal));
+  api_.check(result, "cuMemAlloc(&pointer, bytes)");
+  return reinterpret_cast<void*>(pointer);
+}
+
+void CudaDevice::release(void* pointer) {
+  if (!pointer) return;
+  ContextScope scope(api_, context_.get());
+  DCNJIT_CU(api_, cuMemFree(device_pointer(pointer)));
+}
+
+void CudaDevice::fill_zero(void* pointer, std::size_t bytes) {
+  if (bytes == 0) return;
+  ContextScope scope(api_, context_.get());
+  DCNJIT_CU(api_, cuMemsetD8Async(device_pointer(pointer), 0, bytes, stream_));
+}
+
+detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
+  std::lock_guard lock(kernels_mutex_);
+  const std::string key = kernel.name + '\n' + kernel.source;
+  if (auto it = kernels_.find(key); it != kernels_.end()) return it->second.get();
+
+  const KernelImage image = compiler_(kernel, info_.arch_number());
+  ContextScope scope(api_, context_.get());
+  CUmodule module = nullptr;
+  const CUresult loaded = api_.cuModuleLoadData(&module, image.data.c_str());
+  if (loaded != CUDA_SUCCESS)
+    throw Error(ErrorCode::LaunchError,
+                fmt::format("cuModuleLoadData({}, {} for {}) failed: {}{}", kernel.name, image.is_cubin ? "cubin" : "PTX",
+                            info_.arch(), api_.describe(loaded),
+                            image.is_cubin ? "" : "; the driver may be older than NVRTC's PTX version"));
+  try {
+    CUfunction function = nullptr;
+    api_.check(api_.cuModuleGetFunction(&function, module, image.lowered_name.c_str()),
+               fmt::format("cuModuleGetFunction({})", image.lowered_name).c_str());
+
+    std::size_t offset = 0, param_bytes = 0;
+    api_.check(api_.cuFuncGetParamInfo(function, 0, &offset, &param_bytes),
+               fmt::format("cuFuncGetParamInfo({}, 0)", kernel.name).c_str());
+    std::size_t second_offset = 0, second_bytes = 0;
+    if (api_.cuFuncGetParamInfo(function, 1, &second_offset, &second_bytes) == CUDA_SUCCESS)
+      throw Error(ErrorCode::Internal,
+                  fmt::format("kernel {}: takes more than one parameter; generated entry points take exactly one {}",
+                              kernel.name, kernel.param_type));
+
+    if (kernel.dynamic_shared_bytes > kDefaultDynamicSharedLimit) {
+      if (kernel.dynamic_shared_bytes > info_.max_shared_per_block_optin)
+        throw Error(ErrorCode::Unsupported,
+                    fmt::format("kernel {}: needs {} bytes of shared memory, {} allows at most {}", kernel.name,
+                                kernel.dynamic_shared_bytes, info_.name, info_.max_shared_per_block_optin));
+      DCNJIT_CU(api_, cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                         kernel.dynamic_shared_bytes));
+    }
+    auto owned = std::make_unique<Kernel>(api_, module, function, kernel.name, param_bytes);
+    return kernels_.emplace(key, std::move(owned)).first->second.get();
+  } catch (...) {
+    api_.cuModuleUnload(module);
+    throw;
+  }
+}
+
+void CudaDevice::launch(detail::LoadedKernel* loaded, const detail::LaunchDims& dims, const void* params,
+                        std::size_t params_bytes) {
+  auto* kernel = dynamic_cast<Kernel*>(loaded);
+  if (!kernel) throw Error(ErrorCode::Internal, "launch: the kernel was not loaded by this CUDA device");
+  if (params_bytes != kernel->param_bytes())
+    throw Error(ErrorCode::Internal,
+                fmt::format("launch {}: the host passes a {}-byte params struct but the kernel takes {} bytes "
+                            "(host and device views of templates/params.cuh disagree)",
+                            kernel->name(), params_bytes, kernel->param_bytes()));
+  if (dims.grid[0] == 0 || dims.grid[0] > info_.max_grid_x)
+    throw Error(ErrorCode::Internal, fmt::format("launch {}: grid.x={} outside [1, {}]", kernel->name(), dims.grid[0],
+                                                 info_.max_grid_x));
+  ContextScope scope(api_, context_.get());
+  void* arguments[] = {const_cast<void*>(params)};
+  const CUresult result =
+      api_.cuLaunchKernel(kernel->function(), dims.grid[0], dims.grid[1], dims.grid[2], dims.block[0], dims.block[1],
+                          dims.block[2], dims.dynamic_shared_bytes, stream_, arguments, nullptr);
+  if (result != CUDA_SUCCESS)
+    throw Error(ErrorCode::LaunchError,
+                fmt::format("cuLaunchKernel({}, grid {}x{}x{}, block {}x{}x{}, {} B shared) failed: {}", kernel->name(),
+                            dims.grid[0], dims.grid[1], dims.grid[2], dims.block[0], dims.block[1], dims.block[2],
+                            dims.dynamic_shared_bytes, api_.describe(result)));
+}
+
+const void* CudaDevice::ones(DType dtype, int64_t count) {
+  const auto slot = std::size_t(dtype);
+  if (ones_count_[slot] >= count) return ones_[slot];
+  // Grow to a power of two so a sequence of growing shapes reallocates only a few times.
+  int64_t capacity = 1024;
+  while (capacity < count) capacity *= 2;
+  if (ones_[slot]) {
+    DCNJIT_CU(api_, cuStreamSynchronize(stream_));  // earlier GEMMs may still read the old vector
+    DCNJIT_CU(api_, cuMemFree(device_pointer(ones_[slot])));
+    ones_[slot] = nullptr;
+    ones_count_[slot] = 0;
+  }
+  CUdeviceptr pointer = 0;
+  DCNJIT_CU(api_, cuMemAlloc(&pointer, std::size_t(capacity) * dtype_size(dtype)));
+  switch (dtype) {
+    case DType::f32: DCNJIT_CU(api_, cuMemsetD32Async(pointer, 0x3F800000u, std::size_t(capacity), stream_)); break;
+    case DType::f16: DCNJIT_CU(api_, cuMemsetD16Async(pointer, 0x3C00u, std::size_t(capacity), stream_)); break;
+    case DType::bf16: DCNJIT_CU(api_, cuMemsetD16Async(pointer, 0x3F80u, std::size_t(capacity), stream_)); break;
+  }
+  // Once per growth: makes the vector valid for GEMMs on any stream set later, not just this one.
+  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+  ones_[slot] = reinterpret_cast<void*>(pointer);
+  ones_count_[slot] = capacity;
+  return ones_[slot];
+}
+
+void CudaDevice::gemm(const detail::GemmDesc& desc) {
+  validate_gemm_desc(desc);
+  ContextScope scope(api_, context_.get());
+  if (!gemm_) gemm_ = std::make_unique<CublasLtGemm>();
+  if (!gemm_workspace_) {
+    CUdeviceptr pointer = 0;
+    DCNJIT_CU(api_, cuMemAlloc(&pointer, kGemmWorkspaceBytes));
+    gemm_workspace_ = reinterpret_cast<void*>(pointer);
+  }
+  if (!desc.bias) {
+    gemm_->run(desc, stream_, gemm_workspace_, kGemmWorkspaceBytes);
+    return;
+  }
+  gemm_->run(bias_broadcast_gemm(desc, ones(desc.dtype, desc.n)), stream_, gemm_workspace_, kGemmWorkspaceBytes);
+  detail::GemmDesc accumulate = desc;
+  accumulate.bias = nullptr;
+  accumulate.beta = 1.0f;
+  gemm_->run(accumulate, stream_, gemm_workspace_, kGemmWorkspaceBytes);
+}
+
+int CudaDevice::gemm_candidate_count(const detail::GemmDesc& desc) {
+  ContextScope scope(api_, context_.get());
+  if (!gemm_) gemm_ = std::make_unique<CublasLtGemm>();
+  detail::GemmDesc without_bias = desc;
+  without_bias.bias = nullptr;
+  return gemm_->candidate_count(without_bias, kGemmWorkspaceBytes);
+}
+
+void CudaDevice::synchronize() {
+  ContextScope scope(api_, context_.get());
+  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+}
+
+void CudaDevice::copy_to_device(void* device, const void* host, std::size_t bytes) {
+  if (bytes == 0) return;
+  ContextScope scope(api_, context_.get());
+  DCNJIT_CU(api_, cuMemcpyHtoDAsync(device_pointer(device), host, bytes, stream_));
+  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+}
+
+void CudaDevice::copy_to_host(void* host, const void* device, std::size_t bytes) {
+  if (bytes == 0) return;
+  ContextScope scope(api_, context_.get());
+  DCNJIT_CU(api_, cuMemcpyDtoHAsync(host, device_pointer(device), bytes, stream_));
+  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+}
+
+double CudaDevice::time_ms(const std::function<void()>& work) {
+  ContextScope scope(api_, context_.get());
+  return cuda::time_ms(api_, stream_, work);
+}
+
+}  // namespace dcnjit::cuda

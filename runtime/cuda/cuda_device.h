@@ -1,0 +1,94 @@
+// CudaDevice: detail::KernelDevice on a real GPU. Memory through cuMemAlloc, generated kernels through
+// NVRTC (via an injected compiler, normally gen's NVRTC compiler behind the binary cache) and
+// cuModuleLoadData, launches through cuLaunchKernel, GEMMs through cuBLASLt. Everything runs in the
+// device's primary context, made current only for the duration of each call, on the stream set with
+// set_stream() (the legacy default stream until then).
+//
+// One CudaDevice serves one Engine; like the Engine it is meant to be used from one thread at a time
+// (load() alone is guarded, because the tuner may compile from helper threads).
+#pragma once
+
+#include <cuda.h>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "runtime/cuda/cublaslt_gemm.h"
+#include "runtime/cuda/device_context.h"
+#include "runtime/cuda/driver_api.h"
+#include "runtime/kernel_device.h"
+
+namespace dcnjit::cuda {
+
+// A compiled kernel ready for cuModuleLoadData.
+struct KernelImage {
+  std::string data;          // cubin bytes, or NUL-free PTX text
+  bool is_cubin = true;      // false: PTX, JIT-compiled by the driver at load
+  std::string lowered_name;  // the symbol to look up (the entry's name for extern "C" kernels)
+};
+
+// Compiles `kernel` for the device architecture `arch` (e.g. 90 for sm_90): cubin when NVRTC
+// supports that arch, PTX otherwise. Throws Error(CompileError) with the log on failure.
+using KernelCompiler = std::function<KernelImage(const gen::KernelSource& kernel, int arch)>;
+
+class CudaDevice final : public detail::KernelDevice {
+ public:
+  // Throws Error(NoDevice) when the driver or device `ordinal` is missing.
+  CudaDevice(const DriverApi& api, int ordinal, KernelCompiler compiler);
+  ~CudaDevice() override;
+
+  void* allocate(std::size_t bytes) override;  // not zero-filled
+  void release(void* pointer) override;
+  void fill_zero(void* pointer, std::size_t bytes) override;
+
+  detail::LoadedKernel* load(const gen::KernelSource& kernel) override;
+  void launch(detail::LoadedKernel* kernel, const detail::LaunchDims& dims, const void* params,
+              std::size_t params_bytes) override;
+  // Bias, if any, goes in through a rank-1 GEMM first (see cublaslt_gemm.h).
+  void gemm(const detail::GemmDesc& desc) override;
+  int gemm_candidate_count(const detail::GemmDesc& desc);
+
+  unsigned max_grid_x() const override { return info_.max_grid_x; }
+  void synchronize() override;
+  void set_stream(void* stream) override { stream_ = static_cast<CUstream>(stream); }
+  CUstream stream() const { return stream_; }
+
+  // Host <-> device copies on the current stream; they return when the copy is complete.
+  void copy_to_device(void* device, const void* host, std::size_t bytes);
+  void copy_to_host(void* host, const void* device, std::size_t bytes);
+
+  // Milliseconds of device time for what `work` enqueues on the current stream.
+  double time_ms(const std::function<void()>& work);
+
+  const DeviceInfo& info() const { return info_; }
+  const DriverApi& api() const { return api_; }
+  CUcontext context() const { return context_.get(); }
+
+  // cuBLASLt's scratch: 32 MiB, what NVIDIA recommends for Hopper (smaller archs need less).
+  static constexpr std::size_t kGemmWorkspaceBytes = std::size_t(32) << 20;
+
+ private:
+  class Kernel;
+
+  const void* ones(DType dtype, int64_t count);  // a device vector of at least `count` ones
+
+  const DriverApi& api_;
+  DeviceInfo info_;
+  PrimaryContext context_;
+  KernelCompiler compiler_;
+  CUstream stream_ = nullptr;
+
+  std::mutex kernels_mutex_;
+  std::unordered_map<std::string, std::unique_ptr<Kernel>> kernels_;  // key: name + source
+
+  std::unique_ptr<CublasLtGemm> gemm_;  // created on first use
+  void* gemm_workspace_ = nullptr;
+  std::array<void*, 3> ones_{};         // per DType
+  std::array<int64_t, 3> ones_count_{};
+};
+
+}  // namespace dcnjit::cuda
