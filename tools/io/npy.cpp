@@ -82,7 +82,8 @@ class HeaderParser {
   // The header text with control characters made visible, so an error message stays on one line.
   std::string printable() const {
     std::string s;
-    for (char c : text_.substr(0, 200)) s += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : fmt::format("\\x{:02x}", uint8_t(c));
+    for (char c : text_.substr(0, 200))
+      s += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : fmt::format("\\x{:02x}", uint8_t(c));
     return s;
   }
 
@@ -116,7 +117,8 @@ class HeaderParser {
 
   bool boolean() {
     skip_space();
-    for (auto [word, value] : {std::pair{std::string_view("True"), true}, std::pair{std::string_view("False"), false}}) {
+    using Word = std::pair<std::string_view, bool>;
+    for (auto [word, value] : {Word{"True", true}, Word{"False", false}}) {
       if (text_.substr(pos_, word.size()) == word) {
         pos_ += word.size();
         return value;
@@ -180,15 +182,15 @@ uint32_t read_le(std::string_view bytes, std::size_t offset, std::size_t width) 
 
 }  // namespace
 
-int64_t NpyArray::numel() const {
+int64_t HostArray::numel() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
 }
 
-std::string NpyArray::shape_string() const { return shape_text(shape); }
+std::string HostArray::shape_string() const { return shape_text(shape); }
 
-NpyArray parse_npy(std::string_view bytes, const std::string& name) {
+HostArray parse_npy(std::string_view bytes, const std::string& name) {
   if (bytes.size() < kMagic.size() || bytes.substr(0, kMagic.size()) != kMagic)
     fail(name, "not a .npy file (missing the \\x93NUMPY magic string)");
   if (bytes.size() < kMagicAndVersion) fail(name, "truncated .npy file (no version bytes)");
@@ -212,16 +214,15 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   if (*header.fortran_order)
     fail(name, "Fortran-order arrays are not supported (fortran_order is True; save a C-order array)");
 
-  NpyArray array;
+  HostArray array;
   array.shape = *header.shape;
   const std::size_t size = element_size(type);
   const std::size_t available = bytes.size() - data_start;
   std::size_t count = 1;
   for (int64_t d : array.shape) {
-    // Checked so that a hostile shape cannot overflow the byte count and pass the size test.
-    if (d != 0 && count > available / size / std::size_t(d))
-      fail(name, fmt::format("data truncated: shape {} of {} needs more than the {} bytes after the header",
-                             array.shape_string(), *header.descr, available));
+    // Checked so that a hostile shape cannot overflow the byte count and then pass the size test.
+    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / size / std::size_t(d))
+      fail(name, fmt::format("shape {} is too large", array.shape_string()));
     count *= std::size_t(d);
   }
   const std::size_t needed = count * size;
@@ -236,7 +237,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   const char* src = bytes.data() + data_start;
   switch (type) {
     case ElementType::f32:
-      std::memcpy(array.data.data(), src, needed);
+      if (needed) std::memcpy(array.data.data(), src, needed);  // an empty vector's data() may be null
       break;
     case ElementType::f16:
       for (std::size_t i = 0; i < count; ++i) {
@@ -256,7 +257,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   return array;
 }
 
-NpyArray read_npy(const std::filesystem::path& path) {
+HostArray read_npy(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "rb"), &std::fclose);
   if (!file) fail(name, fmt::format("cannot open for reading ({})", std::strerror(errno)));
@@ -274,9 +275,9 @@ std::string format_npy(std::span<const float> data, const std::vector<int64_t>& 
   for (int64_t d : shape) {
     if (d < 0) fail(name, fmt::format("cannot write shape {}: negative dimension", shape_text(shape)));
     count *= d;
-    dims += fmt::format("{},", d);
+    dims += fmt::format("{}{}", dims.empty() ? "" : ", ", d);
   }
-  if (shape.size() > 1) dims.pop_back();  // Python writes (3,) for one dimension but (2, 3) for more.
+  if (shape.size() == 1) dims += ',';  // Python's one-element tuple: (3,)
   if (std::size_t(count) != data.size())
     fail(name, fmt::format("cannot write shape {} ({} elements) from {} values", shape_text(shape), count,
                            data.size()));
@@ -293,7 +294,7 @@ std::string format_npy(std::span<const float> data, const std::vector<int64_t>& 
   bytes += char(header.size() & 0xff);
   bytes += char(header.size() >> 8);
   bytes += header;
-  bytes.append(reinterpret_cast<const char*>(data.data()), data.size_bytes());
+  if (!data.empty()) bytes.append(reinterpret_cast<const char*>(data.data()), data.size_bytes());
   return bytes;
 }
 

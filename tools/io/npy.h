@@ -16,8 +16,8 @@
 
 namespace dcnjit::io {
 
-// A host array read from a .npy file, converted to float32, row-major.
-struct NpyArray {
+// A float32 host array with its shape, row-major: what read_npy() returns and what the CLI writes.
+struct HostArray {
   std::vector<int64_t> shape;  // empty for a 0-d array (one element)
   std::vector<float> data;
 
@@ -26,13 +26,16 @@ struct NpyArray {
 };
 
 // Reads `path`; errors name the file.
-NpyArray read_npy(const std::filesystem::path& path);
+HostArray read_npy(const std::filesystem::path& path);
 
 // Parses the bytes of a .npy file; `name` is the file name used in error messages.
-NpyArray parse_npy(std::string_view bytes, const std::string& name);
+HostArray parse_npy(std::string_view bytes, const std::string& name);
 
 // Writes `data` (numel(shape) float32 values, row-major) to `path` as a version 1.0 .npy file.
 void write_npy(const std::filesystem::path& path, std::span<const float> data, const std::vector<int64_t>& shape);
+inline void write_npy(const std::filesystem::path& path, const HostArray& array) {
+  write_npy(path, array.data, array.shape);
+}
 
 // The bytes write_npy() puts in a file; `name` only serves error messages.
 std::string format_npy(std::span<const float> data, const std::vector<int64_t>& shape, const std::string& name);

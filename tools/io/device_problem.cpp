@@ -1,0 +1,141 @@
+#include "tools/io/device_problem.h"
+
+#include <cstring>
+
+#include "dcnjit/error.h"
+#include "runtime/half.h"
+
+namespace dcnjit::io {
+namespace {
+
+DeviceBuffer upload(Engine& engine, const HostArray& array, DType dtype) {
+  const std::vector<std::byte> bytes = encode(array.data, dtype);
+  DeviceBuffer buffer = engine.allocate(bytes.size());
+  buffer.upload(bytes.data(), bytes.size());
+  return buffer;
+}
+
+DeviceBuffer allocate(Engine& engine, int64_t count, DType dtype) {
+  return engine.allocate(std::size_t(count) * dtype_size(dtype));
+}
+
+HostArray download(const DeviceBuffer& buffer, std::vector<int64_t> shape, DType dtype) {
+  int64_t count = 1;
+  for (int64_t d : shape) count *= d;
+  std::vector<std::byte> bytes(std::size_t(count) * dtype_size(dtype));
+  buffer.download(bytes.data(), bytes.size());
+  return HostArray{std::move(shape), decode(bytes, dtype)};
+}
+
+}  // namespace
+
+std::vector<std::byte> encode(const std::vector<float>& values, DType dtype) {
+  std::vector<std::byte> bytes(values.size() * dtype_size(dtype));
+  switch (dtype) {
+    case DType::f32:
+      if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+      break;
+    case DType::f16:
+    case DType::bf16:
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const uint16_t h = dtype == DType::f16 ? float_to_half(values[i]) : float_to_bf16(values[i]);
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+      break;
+  }
+  return bytes;
+}
+
+std::vector<float> decode(const std::vector<std::byte>& bytes, DType dtype) {
+  std::vector<float> values(bytes.size() / dtype_size(dtype));
+  switch (dtype) {
+    case DType::f32:
+      if (!values.empty()) std::memcpy(values.data(), bytes.data(), values.size() * 4);
+      break;
+    case DType::f16:
+    case DType::bf16:
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        uint16_t h;
+        std::memcpy(&h, bytes.data() + 2 * i, 2);
+        values[i] = dtype == DType::f16 ? half_to_float(h) : bf16_to_float(h);
+      }
+      break;
+  }
+  return values;
+}
+
+DeviceProblem::DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool backward)
+    : problem_(arrays.problem), backward_(backward) {
+  const Problem& p = problem_;
+  const DType t = p.dtype;
+  x_ = upload(engine, arrays.x, t);
+  offset_ = upload(engine, arrays.offset, t);
+  weight_ = upload(engine, arrays.weight, t);
+  if (arrays.mask) mask_ = upload(engine, *arrays.mask, t);
+  if (arrays.bias) bias_ = upload(engine, *arrays.bias, t);
+  y_ = allocate(engine, p.N * p.Co * p.Ho() * p.Wo(), t);
+  if (!backward) return;
+  if (!arrays.grad_y) throw Error(ErrorCode::InvalidArgument, "grad_y: backward needs the gradient of y");
+  grad_y_ = upload(engine, *arrays.grad_y, t);
+  grad_x_ = allocate(engine, arrays.x.numel(), t);
+  grad_offset_ = allocate(engine, arrays.offset.numel(), t);
+  grad_weight_ = allocate(engine, arrays.weight.numel(), t);
+  if (p.mask) grad_mask_ = allocate(engine, arrays.mask->numel(), t);
+  if (p.bias) grad_bias_ = allocate(engine, p.Co, t);
+}
+
+ForwardArgs DeviceProblem::forward_args() const {
+  const Problem& p = problem_;
+  const DType t = p.dtype;
+  ForwardArgs a;
+  a.x = x_.tensor(t, {p.N, p.C, p.H, p.W});
+  a.offset = offset_.tensor(t, {p.N, 2 * p.offset_groups * p.taps(), p.Ho(), p.Wo()});
+  a.weight = weight_.tensor(t, {p.Co, p.C / p.groups, p.kh, p.kw});
+  if (p.mask) a.mask = mask_.tensor(t, {p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()});
+  if (p.bias) a.bias = bias_.tensor(t, {p.Co});
+  a.y = y_.tensor(t, {p.N, p.Co, p.Ho(), p.Wo()});
+  return a;
+}
+
+BackwardArgs DeviceProblem::backward_args() const {
+  if (!backward_) throw Error(ErrorCode::Internal, "DeviceProblem: made without backward buffers");
+  const ForwardArgs f = forward_args();
+  const Problem& p = problem_;
+  BackwardArgs a;
+  a.x = f.x;
+  a.offset = f.offset;
+  a.mask = f.mask;
+  a.weight = f.weight;
+  a.grad_y = grad_y_.tensor(p.dtype, {p.N, p.Co, p.Ho(), p.Wo()});
+  a.grad_x = grad_x_.tensor(p.dtype, {p.N, p.C, p.H, p.W});
+  a.grad_offset = grad_offset_.tensor(p.dtype, {p.N, 2 * p.offset_groups * p.taps(), p.Ho(), p.Wo()});
+  a.grad_weight = grad_weight_.tensor(p.dtype, {p.Co, p.C / p.groups, p.kh, p.kw});
+  if (p.mask) a.grad_mask = grad_mask_.tensor(p.dtype, {p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()});
+  if (p.bias) a.grad_bias = grad_bias_.tensor(p.dtype, {p.Co});
+  return a;
+}
+
+ProblemResults DeviceProblem::download() const {
+  const Problem& p = problem_;
+  const DType t = p.dtype;
+  const int64_t taps = p.taps();
+  ProblemResults r;
+  r.y = io::download(y_, {p.N, p.Co, p.Ho(), p.Wo()}, t);
+  if (!backward_) return r;
+  r.grad_x = io::download(grad_x_, {p.N, p.C, p.H, p.W}, t);
+  r.grad_offset = io::download(grad_offset_, {p.N, 2 * p.offset_groups * taps, p.Ho(), p.Wo()}, t);
+  r.grad_weight = io::download(grad_weight_, {p.Co, p.C / p.groups, p.kh, p.kw}, t);
+  if (p.mask) r.grad_mask = io::download(grad_mask_, {p.N, p.offset_groups * taps, p.Ho(), p.Wo()}, t);
+  if (p.bias) r.grad_bias = io::download(grad_bias_, {p.Co}, t);
+  return r;
+}
+
+ProblemResults run_problem(Engine& engine, const ProblemArrays& arrays, bool backward) {
+  const Plan plan = engine.plan(arrays.problem);
+  DeviceProblem device(engine, arrays, backward);
+  plan.forward(device.forward_args());
+  if (backward) plan.backward(device.backward_args());
+  return device.download();
+}
+
+}  // namespace dcnjit::io
