@@ -79,7 +79,9 @@ DCNJIT_HD bool sample_tap(T py, T px, int H, int W, TapSample<T, Index>& s) {
     const T w[4] = {hy * hx, hy * lx, ly * hx, ly * lx};
     const T wy[4] = {-hx, -lx, hx, lx};
     const T wx[4] = {-hy, hy, -ly, ly};
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #pragma unroll
+#endif
     for (int k = 0; k < 4; ++k) {
       s.idx[k] = ok[k] ? Index(ys[k]) * Index(W) + Index(xs[k]) : Index(0);
       s.w[k] = ok[k] ? w[k] : T(0);

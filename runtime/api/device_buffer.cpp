@@ -1,36 +1,10 @@
-// DeviceBuffer and the default (host memory) allocation of BackendImpl.
+// DeviceBuffer: caller-owned memory on an engine's backend.
 #include <fmt/format.h>
-
-#include <cstdlib>
-#include <cstring>
 
 #include "dcnjit/engine.h"
 #include "runtime/backend.h"
 
 namespace dcnjit {
-
-namespace detail {
-
-void* BackendImpl::allocate(std::size_t bytes) {
-  // 64-byte alignment: whole cache lines, and enough for any vector load the kernels issue.
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw Error(ErrorCode::LaunchError, fmt::format("allocate: out of host memory ({} bytes)", bytes));
-  std::memset(p, 0, rounded);
-  return p;
-}
-
-void BackendImpl::release(void* pointer) { std::free(pointer); }
-
-void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes) {
-  if (bytes) std::memcpy(device, host, bytes);
-}
-
-void BackendImpl::copy_to_host(void* host, const void* device, std::size_t bytes) {
-  if (bytes) std::memcpy(host, device, bytes);
-}
-
-}  // namespace detail
 
 DeviceBuffer::DeviceBuffer(std::shared_ptr<detail::BackendImpl> backend, std::size_t bytes)
     : backend_(std::move(backend)), bytes_(bytes) {

@@ -1,0 +1,100 @@
+// The cpu backend (f32 core through its BackendImpl, and f16/bf16 staged through f32) against the
+// independent float64 reference: forward and all five gradients on small random problems that cover
+// the whole contract of design.md section 1.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/runtime/cpu/reference_dcn.h"
+#include "tests/runtime/cpu/test_support.h"
+
+namespace dcnjit::testing {
+namespace {
+
+struct ReferenceCase {
+  const char* name;
+  const char* problem;  // Problem::parse syntax
+  int im2col_step;      // 0 = backend default
+  int pixel_tile;
+};
+void PrintTo(const ReferenceCase& c, std::ostream* os) { *os << c.name; }
+
+// Tolerances (relative L2 against float64):
+//  f32: 1e-5, the bar. The sums have at most a few hundred terms, so float rounding gives ~1e-7.
+//  f16: 1e-3. Inputs and outputs are rounded to 10 mantissa bits (relative step 2^-11 ~ 4.9e-4 at worst,
+//       about half that on average); the reference is computed from the same rounded inputs, so what is
+//       left is the rounding of the outputs.
+//  bf16: 1e-2, the same argument with 7 mantissa bits (2^-8 ~ 3.9e-3).
+double tolerance(DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return 1e-5;
+    case DType::f16:
+      return 1e-3;
+    case DType::bf16:
+      return 1e-2;
+  }
+  return 0;
+}
+
+void expect_matches_reference(const Problem& problem, const ReferenceCase& c, uint32_t seed) {
+  SCOPED_TRACE(problem.to_string());
+  const ReferenceInputs inputs = rounded_to(random_inputs(problem, seed, OffsetStyle::anywhere), problem.dtype);
+  const std::vector<double> grad_y = rounded_to(random_values(output_size(problem), seed + 10, -1, 1), problem.dtype);
+  const ReferenceOutputs expected = reference_dcn(problem, inputs, grad_y);
+  BackendRunOptions options;
+  options.config.im2col_step = c.im2col_step;
+  options.config.cpu_pixel_tile = c.pixel_tile;
+  options.threads = 2;
+  const ReferenceOutputs actual = run_cpu_backend(problem, inputs, grad_y, options);
+  const double tol = tolerance(problem.dtype);
+  EXPECT_LE(relative_l2(actual.y, expected.y), tol) << "y";
+  EXPECT_LE(relative_l2(actual.grad_x, expected.grad_x), tol) << "grad_x";
+  EXPECT_LE(relative_l2(actual.grad_offset, expected.grad_offset), tol) << "grad_offset";
+  EXPECT_LE(relative_l2(actual.grad_mask, expected.grad_mask), tol) << "grad_mask";
+  EXPECT_LE(relative_l2(actual.grad_weight, expected.grad_weight), tol) << "grad_weight";
+  EXPECT_LE(relative_l2(actual.grad_bias, expected.grad_bias), tol) << "grad_bias";
+}
+
+const ReferenceCase kCases[] = {
+    {"V2Mask3x3Pad1Bias", "N1 C4 H7 W9 Co5 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2", 0, 0},
+    {"V2NoMaskGroups2OffsetGroups2", "N2 C8 H6 W5 Co6 k3x3 s1x1 p1x1 d1x1 g2 og2 nomask bias v2", 1, 0},
+    {"V2Kernel2x3Stride2x1Pad0x2Dilation1x2OddBatchStep2", "N3 C6 H9 W7 Co4 k2x3 s2x1 p0x2 d1x2 g1 og3 mask nobias v2",
+     2, 0},
+    {"V2OffsetGroupsCrossConvGroups", "N2 C12 H5 W6 Co6 k3x3 s1x1 p1x1 d1x1 g3 og2 mask bias v2", 2, 0},
+    {"V2ThreeChannelBlocksPixelTile7", "N1 C72 H5 W6 Co8 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2", 1, 7},
+    {"V2ManySamplingTilesBatch3Step2", "N3 C3 H12 W13 Co2 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2", 2, 0},
+    {"V1Mask3x3Pad1OffsetGroups2", "N2 C4 H6 W8 Co3 k3x3 s1x1 p1x1 d1x1 g1 og2 mask nobias v1", 0, 0},
+    {"V1NoMaskKernel3x2Stride2Pad2x1Dilation2x1Groups3Tile5",
+     "N3 C6 H8 W6 Co6 k3x2 s2x2 p2x1 d2x1 g3 og1 nomask bias v1", 2, 5},
+};
+
+class CpuBackendReferenceTest : public ::testing::TestWithParam<ReferenceCase> {};
+
+TEST_P(CpuBackendReferenceTest, F32MatchesFloat64Reference) {
+  Problem problem = Problem::parse(GetParam().problem);
+  problem.dtype = DType::f32;
+  expect_matches_reference(problem, GetParam(), 100);
+}
+
+INSTANTIATE_TEST_SUITE_P(Problems, CpuBackendReferenceTest, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(CpuBackendHalfTest, F16TensorsComputedInF32MatchReference) {
+  for (const ReferenceCase& c : {kCases[0], kCases[3], kCases[6]}) {
+    Problem problem = Problem::parse(c.problem);
+    problem.dtype = DType::f16;
+    expect_matches_reference(problem, c, 200);
+  }
+}
+
+TEST(CpuBackendHalfTest, Bf16TensorsComputedInF32MatchReference) {
+  for (const ReferenceCase& c : {kCases[1], kCases[2], kCases[7]}) {
+    Problem problem = Problem::parse(c.problem);
+    problem.dtype = DType::bf16;
+    expect_matches_reference(problem, c, 300);
+  }
+}
+
+}  // namespace
+}  // namespace dcnjit::testing
