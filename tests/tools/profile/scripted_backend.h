@@ -1,0 +1,55 @@
+// A backend whose passes are scripted: each pass reports named phases that sleep for set times and
+// carry set bytes/FLOPs/atomics, plus some time no phase claims. Lets the profiler's attribution be
+// tested with known answers, independent of any real backend's speed.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/backend.h"
+
+namespace dcnjit::profile::testing {
+
+struct ScriptedPhase {
+  std::string name;
+  double sleep_ms;
+  double bytes, flops, atomics;
+};
+
+class ScriptedBackend final : public detail::BackendImpl {
+ public:
+  std::vector<ScriptedPhase> phases;   // each reported once per pass...
+  int reports_per_phase = 1;           // ...or this many times (as a backend reporting per chunk does)
+  double unattributed_ms = 0;          // slept outside every phase
+  int passes_run = 0;
+
+  Backend kind() const override { return Backend::cpu; }
+  Config default_config(const Problem& problem) const override {
+    Config c;
+    c.im2col_step = int(problem.N);
+    return c;
+  }
+  void validate_config(const Problem&, const Config& config) const override {
+    if (config.cpu_pixel_tile == 128) throw Error(ErrorCode::InvalidArgument, "config: tile=128 is scripted to fail");
+  }
+  std::size_t workspace_size(const Problem&, const Config&) const override { return 0; }
+  void forward(const Problem&, const Config&, const ForwardArgs&) override { run_script(); }
+  void backward(const Problem&, const Config&, const BackwardArgs&) override { run_script(); }
+  std::string environment() const override { return "scripted"; }
+
+ private:
+  static void sleep_ms(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
+  void run_script() {
+    ++passes_run;
+    for (int r = 0; r < reports_per_phase; ++r)
+      for (const auto& p : phases) {
+        detail::ScopedPhase scope(phase_sink(), p.name.c_str(), p.bytes, p.flops, p.atomics);
+        sleep_ms(p.sleep_ms);
+      }
+    sleep_ms(unattributed_ms);
+  }
+};
+
+}  // namespace dcnjit::profile::testing
