@@ -63,7 +63,7 @@ void run_pass(benchmark::State& state, Backend backend, Problem problem, Pass pa
   }
   profile::Session& session = *slot.session;
   try {
-    const Config config = session.chosen_config(problem);
+    const Config config = session.chosen_config(problem, pass);
     const profile::Workload workload = session.workload(profile::random_inputs(problem));
     session.run_once(problem, config, workload, pass);  // warm-up: JIT compile, page faults, thread pool
     for (auto _ : state) state.SetIterationTime(session.run_once(problem, config, workload, pass) / 1e3);

@@ -1,4 +1,5 @@
-// The tuning policies behind Engine::plan: heuristic, database lookup, tune on a miss.
+// The tuning policies behind Engine::plan: heuristic, database lookup, tune on a miss; and the
+// composition of the backward config from the backward sub-pass winners.
 #include "tuner/selector.h"
 
 #include <fmt/format.h>
@@ -20,8 +21,9 @@ namespace {
 
 class HeuristicSelector final : public ConfigSelector {
  public:
-  Config select(detail::BackendImpl& backend, const Problem& problem) override {
-    return backend.default_config(problem);
+  PlanConfigs select(detail::BackendImpl& backend, const Problem& problem) override {
+    const Config config = backend.default_config(problem);
+    return PlanConfigs{config, config};
   }
 };
 
@@ -31,6 +33,21 @@ bool must_report(const Error& e) {
   return store_error && (store_error->kind() == store::StoreErrorKind::foreign_schema ||
                          store_error->kind() == store::StoreErrorKind::newer_schema);
 }
+
+bool accepted(const detail::BackendImpl& backend, const Problem& problem, const Config& config) {
+  try {
+    backend.validate_config(problem, config);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// What the database holds for one pass: a usable config, nothing, or a row that was refused.
+struct Lookup {
+  std::optional<Config> config;
+  bool rejected = false;  // a row exists but is tampered or outside the space: use the default, never re-tune
+};
 
 class DatabaseSelector final : public ConfigSelector {
  public:
@@ -48,75 +65,70 @@ class DatabaseSelector final : public ConfigSelector {
     }
   }
 
-  Config select(detail::BackendImpl& backend, const Problem& problem) override {
+  PlanConfigs select(detail::BackendImpl& backend, const Problem& problem) override {
     std::lock_guard lock(mutex_);
     const std::string memo_key = backend.environment() + "|" + problem.to_string();
     if (auto it = memo_.find(memo_key); it != memo_.end()) return it->second;
-    Config chosen = choose(backend, problem);
+    const Config fallback = backend.default_config(problem);
+    const PlanConfigs chosen{winner(backend, problem, Pass::forward).value_or(fallback),
+                             backward_config(backend, problem, fallback)};
     memo_.emplace(memo_key, chosen);
     return chosen;
   }
 
  private:
-  Config choose(detail::BackendImpl& backend, const Problem& problem) {
-    std::optional<Config> forward = lookup(backend, problem, Pass::forward);
-    if (!forward && tune_on_miss_ && !rejected_) {
-      TuneOptions options;
-      options.budget_s = budget_s_;
-      const TuneResult result = tune_pass(backend, problem, Pass::forward, options, db_ ? &*db_ : nullptr);
-      if (result.ok) forward = result.winner;
-    }
-    if (!forward) return backend.default_config(problem);
-    return with_backward_choices(backend, problem, *forward);
+  // The composition documented in selector.h: backward_data's winner, with the grad_weight knobs of
+  // backward_weight's winner when the backend accepts the mix.
+  Config backward_config(detail::BackendImpl& backend, const Problem& problem, const Config& fallback) {
+    const Config data = winner(backend, problem, Pass::backward_data).value_or(fallback);
+    const std::optional<Config> weight = winner(backend, problem, Pass::backward_weight);
+    if (!weight) return data;
+    Config composed = data;
+    composed.keep_columns = weight->keep_columns;
+    composed.gemm_algo = weight->gemm_algo;
+    return accepted(backend, problem, composed) ? composed : data;
   }
 
-  // Adds the backward-only knobs from the backward winners, if the database has them.
-  Config with_backward_choices(detail::BackendImpl& backend, const Problem& problem, const Config& forward) {
-    Config composed = forward;
-    if (auto data = lookup(backend, problem, Pass::backward_data)) {
-      composed.fused_backward = data->fused_backward;
-      composed.atomic = data->atomic;
-    }
-    if (auto weight = lookup(backend, problem, Pass::backward_weight)) composed.keep_columns = weight->keep_columns;
-    try {
-      backend.validate_config(problem, composed);
-      return composed;
-    } catch (const Error&) {
-      return forward;
-    }
+  // The winner of one pass: from the database, else (on_first_use, and only when there is no row at
+  // all) tuned now, persisted and returned. Empty: use the default.
+  std::optional<Config> winner(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
+    const Lookup found = lookup(backend, problem, pass);
+    if (found.config || found.rejected || !tune_on_miss_) return found.config;
+    TuneOptions options;
+    options.budget_s = budget_s_;
+    const TuneResult result = tune_pass(backend, problem, pass, options, db_ ? &*db_ : nullptr);
+    if (!result.ok) return std::nullopt;
+    return result.winner;
   }
 
   // The database's winner for one pass, parsed strictly and checked against the config space.
-  std::optional<Config> lookup(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
-    rejected_ = false;
-    if (!db_) return std::nullopt;
+  Lookup lookup(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
+    if (!db_) return {};
     std::optional<Winner> winner;
     try {
       winner = db_->find_winner(tuning_key(backend, problem, pass));
     } catch (const Error& e) {
       warn(fmt::format("tuning database lookup failed, using the heuristic config: {}", e.what()));
-      return std::nullopt;
+      return {};
     }
-    if (!winner) return std::nullopt;
+    if (!winner) return {};
     try {
       Config config = Config::parse(winner->config);
       if (!in_config_space(backend, problem, pass, config))
         throw Error(ErrorCode::InvalidArgument, "outside this backend's config space");
-      return config;
+      return Lookup{config, false};
     } catch (const Error& e) {
-      rejected_ = true;
       warn(fmt::format("tuning database '{}': rejected the stored {} config '{}' for '{}' ({}); using the default",
                        db_->path(), to_string(pass), winner->config, problem.to_string(), e.what()));
-      return std::nullopt;
+      return Lookup{std::nullopt, true};
     }
   }
 
   bool tune_on_miss_;
   double budget_s_;
   std::optional<TuningDb> db_;
-  bool rejected_ = false;  // the last lookup found a row but refused it (then: default, no re-tuning)
   std::mutex mutex_;
-  std::map<std::string, Config> memo_;
+  std::map<std::string, PlanConfigs> memo_;
 };
 
 }  // namespace

@@ -1,6 +1,11 @@
 // Engine and Plan: the entry points. An Engine owns a backend, the binary cache and the tuning
-// database; engine.plan(problem) picks a Config (tuned, cached or heuristic) and returns a Plan
+// database; engine.plan(problem) picks the Configs (tuned, cached or heuristic) and returns a Plan
 // that runs forward/backward for that problem as many times as the caller likes.
+//
+// A Plan holds one Config per pass direction: forward() runs config(), backward() runs
+// backward_config(). The best configs of the two directions need not agree (backward scatters into
+// grad_x with atomics and runs different GEMMs, so its best im2col step, block size or elements per
+// thread can differ from the forward's), so each direction is tuned on its own (tuner/selector.h).
 #pragma once
 
 #include <cstddef>
@@ -55,20 +60,28 @@ class BackendImpl;
 class Plan {
  public:
   const Problem& problem() const { return problem_; }
+  // The config forward() runs.
   const Config& config() const { return config_; }
+  // The config backward() runs (every gradient of one backward call, whichever subset is asked for).
+  const Config& backward_config() const { return backward_config_; }
   Backend backend() const;
-  // Scratch the passes need (column buffers, GEMM workspace). Passing a workspace of at least this
-  // size avoids internal allocation; otherwise the plan allocates (and keeps) its own.
+  // Scratch the passes need (column buffers, GEMM workspace), under either config. Passing a
+  // workspace of at least this size avoids internal allocation; otherwise the plan allocates (and
+  // keeps) its own.
   std::size_t workspace_size() const;
 
   void forward(const ForwardArgs& args) const;
   void backward(const BackwardArgs& args) const;
 
+  // Configs must be resolved and valid for the backend (Engine::plan does that); the first form runs
+  // `config` in both directions.
   Plan(Problem problem, Config config, std::shared_ptr<detail::BackendImpl> backend);
+  Plan(Problem problem, Config forward_config, Config backward_config, std::shared_ptr<detail::BackendImpl> backend);
 
  private:
   Problem problem_;
   Config config_;
+  Config backward_config_;
   std::shared_ptr<detail::BackendImpl> backend_;
 };
 
@@ -110,10 +123,15 @@ class Engine {
   // Device memory for the tensors of this engine's backend (zero-filled).
   DeviceBuffer allocate(std::size_t bytes);
 
-  // Validates the problem and selects a config according to the tuning policy.
+  // Validates the problem and selects the forward and backward configs according to the tuning
+  // policy (off: the heuristic default for both; cache_only / on_first_use: the database's winners).
   Plan plan(const Problem& problem);
-  // A plan with an explicit config (validated against the backend's config space).
+  // A plan that runs `config` in both directions. im2col_step 0 is resolved to the heuristic's; the
+  // config is validated against the backend's space (Error(InvalidArgument) naming the field).
   Plan plan(const Problem& problem, const Config& config);
+  // A plan with explicit configs per direction, each resolved and validated as above; the error
+  // names which one ("forward config: ..." / "backward config: ...").
+  Plan plan(const Problem& problem, const Config& forward_config, const Config& backward_config);
 
   struct Impl;
 

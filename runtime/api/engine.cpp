@@ -1,7 +1,9 @@
-// Engine and Plan: validate, choose a config (tuner/selector), dispatch to the backend.
+// Engine and Plan: validate, choose the config per direction (tuner/selector), dispatch to the backend.
 #include "dcnjit/engine.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "runtime/api/validate_args.h"
 #include "runtime/backend.h"
@@ -19,11 +21,21 @@ const char* to_string(TuningPolicy policy) {
 }
 
 Plan::Plan(Problem problem, Config config, std::shared_ptr<detail::BackendImpl> backend)
-    : problem_(std::move(problem)), config_(std::move(config)), backend_(std::move(backend)) {}
+    : Plan(std::move(problem), config, config, std::move(backend)) {}
+
+Plan::Plan(Problem problem, Config forward_config, Config backward_config,
+           std::shared_ptr<detail::BackendImpl> backend)
+    : problem_(std::move(problem)),
+      config_(std::move(forward_config)),
+      backward_config_(std::move(backward_config)),
+      backend_(std::move(backend)) {}
 
 Backend Plan::backend() const { return backend_->kind(); }
 
-std::size_t Plan::workspace_size() const { return backend_->workspace_size(problem_, config_); }
+std::size_t Plan::workspace_size() const {
+  // One caller workspace serves both directions, so it must fit the larger.
+  return std::max(backend_->workspace_size(problem_, config_), backend_->workspace_size(problem_, backward_config_));
+}
 
 void Plan::forward(const ForwardArgs& args) const {
   detail::validate_forward_args(problem_, backend_->kind(), args);
@@ -32,7 +44,7 @@ void Plan::forward(const ForwardArgs& args) const {
 
 void Plan::backward(const BackwardArgs& args) const {
   detail::validate_backward_args(problem_, backend_->kind(), args);
-  backend_->backward(problem_, config_, args);
+  backend_->backward(problem_, backward_config_, args);
 }
 
 struct Engine::Impl {
@@ -57,16 +69,41 @@ DeviceBuffer Engine::allocate(std::size_t bytes) { return DeviceBuffer(impl_->ba
 
 Plan Engine::plan(const Problem& problem) {
   problem.validate();
-  Config config = impl_->selector->select(*impl_->backend, problem);
-  return Plan(problem, config, impl_->backend);
+  const tuner::PlanConfigs configs = impl_->selector->select(*impl_->backend, problem);
+  return Plan(problem, configs.forward, configs.backward, impl_->backend);
 }
+
+namespace {
+
+// A caller's config made runnable: im2col_step 0 means "the heuristic's", then the backend checks it.
+Config resolve_config(const detail::BackendImpl& backend, const Problem& problem, const Config& config) {
+  Config resolved = config;
+  if (resolved.im2col_step == 0) resolved.im2col_step = backend.default_config(problem).im2col_step;
+  backend.validate_config(problem, resolved);
+  return resolved;
+}
+
+// As resolve_config, with the direction in the error so a caller giving two configs knows which is wrong.
+Config resolve_direction_config(const detail::BackendImpl& backend, const Problem& problem, const Config& config,
+                                const char* direction) {
+  try {
+    return resolve_config(backend, problem, config);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{} config: {}", direction, e.what()));
+  }
+}
+
+}  // namespace
 
 Plan Engine::plan(const Problem& problem, const Config& config) {
   problem.validate();
-  Config resolved = config;
-  if (resolved.im2col_step == 0) resolved.im2col_step = impl_->backend->default_config(problem).im2col_step;
-  impl_->backend->validate_config(problem, resolved);
-  return Plan(problem, resolved, impl_->backend);
+  return Plan(problem, resolve_config(*impl_->backend, problem, config), impl_->backend);
+}
+
+Plan Engine::plan(const Problem& problem, const Config& forward_config, const Config& backward_config) {
+  problem.validate();
+  return Plan(problem, resolve_direction_config(*impl_->backend, problem, forward_config, "forward"),
+              resolve_direction_config(*impl_->backend, problem, backward_config, "backward"), impl_->backend);
 }
 
 }  // namespace dcnjit

@@ -1,5 +1,5 @@
 // Real measurements on the cpu backend through the public API: Engine with on_first_use tunes and
-// persists; a later Engine with cache_only gets the same config without timing anything.
+// persists both directions; a later Engine with cache_only gets the same configs without timing anything.
 #include <gtest/gtest.h>
 
 #include "dcnjit/engine.h"
@@ -44,19 +44,32 @@ TEST(CpuTuning, EngineOnFirstUseThenCacheOnlyDoesNotRetune) {
   options.cache_path = dir.file("c.sqlite");
   options.tuning = TuningPolicy::on_first_use;
   options.tune_budget_s = 0.3;
-  Config tuned;
+  Config tuned, tuned_backward;
   {
     Engine engine(options);
-    tuned = engine.plan(kProblem).config();
+    const Plan plan = engine.plan(kProblem);
+    tuned = plan.config();
+    tuned_backward = plan.backward_config();
     EXPECT_EQ(engine.plan(kProblem).config(), tuned);  // memo hit
+    EXPECT_EQ(engine.plan(kProblem).backward_config(), tuned_backward);
   }
   const int64_t trials = TuningDb::open(options.cache_path).trial_count();
   EXPECT_GT(trials, 0);
+  {
+    // The backward config is the backward_data winner (the cpu space has no grad_weight-only knob).
+    TuningDb db = TuningDb::open(options.cache_path);
+    auto backend = detail::make_cpu_backend(options);
+    const auto data = db.find_winner(tuning_key(*backend, kProblem, Pass::backward_data));
+    ASSERT_TRUE(data);
+    EXPECT_EQ(data->config, tuned_backward.to_string());
+    EXPECT_TRUE(db.find_winner(tuning_key(*backend, kProblem, Pass::backward_weight)));
+  }
 
   options.tuning = TuningPolicy::cache_only;
   Engine cached(options);
   Plan plan = cached.plan(kProblem);
   EXPECT_EQ(plan.config(), tuned);
+  EXPECT_EQ(plan.backward_config(), tuned_backward);
   EXPECT_EQ(TuningDb::open(options.cache_path).trial_count(), trials);
 
   // A miss under cache_only: the heuristic default, still no trial.

@@ -1,6 +1,7 @@
-// The policies behind Engine::plan: off never touches the database, on_first_use tunes once and then
-// serves from the database (this process's memo or another process's file), cache_only never tunes,
-// and a tampered row is refused in favour of the default.
+// The policies behind Engine::plan: off never touches the database, on_first_use tunes once per pass
+// direction and then serves from the database (this process's memo or another process's file),
+// cache_only never tunes, a tampered row is refused in favour of the default; and the backward config
+// is composed from the backward_data and backward_weight winners (tuner/selector.h).
 #include "tuner/selector.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include "tests/tuner/fake_backend.h"
 #include "tests/tuner/temp_dir.h"
 #include "tuner/autotuner.h"
+#include "tuner/config_space.h"
 #include "tuner/tuning_db.h"
 
 namespace dcnjit::tuner {
@@ -29,37 +31,65 @@ EngineOptions options_for(const std::string& path, TuningPolicy policy) {
   return o;
 }
 
-// Costs that make step=2 tile=256 the clear winner (10x).
-void make_step2_tile256_fastest(FakeBackend& backend) {
-  backend.cost_us = [](const Config& c) { return c.im2col_step == 2 && c.cpu_pixel_tile == 256 ? 20.0 : 200.0; };
+PlanConfigs defaults_of(const FakeBackend& backend) {
+  const Config d = backend.default_config(small_problem());
+  return PlanConfigs{d, d};
 }
 
-TEST(SelectorPolicy, OffReturnsTheDefaultAndNeverCreatesTheDatabase) {
+// Costs that make step=2 tile=256 the clear forward winner and step=1 tile=1024 the clear backward
+// winner (10x: a margin no timing noise can invert).
+void make_forward_and_backward_winners_differ(FakeBackend& backend) {
+  backend.cost_us = [](const Config& c) { return c.im2col_step == 2 && c.cpu_pixel_tile == 256 ? 20.0 : 200.0; };
+  backend.backward_cost_us = [](const Config& c) {
+    return c.im2col_step == 1 && c.cpu_pixel_tile == 1024 ? 20.0 : 200.0;
+  };
+}
+
+// A database row as `dcnjit tune` would leave it (canonical config text).
+void store_winner(const std::string& path, const FakeBackend& backend, Pass pass, const std::string& config) {
+  TuningDb db = TuningDb::open(path);
+  ASSERT_TRUE(db.offer_winner(
+      Winner{tuning_key(backend, small_problem(), pass), Config::parse(config).to_string(), 1.0, "", std::nullopt, 0}));
+}
+
+void tamper(const std::string& path, Pass pass, const std::string& config) {
+  auto c = store::Connection::open(path, store::Access::read_write);
+  auto update = c.prepare("UPDATE winners SET config=?1 WHERE pass=?2");
+  update.bind(1, config);
+  update.bind(2, std::string(to_string(pass)));
+  update.run();
+  ASSERT_EQ(c.changes(), 1);
+}
+
+TEST(SelectorPolicy, OffReturnsTheDefaultForBothDirectionsAndNeverCreatesTheDatabase) {
   TempDir dir;
   FakeBackend backend;
-  make_step2_tile256_fastest(backend);
+  make_forward_and_backward_winners_differ(backend);
   auto selector = make_config_selector(options_for(dir.file("c.sqlite"), TuningPolicy::off));
-  EXPECT_EQ(selector->select(backend, small_problem()), backend.default_config(small_problem()));
+  EXPECT_EQ(selector->select(backend, small_problem()), defaults_of(backend));
   EXPECT_EQ(backend.runs, 0);
   EXPECT_FALSE(std::filesystem::exists(dir.file("c.sqlite")));
 }
 
-TEST(SelectorPolicy, OnFirstUseTunesOnceThenHitsMemoAndDatabase) {
+TEST(SelectorPolicy, OnFirstUseTunesEachDirectionOnceThenHitsMemoAndDatabase) {
   TempDir dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
-  make_step2_tile256_fastest(backend);
+  make_forward_and_backward_winners_differ(backend);
   auto selector = make_config_selector(options_for(path, TuningPolicy::on_first_use));
-  const Config first = selector->select(backend, small_problem());
-  EXPECT_EQ(first.im2col_step, 2);
-  EXPECT_EQ(first.cpu_pixel_tile, 256);
+  const PlanConfigs first = selector->select(backend, small_problem());
+  EXPECT_EQ(first.forward.to_string(), Config::parse("step=2 tile=256").to_string());
+  EXPECT_EQ(first.backward.to_string(), Config::parse("step=1 tile=1024").to_string());
   const int runs_after_tuning = backend.runs;
   EXPECT_GT(runs_after_tuning, 0);
+  // forward, backward_data and backward_weight, each over steps {1, 2} x tiles {0, 256, 1024, 4096};
+  // backward_offset_mask's winner would not be used, so it is not tuned.
   const int64_t trials = TuningDb::open(path).trial_count();
-  EXPECT_EQ(trials, 8);  // steps {1, 2} x tiles {0, 256, 1024, 4096}
+  EXPECT_EQ(trials, 3 * 8);
+  EXPECT_FALSE(TuningDb::open(path).find_winner(tuning_key(backend, small_problem(), Pass::backward_offset_mask)));
 
   EXPECT_EQ(selector->select(backend, small_problem()), first);  // memo
-  // A new selector (another Engine, or another process) finds it in the file without tuning.
+  // A new selector (another Engine, or another process) finds both in the file without tuning.
   auto again = make_config_selector(options_for(path, TuningPolicy::on_first_use));
   EXPECT_EQ(again->select(backend, small_problem()), first);
   auto cached = make_config_selector(options_for(path, TuningPolicy::cache_only));
@@ -68,23 +98,49 @@ TEST(SelectorPolicy, OnFirstUseTunesOnceThenHitsMemoAndDatabase) {
   EXPECT_EQ(TuningDb::open(path).trial_count(), trials);
 }
 
+TEST(SelectorPolicy, OnFirstUseTunesOnlyTheDirectionsWithoutARow) {
+  TempDir dir;
+  const std::string path = dir.file("c.sqlite");
+  FakeBackend backend;
+  make_forward_and_backward_winners_differ(backend);
+  // Slower than what tuning would find: kept, proving the forward pass was looked up, not re-tuned.
+  store_winner(path, backend, Pass::forward, "step=1 tile=4096");
+  auto selector = make_config_selector(options_for(path, TuningPolicy::on_first_use));
+  const PlanConfigs chosen = selector->select(backend, small_problem());
+  EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=1 tile=4096").to_string());
+  EXPECT_EQ(chosen.backward.to_string(), Config::parse("step=1 tile=1024").to_string());
+  EXPECT_EQ(TuningDb::open(path).trial_count(), 2 * 8);  // backward_data and backward_weight only
+}
+
 TEST(SelectorPolicy, CacheOnlyMissUsesTheDefaultWithoutTuning) {
   TempDir dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
-  make_step2_tile256_fastest(backend);
+  make_forward_and_backward_winners_differ(backend);
   { TuningDb::open(path); }
   auto selector = make_config_selector(options_for(path, TuningPolicy::cache_only));
-  EXPECT_EQ(selector->select(backend, small_problem()), backend.default_config(small_problem()));
+  EXPECT_EQ(selector->select(backend, small_problem()), defaults_of(backend));
   EXPECT_EQ(backend.runs, 0);
   EXPECT_EQ(TuningDb::open(path).trial_count(), 0);
+}
+
+TEST(SelectorPolicy, CacheOnlyWithOnlyAForwardWinnerGivesTheDefaultBackwardConfig) {
+  TempDir dir;
+  const std::string path = dir.file("c.sqlite");
+  FakeBackend backend;
+  store_winner(path, backend, Pass::forward, "step=2 tile=256");
+  auto selector = make_config_selector(options_for(path, TuningPolicy::cache_only));
+  const PlanConfigs chosen = selector->select(backend, small_problem());
+  EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=2 tile=256").to_string());
+  EXPECT_EQ(chosen.backward, backend.default_config(small_problem()));
+  EXPECT_EQ(backend.runs, 0);
 }
 
 TEST(SelectorPolicy, CacheOnlyWithoutAFileNeitherCreatesNorFails) {
   TempDir dir;
   FakeBackend backend;
   auto selector = make_config_selector(options_for(dir.file("missing.sqlite"), TuningPolicy::cache_only));
-  EXPECT_EQ(selector->select(backend, small_problem()), backend.default_config(small_problem()));
+  EXPECT_EQ(selector->select(backend, small_problem()), defaults_of(backend));
   EXPECT_FALSE(std::filesystem::exists(dir.file("missing.sqlite")));
 }
 
@@ -92,42 +148,104 @@ TEST(SelectorPolicy, EnvironmentIsPartOfTheKey) {
   TempDir dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend tuned_on;
-  make_step2_tile256_fastest(tuned_on);
+  make_forward_and_backward_winners_differ(tuned_on);
   make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(tuned_on, small_problem());
   FakeBackend other_device;
   other_device.env = "fake:another-device:gen1";
   auto cached = make_config_selector(options_for(path, TuningPolicy::cache_only));
-  EXPECT_EQ(cached->select(other_device, small_problem()), other_device.default_config(small_problem()));
+  EXPECT_EQ(cached->select(other_device, small_problem()), defaults_of(other_device));
 }
 
-void tamper(const std::string& path, const std::string& config) {
-  auto c = store::Connection::open(path, store::Access::read_write);
-  auto update = c.prepare("UPDATE winners SET config=?1");
-  update.bind(1, config);
-  update.run();
-  ASSERT_EQ(c.changes(), 1);
-}
-
-TEST(SelectorPolicy, TamperedRowIsRejectedWithAWarningAndTheDefaultUsed) {
+TEST(SelectorPolicy, TamperedForwardRowIsRejectedWithAWarningAndTheDefaultUsed) {
   TempDir dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
-  make_step2_tile256_fastest(backend);
-  make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(backend, small_problem());
+  make_forward_and_backward_winners_differ(backend);
+  const PlanConfigs tuned =
+      make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(backend, small_problem());
   const int runs = backend.runs;
   // Parseable but outside the space (tile 999), then not even parseable.
   for (const std::string bad : {"step=2 tile=999", "step=2 tile=256 rm -rf=1"}) {
-    tamper(path, bad);
+    tamper(path, Pass::forward, bad);
     for (TuningPolicy policy : {TuningPolicy::cache_only, TuningPolicy::on_first_use}) {
       ::testing::internal::CaptureStderr();
       auto selector = make_config_selector(options_for(path, policy));
-      const Config chosen = selector->select(backend, small_problem());
+      const PlanConfigs chosen = selector->select(backend, small_problem());
       const std::string log = ::testing::internal::GetCapturedStderr();
-      EXPECT_EQ(chosen, backend.default_config(small_problem())) << bad;
+      EXPECT_EQ(chosen.forward, backend.default_config(small_problem())) << bad;
+      EXPECT_EQ(chosen.backward, tuned.backward) << "the backward rows are intact";
       EXPECT_NE(log.find("rejected the stored forward config '" + bad + "'"), std::string::npos) << log;
       EXPECT_EQ(backend.runs, runs) << "a rejected row must not trigger tuning";
     }
   }
+}
+
+TEST(SelectorPolicy, TamperedBackwardRowGivesTheDefaultBackwardConfigWithAWarning) {
+  TempDir dir;
+  const std::string path = dir.file("c.sqlite");
+  FakeBackend backend;
+  store_winner(path, backend, Pass::forward, "step=2 tile=256");
+  store_winner(path, backend, Pass::backward_data, "step=2 tile=1024");
+  tamper(path, Pass::backward_data, "step=2 tile=1000");
+  for (TuningPolicy policy : {TuningPolicy::cache_only, TuningPolicy::on_first_use}) {
+    ::testing::internal::CaptureStderr();
+    auto selector = make_config_selector(options_for(path, policy));
+    const PlanConfigs chosen = selector->select(backend, small_problem());
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=2 tile=256").to_string());
+    EXPECT_EQ(chosen.backward, backend.default_config(small_problem())) << to_string(policy);
+    EXPECT_NE(log.find("rejected the stored backward_data config 'step=2 tile=1000'"), std::string::npos) << log;
+  }
+  // Only on_first_use's tuning of the missing backward_weight pass ran; backward_data was not re-tuned.
+  TuningDb db = TuningDb::open(path);
+  for (const Trial& t : db.trials()) EXPECT_EQ(t.key.pass, Pass::backward_weight);
+}
+
+// The cuda-shaped space, where the backward sub-passes have knobs of their own: fused/split and
+// atomics (backward_data) and the GEMM algorithm (backward_weight).
+class SelectorComposition : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backend.space = Backend::cuda;
+    for (auto [pass, text] : {std::pair{Pass::forward, kForward}, std::pair{Pass::backward_data, kData},
+                              std::pair{Pass::backward_weight, kWeight}}) {
+      ASSERT_TRUE(in_config_space(backend, small_problem(), pass, Config::parse(text))) << text;
+      store_winner(path, backend, pass, text);
+    }
+  }
+
+  PlanConfigs select() {
+    return make_config_selector(options_for(path, TuningPolicy::cache_only))->select(backend, small_problem());
+  }
+
+  static constexpr const char* kForward = "step=2 threads=256 ept=4 bwd=fused atomic=plain algo=1";
+  static constexpr const char* kData = "step=2 threads=128 ept=2 bwd=split atomic=warp algo=0";
+  static constexpr const char* kWeight = "step=1 threads=512 ept=1 bwd=fused atomic=plain algo=3";
+  TempDir dir;
+  const std::string path = dir.file("c.sqlite");
+  FakeBackend backend;
+};
+
+TEST_F(SelectorComposition, BackwardIsTheDataWinnerWithTheWeightWinnersGemmAlgorithm) {
+  const PlanConfigs chosen = select();
+  EXPECT_EQ(chosen.forward.to_string(), Config::parse(kForward).to_string());
+  EXPECT_EQ(chosen.backward.to_string(),
+            Config::parse("step=2 threads=128 ept=2 bwd=split atomic=warp algo=3 cols=recompute").to_string());
+}
+
+TEST_F(SelectorComposition, AMixTheBackendRefusesFallsBackToTheDataWinnerAlone) {
+  backend.refuse = [](const Config& c) {
+    if (c.atomic == AtomicStrategy::warp && c.gemm_algo == 3)
+      throw Error(ErrorCode::InvalidArgument, "config: warp atomics with algo=3");
+  };
+  EXPECT_EQ(select().backward.to_string(), Config::parse(kData).to_string());
+}
+
+TEST_F(SelectorComposition, WithoutADataWinnerTheWeightKnobsApplyToTheDefault) {
+  store::Connection::open(path, store::Access::read_write).execute("DELETE FROM winners WHERE pass='backward_data'");
+  Config expected = backend.default_config(small_problem());
+  expected.gemm_algo = 3;
+  EXPECT_EQ(select().backward.to_string(), expected.to_string());
 }
 
 }  // namespace

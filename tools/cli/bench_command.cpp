@@ -1,5 +1,5 @@
 // `dcnjit bench`: forward and backward medians of a problem (or every problem of a preset) after
-// warm-up, for the config a user's Engine would pick (tuning database, cache_only) or a given one.
+// warm-up, for the configs a user's Engine would pick (tuning database, cache_only) or a given one.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,7 +21,8 @@ using profile::Pass;
 
 struct BenchResult {
   Problem problem;
-  Config config;
+  Config config;           // the forward config (Plan::config())
+  Config backward_config;  // Plan::backward_config()
   std::vector<double> forward_ms, backward_ms;  // samples in run order; empty when the pass was not asked for
 };
 
@@ -32,6 +33,7 @@ void write_result(profile::JsonWriter& json, const BenchResult& r, const EngineO
       .key("backend").value(to_string(options.backend))
       .key("threads").value(options.threads)
       .key("config").value(r.config.to_string())
+      .key("backward_config").value(r.backward_config.to_string())
       .key("warmup").value(timing.warmup)
       .key("repeats").value(timing.repeats);
   for (Pass pass : {Pass::forward, Pass::backward}) {
@@ -48,7 +50,10 @@ void write_result(profile::JsonWriter& json, const BenchResult& r, const EngineO
 }
 
 void print_result(const BenchResult& r) {
-  fmt::print("{}\n  config {}\n", r.problem.to_string(), r.config.to_string());
+  if (r.config == r.backward_config) fmt::print("{}\n  config {}\n", r.problem.to_string(), r.config.to_string());
+  else
+    fmt::print("{}\n  forward config  {}\n  backward config {}\n", r.problem.to_string(), r.config.to_string(),
+               r.backward_config.to_string());
   for (Pass pass : {Pass::forward, Pass::backward}) {
     const auto& samples = pass == Pass::forward ? r.forward_ms : r.backward_ms;
     if (samples.empty()) continue;
@@ -82,11 +87,13 @@ int run(std::vector<std::string>& argv) {
   profile::Session session(options);
   std::vector<BenchResult> results;
   for (const io::ProblemArrays& arrays : profile::load_problems(source, flags)) {
-    BenchResult r{arrays.problem, {}, {}, {}};
-    r.config = config_text ? session.resolve(r.problem, given) : session.chosen_config(r.problem);
+    BenchResult r{arrays.problem, {}, {}, {}, {}};
+    r.config = config_text ? session.resolve(r.problem, given) : session.chosen_config(r.problem, Pass::forward);
+    r.backward_config = config_text ? r.config : session.chosen_config(r.problem, Pass::backward);
     const profile::Workload workload = session.workload(arrays);
     if (pass_text != "backward") r.forward_ms = session.time(r.problem, r.config, workload, Pass::forward, timing);
-    if (pass_text != "forward") r.backward_ms = session.time(r.problem, r.config, workload, Pass::backward, timing);
+    if (pass_text != "forward")
+      r.backward_ms = session.time(r.problem, r.backward_config, workload, Pass::backward, timing);
     if (!json) print_result(r);
     results.push_back(std::move(r));
   }
@@ -107,10 +114,11 @@ const std::string kUsage = std::string(
     "                    [--pass forward|backward|both] [--repeats K] [--warmup W] [--json]\n"
     "\n"
     "Times forward and backward: W untimed warm-up runs, then the median of K timed runs, each synchronized.\n"
-    "The config is the one a user's Engine would run (the tuning database's entry, else the heuristic;\n"
-    "never tunes), or --config. The backward pass computes every gradient (x, offset, weight, and mask /\n"
-    "bias when present) and is timed alone, without a forward. --preset and --problem give shapes only;\n"
-    "their inputs are random and non-zero. GFLOP/s counts the GEMM work only (2 x MACs per GEMM).\n"
+    "The configs are the ones a user's Engine would run (Plan::config() forward, Plan::backward_config()\n"
+    "backward: the tuning database's entries, else the heuristic; never tunes), or --config for both. The\n"
+    "backward pass computes every gradient (x, offset, weight, and mask / bias when present) and is timed\n"
+    "alone, without a forward. --preset and --problem give shapes only; their inputs are random and\n"
+    "non-zero. GFLOP/s counts the GEMM work only (2 x MACs per GEMM).\n"
     "\n"
     "  --in DIR           x.npy, offset.npy, weight.npy [, mask.npy, bias.npy, grad_y.npy] (see dcnjit run)\n"
     "  --preset NAME      every problem of a tuning preset\n"
@@ -121,7 +129,8 @@ const std::string kUsage = std::string(
     "  --pass P           forward, backward or both (default)\n"
     "  --repeats K        timed runs per pass (default 5)\n"
     "  --warmup W         untimed runs first (default 1)\n"
-    "  --json             {\"forward_ms\", \"backward_ms\", ...} for one problem, a list for a preset\n") +
+    "  --json             {\"forward_ms\", \"backward_ms\", \"config\" (forward), \"backward_config\", ...} for\n"
+    "                     one problem, a list for a preset\n") +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype and --boundary apply)";
 
 DCNJIT_COMMAND(Command{"bench", "median forward/backward times of a problem or preset", kUsage.c_str(), run});

@@ -60,7 +60,8 @@ int run(std::vector<std::string>& argv) {
   const profile::Pass pass = forward ? profile::Pass::forward : profile::Pass::backward;
 
   profile::Session session(options);
-  const Config chosen = config_text ? session.resolve(arrays.problem, given) : session.chosen_config(arrays.problem);
+  const Config chosen =
+      config_text ? session.resolve(arrays.problem, given) : session.chosen_config(arrays.problem, pass);
   const profile::Workload workload = session.workload(arrays);
   // Peaks first, on an idle machine, with the pass's thread count.
   const profile::Peaks peaks = profile::measure_peaks(options.backend, options.threads, options.device, arrays.problem.dtype);

@@ -29,7 +29,8 @@ Times the candidate configs of every problem and pass, and stores the fastest in
                          N2 C256 H50 W76 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32
                        omitted fields keep their defaults; '#' starts a comment
   --backend B          cpu | cuda | sim (default cpu)
-  --pass P             forward | backward | all (default forward)
+  --pass P             forward | backward | all (default forward); a Plan's backward config comes from
+                       the backward winners, so tune backward (or all) for training
   --budget SECONDS     time budget per problem and pass (default 20)
   --threads N          CPU threads (cpu backend; default all cores)
   --cache PATH         tuning database (default $DCNJIT_CACHE, $XDG_CACHE_HOME/dcnjit/cache.sqlite,

@@ -14,9 +14,10 @@ Session::Session(const EngineOptions& options, std::shared_ptr<detail::BackendIm
 
 Session::~Session() = default;
 
-Config Session::chosen_config(const Problem& problem) {
+Config Session::chosen_config(const Problem& problem, Pass pass) {
   problem.validate();
-  return selector_->select(*backend_, problem);
+  const tuner::PlanConfigs configs = selector_->select(*backend_, problem);
+  return pass == Pass::forward ? configs.forward : configs.backward;
 }
 
 Config Session::resolve(const Problem& problem, const Config& config) {

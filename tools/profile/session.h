@@ -33,8 +33,9 @@ class Session {
   const EngineOptions& options() const { return options_; }
   detail::BackendImpl& backend() { return *backend_; }
 
-  // The config Engine::plan(problem) would run under options.tuning (tuned / cached / heuristic).
-  Config chosen_config(const Problem& problem);
+  // The config Engine::plan(problem) would run for `pass` under options.tuning (tuned / cached /
+  // heuristic): Plan::config() for forward, Plan::backward_config() for backward.
+  Config chosen_config(const Problem& problem, Pass pass);
   // The config Engine::plan(problem, config) would run: im2col_step 0 resolved, validated.
   Config resolve(const Problem& problem, const Config& config);
 
