@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "dcnjit/error.h"
 
 namespace dcnjit::cuda {
@@ -211,11 +213,11 @@ int CublasLtGemm::candidate_count(const detail::GemmDesc& desc, std::size_t work
 void CublasLtGemm::run(const detail::GemmDesc& desc, CUstream stream, void* workspace, std::size_t workspace_bytes) {
   if (desc.bias) throw Error(ErrorCode::Internal, "gemm: bias must be folded in with bias_broadcast_gemm first");
   ShapePlan& plan = plan_for(desc, workspace ? workspace_bytes : 0);
-  if (desc.algo >= int(plan.candidates.size()))
-    throw Error(ErrorCode::InvalidArgument,
-                fmt::format("gemm_algo={} but cuBLASLt offers {} algorithm(s) for m={} n={} k={} {}", desc.algo,
-                            plan.candidates.size(), desc.m, desc.n, desc.k, to_string(desc.dtype)));
-  const cublasLtMatmulHeuristicResult_t& chosen = plan.candidates[std::size_t(desc.algo)];
+  // One Config::gemm_algo drives every GEMM of a pass, but the heuristic may offer fewer candidates
+  // for some shapes (e.g. the dcol GEMM vs the weight GEMM, or another im2col step). Falling back
+  // to that shape's last candidate keeps a tuned config runnable instead of failing a user's call.
+  const std::size_t index = std::min(std::size_t(desc.algo), plan.candidates.size() - 1);
+  const cublasLtMatmulHeuristicResult_t& chosen = plan.candidates[index];
   const LtGemmMapping lt = map_row_major_gemm(desc);
   DCNJIT_LT(cublasLtMatmul(handle_, plan.matmul.get(), &desc.alpha, lt.a.data, plan.a.get(), lt.b.data,
                            plan.b.get(), &desc.beta, lt.d.data, plan.d.get(), const_cast<void*>(lt.d.data),

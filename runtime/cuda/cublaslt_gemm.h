@@ -76,8 +76,8 @@ class CublasLtGemm {
   CublasLtGemm& operator=(const CublasLtGemm&) = delete;
 
   // Runs `desc` (bias must already have been folded in by the caller; see bias_broadcast_gemm) on
-  // `stream`. Throws Error(InvalidArgument) when desc.algo is not below candidate_count(), and
-  // Error(LaunchError) naming the cuBLASLt call and status otherwise.
+  // `stream`. desc.algo indexes the heuristic's candidates; past the last one (the shape offers
+  // fewer), the last is used. Throws Error(LaunchError) naming the cuBLASLt call and status.
   void run(const detail::GemmDesc& desc, CUstream stream, void* workspace, std::size_t workspace_bytes);
 
   // Number of algorithms the heuristic offers for this shape (the tuner's range for Config::gemm_algo).
