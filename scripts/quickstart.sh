@@ -10,4 +10,4 @@ backend=cpu
 preset=smoke
 if build/bin/dcnjit devices >/dev/null 2>&1; then backend=cuda; preset=dcnv2-r50; fi
 echo "== dcnjit tune --preset $preset --backend $backend"
-build/bin/dcnjit tune --preset "$preset" --backend "$backend"
+build/bin/dcnjit tune --preset "$preset" --backend "$backend" --pass all

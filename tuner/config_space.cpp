@@ -39,7 +39,10 @@ std::vector<Config> cpu_product(const Problem& problem, const Config& base) {
 std::vector<Config> kernel_product(Backend backend, const Problem& problem, Pass pass, const Config& base) {
   const gen::Pass generator_pass = pass == Pass::forward ? gen::Pass::forward : gen::Pass::backward;
   std::vector<Config> kernels = gen::enumerate_configs(problem, generator_pass, base);
-  const bool gemm_bound = pass == Pass::forward || pass == Pass::backward_weight;
+  // The passes that run a GEMM whose algorithm matters: the full backward runs two (dcol = W^T dY
+  // and grad_weight = dY col^T) under the one gemm_algo of its config. backward_data and
+  // backward_offset_mask run only the first, a small share of their time next to the scatter.
+  const bool gemm_bound = pass == Pass::forward || pass == Pass::backward || pass == Pass::backward_weight;
   // The cuBLASLt heuristic's top candidates; beyond the 4th they are rarely competitive. The sim
   // backend's GEMM has a single algorithm.
   const int algos = backend == Backend::cuda && gemm_bound ? 4 : 1;

@@ -13,10 +13,13 @@
 
 namespace dcnjit::tuner {
 
-// cpu: im2col step (powers of two up to N, N, the default) x pixel tile {0, 256, 1024, 4096, default}.
+// cpu: im2col step (powers of two up to N, N, the default) x pixel tile {0, 256, 1024, 4096, default},
+// the same for every pass (the cpu backend has no other knob: it ignores the GPU ones).
 // cuda / sim: the generator's space for the pass (gen::enumerate_configs: step, threads, elements
-// per thread, and for backward fused/split and the atomic strategy) x, on cuda for the GEMM-bound
-// passes (forward, backward_weight), the first four cuBLASLt algorithms.
+// per thread, and for every backward pass fused/split and the atomic strategy) x, on cuda for the
+// GEMM-bound passes (forward, backward, backward_weight), the first four cuBLASLt algorithms.
+// keep_columns is not a knob of any space: no backend implements cols=keep yet (the generator
+// rejects it, the cpu backend ignores it, so timing it there would only time cols=recompute twice).
 std::vector<Config> candidate_configs(const detail::BackendImpl& backend, const Problem& problem, Pass pass);
 
 // True when `config` is one of candidate_configs() or the default: what a database row must be to

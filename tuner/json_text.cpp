@@ -29,4 +29,10 @@ std::string json_number(std::optional<double> value) {
   return fmt::format("{}", *value);  // fmt prints the shortest round-trip representation
 }
 
+std::string json_string_array(const std::vector<std::string>& items) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + json_string(items[i]);
+  return text + "]";
+}
+
 }  // namespace dcnjit::tuner

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dcnjit::tuner {
 
@@ -12,5 +13,7 @@ namespace dcnjit::tuner {
 std::string json_string(std::string_view text);
 // The shortest text that reads back as the same double; "null" for absent, NaN or infinite values.
 std::string json_number(std::optional<double> value);
+// A JSON array of string literals: ["a", "b"].
+std::string json_string_array(const std::vector<std::string>& items);
 
 }  // namespace dcnjit::tuner

@@ -115,21 +115,17 @@ void PassInputs::run(Pass pass, const Config& config, int set_index, void* works
     backend_.forward(problem_, config, args);
     return;
   }
+  // Exactly the gradients the pass names (tuner/pass.h): which ones are requested decides which
+  // kernels run (e.g. the fused col2im+coord kernel only when grad_x and grad_offset both are).
+  const PassOutputs wanted = outputs_of(pass, problem_);
   BackwardArgs args;
   args.x = s.x, args.offset = s.offset, args.mask = s.mask, args.weight = s.weight, args.grad_y = s.grad_y;
   args.workspace = workspace, args.workspace_bytes = workspace_bytes;
-  switch (pass) {
-    case Pass::backward_data: args.grad_x = s.grad_x; break;
-    case Pass::backward_offset_mask:
-      args.grad_offset = s.grad_offset;
-      args.grad_mask = s.grad_mask;  // absent without a mask
-      break;
-    case Pass::backward_weight:
-      args.grad_weight = s.grad_weight;
-      if (problem_.bias) args.grad_bias = s.grad_bias;
-      break;
-    case Pass::forward: break;
-  }
+  if (wanted.grad_x) args.grad_x = s.grad_x;
+  if (wanted.grad_offset) args.grad_offset = s.grad_offset;
+  if (wanted.grad_mask) args.grad_mask = s.grad_mask;
+  if (wanted.grad_weight) args.grad_weight = s.grad_weight;
+  if (wanted.grad_bias) args.grad_bias = s.grad_bias;
   backend_.backward(problem_, config, args);
 }
 

@@ -1,5 +1,6 @@
-// The tuning policies behind Engine::plan: heuristic, database lookup, tune on a miss; and the
-// composition of the backward config from the backward sub-pass winners.
+// The tuning policies behind Engine::plan: heuristic, database lookup, tune on a miss; and, for
+// databases older than the `backward` pass, the composition of the backward config from the
+// backward sub-pass winners.
 #include "tuner/selector.h"
 
 #include <fmt/format.h>
@@ -77,11 +78,19 @@ class DatabaseSelector final : public ConfigSelector {
   }
 
  private:
-  // The composition documented in selector.h: backward_data's winner, with the grad_weight knobs of
-  // backward_weight's winner when the backend accepts the mix.
+  // The `backward` winner (tuned on a miss under on_first_use); without a row and without tuning,
+  // the composition from an older database's sub-pass rows documented in selector.h.
   Config backward_config(detail::BackendImpl& backend, const Problem& problem, const Config& fallback) {
-    const Config data = winner(backend, problem, Pass::backward_data).value_or(fallback);
-    const std::optional<Config> weight = winner(backend, problem, Pass::backward_weight);
+    const Lookup full = lookup(backend, problem, Pass::backward);
+    if (full.config) return *full.config;
+    if (full.rejected) return fallback;
+    if (tune_on_miss_) return tuned(backend, problem, Pass::backward).value_or(fallback);
+    return composed_from_sub_passes(backend, problem, fallback);
+  }
+
+  Config composed_from_sub_passes(detail::BackendImpl& backend, const Problem& problem, const Config& fallback) {
+    const Config data = lookup(backend, problem, Pass::backward_data).config.value_or(fallback);
+    const std::optional<Config> weight = lookup(backend, problem, Pass::backward_weight).config;
     if (!weight) return data;
     Config composed = data;
     composed.keep_columns = weight->keep_columns;
@@ -94,6 +103,11 @@ class DatabaseSelector final : public ConfigSelector {
   std::optional<Config> winner(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
     const Lookup found = lookup(backend, problem, pass);
     if (found.config || found.rejected || !tune_on_miss_) return found.config;
+    return tuned(backend, problem, pass);
+  }
+
+  // Tunes `pass` now and persists it (when the database is writable). Empty when every config failed.
+  std::optional<Config> tuned(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
     TuneOptions options;
     options.budget_s = budget_s_;
     const TuneResult result = tune_pass(backend, problem, pass, options, db_ ? &*db_ : nullptr);

@@ -1,30 +1,33 @@
 // ConfigSelector: the one place that decides which Configs a Plan runs, according to the Engine's
 // tuning policy (off / on_first_use / cache_only) and the tuning database.
 //
-// A Plan runs one config forward and one backward. The forward config is the forward winner. The
-// backward config is composed from the backward sub-pass winners, because one backward call runs
-// all of its kernels under a single Config:
-//   - the backward_data winner, whole (im2col step, threads, elements per thread, fused/split,
-//     atomic strategy, CPU tile). The sampling kernels of a backward call (col2im and coord_grad,
-//     or the fused col2im_coord when grad_x and grad_offset/grad_mask are both asked for) share one
-//     launch config, and grad_x's atomic scatter is the costly, config-sensitive part of them.
-//     Caveat: backward_data times grad_x alone, which runs col2im only, so the fused/split value of
-//     its winner is not decided by a measurement (fused and split time the same there).
-//   - keep/recompute columns and the GEMM algorithm from the backward_weight winner: those knobs
-//     act on the grad_weight side, which backward_data does not run (its space keeps them at the
-//     default).
-// The backward_offset_mask winner is not used (there is one launch config for the sampling kernels
-// and backward_data's picks it) and on_first_use does not tune it. The composed config is checked
-// with BackendImpl::validate_config; if the backend refuses it, the backward_data winner alone is
-// used. Without a backward_data winner the default takes its place (never the forward winner: a
-// forward launch config says nothing about an atomic scatter).
+// A Plan runs one config forward and one backward: the winners of the `forward` and `backward`
+// passes (tuner/pass.h). The backward pass times the complete backward call, every gradient the
+// problem has (x, offset, mask when present, weight, bias when present), because that is what a
+// user's backward call computes and because the knobs interact: the fused col2im+coord kernel only
+// runs when grad_x and grad_offset/grad_mask are requested together, the sampling kernels and both
+// GEMMs share one config, and a split that wins for grad_x alone can lose to the fused kernel (or
+// the reverse) once every gradient is computed. So the backward config is measured whole, never
+// assembled from separately timed parts.
+//
+// Fallback for databases written before the `backward` pass existed (they hold only the sub-pass
+// rows backward_data / backward_weight), used only when there is no `backward` row and the policy
+// does not tune (cache_only): the backward_data winner with keep_columns and gemm_algo of the
+// backward_weight winner (the knobs that act on the grad_weight side, which backward_data does not
+// run), checked with BackendImpl::validate_config (refused: the backward_data winner alone); the
+// backward_weight knobs on the default when only that row exists. This is the old composition, kept
+// so an older cache still serves what it was tuned for; its fused/split value was never measured
+// (backward_data runs col2im only, where fused and split time the same). on_first_use instead
+// tunes the missing `backward` pass. Never the forward winner: a forward launch config says nothing
+// about an atomic scatter.
 //
 // Policies. off: the heuristic default for both directions, never opens the database. cache_only:
 // the stored winners, the default for any pass without one; never tunes. on_first_use: as
-// cache_only, but a pass without a row is tuned (forward, backward_data, backward_weight, each
-// within EngineOptions::tune_budget_s), persisted, and then used; a row that is refused (tampered,
-// outside the space) is never re-tuned: the default is used with a warning. Results are memoized
-// per (environment, problem), so a second plan() of the same problem costs a map lookup.
+// cache_only, but a plan pass (forward, backward) without a row is tuned (each within
+// EngineOptions::tune_budget_s), persisted, and then used; the sub-passes are never tuned here. A
+// row that is refused (tampered, outside the space) is never re-tuned: the default is used with a
+// warning. Results are memoized per (environment, problem), so a second plan() of the same problem
+// costs a map lookup.
 #pragma once
 
 #include <memory>

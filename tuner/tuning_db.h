@@ -4,6 +4,10 @@
 // Keys. problem = Problem::to_string() (canonical: shape, stride, pad, dilation, groups, og, mask,
 // bias, boundary, dtype), layout = "NCHW", pass = to_string(Pass), backend = to_string(Backend),
 // env = BackendImpl::environment() (device, driver/compiler versions, generator version).
+// The pass is a free text key: adding a pass (the full `backward`, next to the sub-passes written
+// by earlier versions) needs no schema version. Older rows keep their meaning and are still read
+// (tuner/selector.h uses them as a fallback), and an older binary skips rows of a pass it does not
+// know with a warning (winners(), trials(), find_winner()) instead of refusing the file.
 //
 // Bad files (chosen policy, see open()):
 //   - not SQLite, or damaged: moved aside to "<path>.corrupt-<YYYYmmdd-HHMMSS>" with a warning, and a

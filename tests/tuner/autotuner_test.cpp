@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "tests/tuner/fake_backend.h"
@@ -127,6 +128,47 @@ TEST(AutotunerCpu, BackwardPassesAreKeyedSeparately) {
   tune_pass(backend, small_problem(), Pass::backward_weight, options, &db);
   EXPECT_TRUE(db.find_winner(tuning_key(backend, small_problem(), Pass::backward_weight)));
   EXPECT_FALSE(db.find_winner(tuning_key(backend, small_problem(), Pass::forward)));
+}
+
+// What each pass times is what it requests: the full backward asks for every gradient the problem
+// has (so the fused col2im+coord kernel can run), each sub-pass for its own only.
+TEST(AutotunerCpu, EachPassRequestsExactlyItsGradients) {
+  struct Case {
+    Pass pass;
+    const char* problem;
+    PassOutputs expected;
+  };
+  const Case cases[] = {
+      {Pass::backward, "N2 C4 H8 W8 Co4 k3x3 p1 mask bias", {false, true, true, true, true, true}},
+      {Pass::backward, "N2 C4 H8 W8 Co4 k3x3 p1 nomask nobias", {false, true, true, false, true, false}},
+      {Pass::backward_data, "N2 C4 H8 W8 Co4 k3x3 p1 mask bias", {false, true, false, false, false, false}},
+      {Pass::backward_offset_mask, "N2 C4 H8 W8 Co4 k3x3 p1 mask bias", {false, false, true, true, false, false}},
+      {Pass::backward_weight, "N2 C4 H8 W8 Co4 k3x3 p1 mask bias", {false, false, false, false, true, true}},
+  };
+  for (const Case& c : cases) {
+    FakeBackend backend;
+    TuneOptions options;
+    options.budget_s = 0.01;  // the default config alone is enough to see the request
+    ASSERT_TRUE(tune_pass(backend, Problem::parse(c.problem), c.pass, options, nullptr).ok);
+    ASSERT_TRUE(backend.last_backward_outputs()) << to_string(c.pass);
+    EXPECT_EQ(*backend.last_backward_outputs(), c.expected) << to_string(c.pass) << " " << c.problem;
+    EXPECT_FALSE(backend.last_forward_config()) << "a backward pass runs no forward call";
+  }
+}
+
+TEST(ConfigSpaceCuda, BackwardSpaceHoldsFusedSplitAtomicsAndGemmAlgorithms) {
+  FakeBackend backend;
+  backend.space = Backend::cuda;
+  const auto candidates = candidate_configs(backend, small_problem(), Pass::backward);
+  auto offers = [&](auto&& predicate) { return std::any_of(candidates.begin(), candidates.end(), predicate); };
+  EXPECT_TRUE(offers([](const Config& c) { return c.fused_backward; }));
+  EXPECT_TRUE(offers([](const Config& c) { return !c.fused_backward; }));
+  EXPECT_TRUE(offers([](const Config& c) { return c.atomic == AtomicStrategy::warp; }));
+  EXPECT_TRUE(offers([](const Config& c) { return c.gemm_algo == 3; }));
+  EXPECT_TRUE(offers([](const Config& c) { return c.block_threads != 256; }));
+  // backward_data keeps the GEMM algorithm at the heuristic's choice: its time is the scatter's.
+  for (const Config& c : candidate_configs(backend, small_problem(), Pass::backward_data))
+    EXPECT_EQ(c.gemm_algo, 0) << c.to_string();
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ TEST(CpuTuning, EveryPassMeasuresRealTimesAndPicksAValidConfig) {
   auto backend = detail::make_cpu_backend(options);
   TuneOptions tune;
   tune.budget_s = 0.3;
-  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_offset_mask, Pass::backward_weight}) {
+  for (Pass pass : all_passes()) {
     const TuneResult r = tune_pass(*backend, kProblem, pass, tune, &db);
     ASSERT_TRUE(r.ok) << to_string(pass);
     EXPECT_EQ(r.failed, 0) << to_string(pass);
@@ -56,13 +56,14 @@ TEST(CpuTuning, EngineOnFirstUseThenCacheOnlyDoesNotRetune) {
   const int64_t trials = TuningDb::open(options.cache_path).trial_count();
   EXPECT_GT(trials, 0);
   {
-    // The backward config is the backward_data winner (the cpu space has no grad_weight-only knob).
+    // The backward config is the winner of the full backward pass; no sub-pass was tuned.
     TuningDb db = TuningDb::open(options.cache_path);
     auto backend = detail::make_cpu_backend(options);
-    const auto data = db.find_winner(tuning_key(*backend, kProblem, Pass::backward_data));
-    ASSERT_TRUE(data);
-    EXPECT_EQ(data->config, tuned_backward.to_string());
-    EXPECT_TRUE(db.find_winner(tuning_key(*backend, kProblem, Pass::backward_weight)));
+    const auto full = db.find_winner(tuning_key(*backend, kProblem, Pass::backward));
+    ASSERT_TRUE(full);
+    EXPECT_EQ(full->config, tuned_backward.to_string());
+    EXPECT_FALSE(db.find_winner(tuning_key(*backend, kProblem, Pass::backward_data)));
+    EXPECT_FALSE(db.find_winner(tuning_key(*backend, kProblem, Pass::backward_weight)));
   }
 
   options.tuning = TuningPolicy::cache_only;

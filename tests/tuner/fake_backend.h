@@ -1,7 +1,8 @@
 // FakeBackend: a BackendImpl whose run times the test decides, so the selection, persistence and
 // policy logic can be checked exactly (which config must win) without depending on a real backend's
 // noisy timings. It records the config of the latest forward and backward call, so a test can see
-// which config a Plan passed down. Its config space is the cpu backend's shape (im2col step x pixel
+// which config a Plan passed down, and which gradients the latest backward call asked for (a cost
+// may depend on them, as the fused/split choice does on a real backend). Its config space is the cpu backend's shape (im2col step x pixel
 // tile) or, with `space = Backend::cuda`, the generated kernels' (step, threads, elements per
 // thread, fused/split, atomics) x 4 GEMM algorithms, so GPU-only knobs can be tested without a GPU.
 #pragma once
@@ -15,6 +16,7 @@
 
 #include "generator/config_space.h"
 #include "runtime/backend.h"
+#include "tuner/pass.h"
 
 namespace dcnjit::tuner::testing {
 
@@ -25,6 +27,9 @@ class FakeBackend final : public detail::BackendImpl {
   std::function<double(const Config&)> cost_us = [](const Config&) { return 50.0; };
   // The same for backward calls; cost_us when empty.
   std::function<double(const Config&)> backward_cost_us;
+  // The same for backward calls, knowing which gradients the call requested; takes precedence over
+  // backward_cost_us when set.
+  std::function<double(const Config&, const PassOutputs&)> backward_cost_for_outputs_us;
   // Which real backend's space the tuner sees (tuner/config_space.cpp chooses by kind()): cpu or cuda.
   Backend space = Backend::cpu;
   // A combination validate_config refuses on top of the space's rules (throws); none when empty.
@@ -69,9 +74,15 @@ class FakeBackend final : public detail::BackendImpl {
     record(last_forward_, config);
     spend(config, cost_us(config));
   }
-  void backward(const Problem&, const Config& config, const BackwardArgs&) override {
+  void backward(const Problem&, const Config& config, const BackwardArgs& args) override {
     record(last_backward_, config);
-    spend(config, backward_cost_us ? backward_cost_us(config) : cost_us(config));
+    const PassOutputs requested = requested_gradients(args);
+    {
+      std::lock_guard lock(mutex_);
+      last_backward_outputs_ = requested;
+    }
+    if (backward_cost_for_outputs_us) spend(config, backward_cost_for_outputs_us(config, requested));
+    else spend(config, backward_cost_us ? backward_cost_us(config) : cost_us(config));
   }
 
   std::string environment() const override { return env; }
@@ -84,8 +95,22 @@ class FakeBackend final : public detail::BackendImpl {
     std::lock_guard lock(mutex_);
     return last_backward_;
   }
+  std::optional<PassOutputs> last_backward_outputs() const {
+    std::lock_guard lock(mutex_);
+    return last_backward_outputs_;
+  }
 
  private:
+  static PassOutputs requested_gradients(const BackwardArgs& args) {
+    PassOutputs out;
+    out.grad_x = args.grad_x.present();
+    out.grad_offset = args.grad_offset.present();
+    out.grad_mask = args.grad_mask.present();
+    out.grad_weight = args.grad_weight.present();
+    out.grad_bias = args.grad_bias.present();
+    return out;
+  }
+
   void record(std::optional<Config>& slot, const Config& config) {
     std::lock_guard lock(mutex_);
     slot = config;
@@ -102,6 +127,7 @@ class FakeBackend final : public detail::BackendImpl {
 
   mutable std::mutex mutex_;
   std::optional<Config> last_forward_, last_backward_;
+  std::optional<PassOutputs> last_backward_outputs_;
 };
 
 }  // namespace dcnjit::tuner::testing

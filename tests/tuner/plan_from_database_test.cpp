@@ -1,6 +1,6 @@
 // A Plan built from the tuning database (what Engine::plan does under cache_only / on_first_use) runs
-// forward with the forward winner and backward with the composed backward winner: the fake backend
-// records the config each call reached it with.
+// forward with the forward winner and backward with the backward winner: the fake backend records
+// the config each call reached it with.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -59,7 +59,7 @@ TEST(PlanFromDatabase, ForwardRunsTheForwardWinnerAndBackwardTheBackwardWinner) 
     TuningDb db = TuningDb::open(path);
     db.offer_winner(Winner{tuning_key(*backend, kProblem, Pass::forward), forward_winner.to_string(), 1.0, "", {}, 0});
     db.offer_winner(
-        Winner{tuning_key(*backend, kProblem, Pass::backward_data), backward_winner.to_string(), 1.0, "", {}, 0});
+        Winner{tuning_key(*backend, kProblem, Pass::backward), backward_winner.to_string(), 1.0, "", {}, 0});
   }
   EngineOptions options;
   options.cache_path = path;

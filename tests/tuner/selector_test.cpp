@@ -1,7 +1,8 @@
 // The policies behind Engine::plan: off never touches the database, on_first_use tunes once per pass
 // direction and then serves from the database (this process's memo or another process's file),
-// cache_only never tunes, a tampered row is refused in favour of the default; and the backward config
-// is composed from the backward_data and backward_weight winners (tuner/selector.h).
+// cache_only never tunes, a tampered row is refused in favour of the default; the backward config is
+// the winner of the full `backward` pass, which measures the fused/split choice the sub-passes cannot;
+// and an older database with only sub-pass rows still gets the composed config (tuner/selector.h).
 #include "tuner/selector.h"
 
 #include <gtest/gtest.h>
@@ -82,11 +83,12 @@ TEST(SelectorPolicy, OnFirstUseTunesEachDirectionOnceThenHitsMemoAndDatabase) {
   EXPECT_EQ(first.backward.to_string(), Config::parse("step=1 tile=1024").to_string());
   const int runs_after_tuning = backend.runs;
   EXPECT_GT(runs_after_tuning, 0);
-  // forward, backward_data and backward_weight, each over steps {1, 2} x tiles {0, 256, 1024, 4096};
-  // backward_offset_mask's winner would not be used, so it is not tuned.
+  // forward and the full backward, each over steps {1, 2} x tiles {0, 256, 1024, 4096}; the
+  // sub-passes are for investigation and never tuned by a Plan.
   const int64_t trials = TuningDb::open(path).trial_count();
-  EXPECT_EQ(trials, 3 * 8);
-  EXPECT_FALSE(TuningDb::open(path).find_winner(tuning_key(backend, small_problem(), Pass::backward_offset_mask)));
+  EXPECT_EQ(trials, 2 * 8);
+  for (Pass sub_pass : {Pass::backward_data, Pass::backward_offset_mask, Pass::backward_weight})
+    EXPECT_FALSE(TuningDb::open(path).find_winner(tuning_key(backend, small_problem(), sub_pass))) << to_string(sub_pass);
 
   EXPECT_EQ(selector->select(backend, small_problem()), first);  // memo
   // A new selector (another Engine, or another process) finds both in the file without tuning.
@@ -109,7 +111,7 @@ TEST(SelectorPolicy, OnFirstUseTunesOnlyTheDirectionsWithoutARow) {
   const PlanConfigs chosen = selector->select(backend, small_problem());
   EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=1 tile=4096").to_string());
   EXPECT_EQ(chosen.backward.to_string(), Config::parse("step=1 tile=1024").to_string());
-  EXPECT_EQ(TuningDb::open(path).trial_count(), 2 * 8);  // backward_data and backward_weight only
+  EXPECT_EQ(TuningDb::open(path).trial_count(), 8);  // the backward pass only
 }
 
 TEST(SelectorPolicy, CacheOnlyMissUsesTheDefaultWithoutTuning) {
@@ -185,8 +187,10 @@ TEST(SelectorPolicy, TamperedBackwardRowGivesTheDefaultBackwardConfigWithAWarnin
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   store_winner(path, backend, Pass::forward, "step=2 tile=256");
-  store_winner(path, backend, Pass::backward_data, "step=2 tile=1024");
-  tamper(path, Pass::backward_data, "step=2 tile=1000");
+  store_winner(path, backend, Pass::backward, "step=2 tile=1024");
+  // A valid sub-pass row must not stand in for a refused backward row: refused means the default.
+  store_winner(path, backend, Pass::backward_data, "step=1 tile=4096");
+  tamper(path, Pass::backward, "step=2 tile=1000");
   for (TuningPolicy policy : {TuningPolicy::cache_only, TuningPolicy::on_first_use}) {
     ::testing::internal::CaptureStderr();
     auto selector = make_config_selector(options_for(path, policy));
@@ -194,16 +198,62 @@ TEST(SelectorPolicy, TamperedBackwardRowGivesTheDefaultBackwardConfigWithAWarnin
     const std::string log = ::testing::internal::GetCapturedStderr();
     EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=2 tile=256").to_string());
     EXPECT_EQ(chosen.backward, backend.default_config(small_problem())) << to_string(policy);
-    EXPECT_NE(log.find("rejected the stored backward_data config 'step=2 tile=1000'"), std::string::npos) << log;
+    EXPECT_NE(log.find("rejected the stored backward config 'step=2 tile=1000'"), std::string::npos) << log;
   }
-  // Only on_first_use's tuning of the missing backward_weight pass ran; backward_data was not re-tuned.
-  TuningDb db = TuningDb::open(path);
-  for (const Trial& t : db.trials()) EXPECT_EQ(t.key.pass, Pass::backward_weight);
+  EXPECT_EQ(backend.runs, 0) << "a rejected row must not trigger tuning";
+  EXPECT_EQ(TuningDb::open(path).trial_count(), 0);
 }
 
-// The cuda-shaped space, where the backward sub-passes have knobs of their own: fused/split and
-// atomics (backward_data) and the GEMM algorithm (backward_weight).
-class SelectorComposition : public ::testing::Test {
+// The fused col2im+coord kernel runs only when grad_x and grad_offset/grad_mask are requested
+// together, so timing grad_x alone (backward_data) cannot tell fused from split. Here split costs
+// half of fused for a complete backward call but 30% more for grad_x alone: margins far above the
+// tuner's 2% bar and timing noise. The full backward pass must find split; backward_data, fused.
+class SelectorFusedVersusSplit : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backend.space = Backend::cuda;
+    backend.backward_cost_for_outputs_us = [](const Config& c, const PassOutputs& requested) {
+      const bool every_gradient = requested.grad_x && requested.grad_offset && requested.grad_weight;
+      if (every_gradient) return c.fused_backward ? 100.0 : 50.0;
+      return c.fused_backward ? 50.0 : 65.0;
+    };
+  }
+  TempDir dir;
+  const std::string path = dir.file("c.sqlite");
+  FakeBackend backend;
+};
+
+TEST_F(SelectorFusedVersusSplit, TheBackwardPassMeasuresEveryGradientAndPicksSplit) {
+  ASSERT_TRUE(backend.default_config(small_problem()).fused_backward) << "the default must be the loser here";
+  TuningDb db = TuningDb::open(path);
+  TuneOptions options;
+  options.budget_s = 5;
+  const TuneResult full = tune_pass(backend, small_problem(), Pass::backward, options, &db);
+  ASSERT_TRUE(full.ok);
+  EXPECT_FALSE(full.winner.fused_backward) << full.winner.to_string();
+  const TuneResult data_only = tune_pass(backend, small_problem(), Pass::backward_data, options, &db);
+  ASSERT_TRUE(data_only.ok);
+  EXPECT_TRUE(data_only.winner.fused_backward) << data_only.winner.to_string();
+
+  // The Plan's backward config is the backward winner, not the backward_data one.
+  const PlanConfigs chosen =
+      make_config_selector(options_for(path, TuningPolicy::cache_only))->select(backend, small_problem());
+  EXPECT_EQ(chosen.backward, full.winner);
+}
+
+TEST_F(SelectorFusedVersusSplit, OnFirstUseTunesTheFullBackwardAndPicksSplit) {
+  const PlanConfigs chosen =
+      make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(backend, small_problem());
+  EXPECT_FALSE(chosen.backward.fused_backward) << chosen.backward.to_string();
+  const auto stored = TuningDb::open(path).find_winner(tuning_key(backend, small_problem(), Pass::backward));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->config, chosen.backward.to_string());
+}
+
+// A database written before the `backward` pass existed: only the sub-pass rows, in the cuda-shaped
+// space where they have knobs of their own: fused/split and atomics (backward_data) and the GEMM
+// algorithm (backward_weight). cache_only composes them; a `backward` row, when present, wins.
+class SelectorLegacyComposition : public ::testing::Test {
  protected:
   void SetUp() override {
     backend.space = Backend::cuda;
@@ -226,14 +276,14 @@ class SelectorComposition : public ::testing::Test {
   FakeBackend backend;
 };
 
-TEST_F(SelectorComposition, BackwardIsTheDataWinnerWithTheWeightWinnersGemmAlgorithm) {
+TEST_F(SelectorLegacyComposition, BackwardIsTheDataWinnerWithTheWeightWinnersGemmAlgorithm) {
   const PlanConfigs chosen = select();
   EXPECT_EQ(chosen.forward.to_string(), Config::parse(kForward).to_string());
   EXPECT_EQ(chosen.backward.to_string(),
             Config::parse("step=2 threads=128 ept=2 bwd=split atomic=warp algo=3 cols=recompute").to_string());
 }
 
-TEST_F(SelectorComposition, AMixTheBackendRefusesFallsBackToTheDataWinnerAlone) {
+TEST_F(SelectorLegacyComposition, AMixTheBackendRefusesFallsBackToTheDataWinnerAlone) {
   backend.refuse = [](const Config& c) {
     if (c.atomic == AtomicStrategy::warp && c.gemm_algo == 3)
       throw Error(ErrorCode::InvalidArgument, "config: warp atomics with algo=3");
@@ -241,11 +291,30 @@ TEST_F(SelectorComposition, AMixTheBackendRefusesFallsBackToTheDataWinnerAlone) 
   EXPECT_EQ(select().backward.to_string(), Config::parse(kData).to_string());
 }
 
-TEST_F(SelectorComposition, WithoutADataWinnerTheWeightKnobsApplyToTheDefault) {
+TEST_F(SelectorLegacyComposition, WithoutADataWinnerTheWeightKnobsApplyToTheDefault) {
   store::Connection::open(path, store::Access::read_write).execute("DELETE FROM winners WHERE pass='backward_data'");
   Config expected = backend.default_config(small_problem());
   expected.gemm_algo = 3;
   EXPECT_EQ(select().backward.to_string(), expected.to_string());
+}
+
+TEST_F(SelectorLegacyComposition, ABackwardRowIsUsedWholeInsteadOfTheComposition) {
+  const char* full = "step=1 threads=128 ept=1 bwd=fused atomic=plain algo=2";
+  ASSERT_TRUE(in_config_space(backend, small_problem(), Pass::backward, Config::parse(full)));
+  store_winner(path, backend, Pass::backward, full);
+  EXPECT_EQ(select().backward.to_string(), Config::parse(full).to_string());
+}
+
+TEST_F(SelectorLegacyComposition, OnFirstUseTunesTheBackwardPassRatherThanComposing) {
+  // Every backward call costs the same except under one config, which only a measurement of the
+  // full backward can find (5x margin).
+  const Config fastest = Config::parse("step=2 threads=256 ept=1 bwd=split atomic=plain algo=0");
+  ASSERT_TRUE(in_config_space(backend, small_problem(), Pass::backward, fastest));
+  backend.backward_cost_us = [&](const Config& c) { return c == fastest ? 20.0 : 100.0; };
+  const PlanConfigs chosen =
+      make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(backend, small_problem());
+  EXPECT_EQ(chosen.backward.to_string(), fastest.to_string());
+  for (const Trial& t : TuningDb::open(path).trials()) EXPECT_EQ(t.key.pass, Pass::backward);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The real `dcnjit tune` binary on the cpu backend: two processes tuning into one file at once, a
-// process killed with SIGKILL mid-tuning, and a second run of the same problems that times nothing.
+// process killed with SIGKILL mid-tuning, a second run of the same problems that times nothing, and
+// `--pass backward` / `--pass all` storing the winners an Engine's Plan then runs.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -13,10 +14,14 @@
 #include <fstream>
 #include <thread>
 
+#include "dcnjit/engine.h"
 #include "dcnjit/error.h"
 #include "dcnjit/problem.h"
+#include "runtime/backend.h"
 #include "runtime/store/connection.h"
 #include "tests/tuner/temp_dir.h"
+#include "tuner/autotuner.h"
+#include "tuner/config_space.h"
 #include "tuner/tuning_db.h"
 
 extern char** environ;
@@ -151,6 +156,79 @@ TEST(TuneCliCpu, ProcessKilledMidTuningLosesNothingCommitted) {
   TuningDb after = TuningDb::open(db);  // opens (and would recover the WAL) fine
   EXPECT_GE(after.trial_count(), seen_trials);
   EXPECT_GE(after.winners().size(), 1u);
+}
+
+TEST(TuneCliCpu, PassBackwardStoresTheWinnerThatCacheOnlyPlansRunBackward) {
+  TempDir dir;
+  const std::string db = dir.file("cache.sqlite");
+  const std::string problem_text = "N2 C8 H8 W8 Co8 k3x3 p1 mask bias";
+  const auto problems = write_problems(dir, "p.txt", {problem_text});
+  ASSERT_EQ(wait_exit_code(spawn_cli({"tune", "--problems", problems, "--pass", "backward", "--cache", db, "--budget",
+                                      "0.3", "--threads", "1", "--json"},
+                                     dir.file("out"))),
+            0)
+      << read_text(dir.file("out"));
+  const std::string out = read_text(dir.file("out"));
+  EXPECT_NE(out.find("{\"tuned\": 1, \"cached\": 0, \"failed\": 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"pass\": \"backward\", \"outputs\": [\"grad_x\", \"grad_offset\", \"grad_mask\", "
+                     "\"grad_weight\", \"grad_bias\"]"),
+            std::string::npos)
+      << out;
+
+  const Problem problem = Problem::parse(problem_text);
+  EngineOptions options;
+  options.backend = Backend::cpu;
+  options.threads = 1;  // part of the cpu backend's environment, hence of the key
+  options.cache_path = db;
+  options.tuning = TuningPolicy::cache_only;
+  auto backend = detail::make_cpu_backend(options);
+  const TuningKey key = tuning_key(*backend, problem, Pass::backward);
+  {
+    TuningDb tuning = TuningDb::open(db, TuningDb::Mode::read_only);
+    const auto stored = tuning.find_winner(key);
+    ASSERT_TRUE(stored) << "no backward winner stored";
+    EXPECT_NE(out.find("\"config\": \"" + stored->config + "\""), std::string::npos) << out;
+    EXPECT_EQ(Engine(options).plan(problem).backward_config().to_string(), stored->config);
+    EXPECT_EQ(tuning.winners().size(), 1u) << "--pass backward tunes neither forward nor a sub-pass";
+  }
+  // The winner may be the default config, which a Plan also gets without any row: a row naming
+  // another config of the space must be followed too.
+  const std::vector<Config> candidates = candidate_configs(*backend, problem, Pass::backward);
+  ASSERT_GE(candidates.size(), 2u);
+  const Config other = candidates[1];
+  ASSERT_NE(other, backend->default_config(problem));
+  TuningDb::open(db).replace_winner(Winner{key, other.to_string(), 1.0, "", std::nullopt, 0});
+  const Plan plan = Engine(options).plan(problem);
+  EXPECT_EQ(plan.backward_config(), other);
+  EXPECT_EQ(plan.config(), backend->default_config(problem)) << "no forward row: the default";
+}
+
+TEST(TuneCliCpu, PassAllOnTheSmokePresetTunesForwardAndBackwardQuicklyThenNothing) {
+  TempDir dir;
+  const std::string db = dir.file("cache.sqlite");
+  // The default budget (20 s per problem and pass): the smoke preset's spaces are small enough
+  // that the search ends long before it.
+  const std::vector<std::string> args{"tune", "--preset", "smoke", "--backend", "cpu", "--pass", "all",
+                                      "--cache", db, "--json"};
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(wait_exit_code(spawn_cli(args, dir.file("1.out"))), 0) << read_text(dir.file("1.out"));
+  const double first_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string first = read_text(dir.file("1.out"));
+  // 4 smoke problems x {forward, backward}.
+  EXPECT_NE(first.find("{\"tuned\": 8, \"cached\": 0, \"failed\": 0"), std::string::npos) << first;
+  EXPECT_EQ(first.find("backward_data"), std::string::npos) << "--pass all tunes no sub-pass";
+  // A few seconds on an idle 2-core machine; the bound leaves room for a loaded CI runner while
+  // still catching a search that spends its budget (8 x 20 s).
+  EXPECT_LT(first_seconds, 20.0);
+  const int64_t trials = TuningDb::open(db, TuningDb::Mode::read_only).trial_count();
+
+  start = std::chrono::steady_clock::now();
+  ASSERT_EQ(wait_exit_code(spawn_cli(args, dir.file("2.out"))), 0);
+  const double second_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(read_text(dir.file("2.out")).find("{\"tuned\": 0, \"cached\": 8, \"failed\": 0"), std::string::npos)
+      << read_text(dir.file("2.out"));
+  EXPECT_EQ(TuningDb::open(db, TuningDb::Mode::read_only).trial_count(), trials);
+  EXPECT_LT(second_seconds, 2.0);
 }
 
 TEST(TuneCliCpu, UnknownPresetIsAUsageErrorNamingTheKnownOnes) {

@@ -3,14 +3,18 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "runtime/backend.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tuner/cache_path.h"
 #include "tuner/json_text.h"
+#include "tuner/pass.h"
 #include "tuner/presets.h"
 #include "tuner/tune_batch.h"
 
@@ -29,13 +33,21 @@ Times the candidate configs of every problem and pass, and stores the fastest in
                          N2 C256 H50 W76 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32
                        omitted fields keep their defaults; '#' starts a comment
   --backend B          cpu | cuda | sim (default cpu)
-  --pass P             forward | backward | all (default forward); a Plan's backward config comes from
-                       the backward winners, so tune backward (or all) for training
+  --pass P             which calls to time (default forward):
+                         forward    the forward call (y)
+                         backward   the complete backward call: every gradient the problem has
+                                    (x, offset, mask, weight, bias); its winner is a Plan's
+                                    backward config, so tune it (or all) for training
+                         all        forward and backward: everything a Plan runs
+                       for investigation only (a Plan does not use them): backward_data (grad_x
+                       alone), backward_offset_mask (grad_offset, grad_mask), backward_weight
+                       (grad_weight, grad_bias)
   --budget SECONDS     time budget per problem and pass (default 20)
   --threads N          CPU threads (cpu backend; default all cores)
   --cache PATH         tuning database (default $DCNJIT_CACHE, $XDG_CACHE_HOME/dcnjit/cache.sqlite,
                        ~/.cache/dcnjit/cache.sqlite)
-  --json               print {"tuned": n, "cached": n, "failed": n, "entries": [...]} instead of a table)";
+  --json               print {"tuned": n, "cached": n, "failed": n, "entries": [...]} instead of a table;
+                       each entry names the tensors its times include ("outputs": ["grad_x", ...]))";
 
 std::string format_ms(std::optional<double> ms) { return ms ? fmt::format("{:.4f}", *ms) : "-"; }
 
@@ -58,6 +70,13 @@ void print_table(const std::vector<BatchEntry>& entries) {
                to_string(e.pass), to_string(e.status), e.config, config_width, format_ms(e.time_ms),
                format_ms(e.default_time_ms), s ? fmt::format("{:.2f}x", *s) : "-");
   }
+  const auto& plan_passes = tuner::plan_passes();
+  const bool investigation = std::any_of(entries.begin(), entries.end(), [&](const BatchEntry& e) {
+    return std::find(plan_passes.begin(), plan_passes.end(), e.pass) == plan_passes.end();
+  });
+  if (investigation)
+    fmt::print("note: backward_data, backward_offset_mask and backward_weight each time part of the backward "
+               "call only; a Plan runs the `backward` winner\n");
 }
 
 void print_json(const std::vector<BatchEntry>& entries) {
@@ -67,9 +86,10 @@ void print_json(const std::vector<BatchEntry>& entries) {
              counts[int(BatchEntry::Status::cached)], counts[int(BatchEntry::Status::failed)]);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
-    fmt::print("{}\n  {{\"problem\": {}, \"pass\": {}, \"status\": {}, \"config\": {}, \"time_ms\": {}, "
-               "\"default_config\": {}, \"default_time_ms\": {}, \"speedup\": {}, \"error\": {}}}",
+    fmt::print("{}\n  {{\"problem\": {}, \"pass\": {}, \"outputs\": {}, \"status\": {}, \"config\": {}, "
+               "\"time_ms\": {}, \"default_config\": {}, \"default_time_ms\": {}, \"speedup\": {}, \"error\": {}}}",
                i ? "," : "", tuner::json_string(e.problem.to_string()), tuner::json_string(to_string(e.pass)),
+               tuner::json_string_array(tuner::output_names(tuner::outputs_of(e.pass, e.problem))),
                tuner::json_string(to_string(e.status)), tuner::json_string(e.config), tuner::json_number(e.time_ms),
                tuner::json_string(e.default_config), tuner::json_number(e.default_time_ms),
                tuner::json_number(speedup(e)), e.error.empty() ? "null" : tuner::json_string(e.error));
