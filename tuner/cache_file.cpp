@@ -10,7 +10,7 @@
 #include "dcnjit/problem.h"
 #include "generator/version.h"
 #include "runtime/store/connection.h"
-#include "tuner/json_text.h"
+#include "runtime/json_writer.h"
 
 namespace dcnjit::tuner {
 

@@ -10,7 +10,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
-#include "tools/profile/json_writer.h"
+#include "runtime/json_writer.h"
 #include "tools/profile/problem_source.h"
 #include "tools/profile/session.h"
 
@@ -26,7 +26,7 @@ struct BenchResult {
   std::vector<double> forward_ms, backward_ms;  // samples in run order; empty when the pass was not asked for
 };
 
-void write_result(profile::JsonWriter& json, const BenchResult& r, const EngineOptions& options,
+void write_result(JsonWriter& json, const BenchResult& r, const EngineOptions& options,
                   const profile::TimingOptions& timing) {
   json.begin_object()
       .key("problem").value(r.problem.to_string())
@@ -98,7 +98,7 @@ int run(std::vector<std::string>& argv) {
     results.push_back(std::move(r));
   }
   if (json) {
-    profile::JsonWriter writer;
+    JsonWriter writer;
     const bool list = source.preset.has_value();  // a preset is a list even when it holds one problem
     if (list) writer.begin_array();
     for (const auto& r : results) write_result(writer, r, options, timing);

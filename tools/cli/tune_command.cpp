@@ -13,7 +13,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tuner/cache_path.h"
-#include "tuner/json_text.h"
+#include "runtime/json_writer.h"
 #include "tuner/pass.h"
 #include "tuner/presets.h"
 #include "tuner/tune_batch.h"
@@ -88,11 +88,11 @@ void print_json(const std::vector<BatchEntry>& entries) {
     const auto& e = entries[i];
     fmt::print("{}\n  {{\"problem\": {}, \"pass\": {}, \"outputs\": {}, \"status\": {}, \"config\": {}, "
                "\"time_ms\": {}, \"default_config\": {}, \"default_time_ms\": {}, \"speedup\": {}, \"error\": {}}}",
-               i ? "," : "", tuner::json_string(e.problem.to_string()), tuner::json_string(to_string(e.pass)),
-               tuner::json_string_array(tuner::output_names(tuner::outputs_of(e.pass, e.problem))),
-               tuner::json_string(to_string(e.status)), tuner::json_string(e.config), tuner::json_number(e.time_ms),
-               tuner::json_string(e.default_config), tuner::json_number(e.default_time_ms),
-               tuner::json_number(speedup(e)), e.error.empty() ? "null" : tuner::json_string(e.error));
+               i ? "," : "", json_string(e.problem.to_string()), json_string(to_string(e.pass)),
+               json_string_array(tuner::output_names(tuner::outputs_of(e.pass, e.problem))),
+               json_string(to_string(e.status)), json_string(e.config), json_number(e.time_ms),
+               json_string(e.default_config), json_number(e.default_time_ms),
+               json_number(speedup(e)), e.error.empty() ? "null" : json_string(e.error));
   }
   fmt::print("\n]}}\n");
 }

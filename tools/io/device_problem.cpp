@@ -8,15 +8,15 @@
 namespace dcnjit::io {
 namespace {
 
-DeviceBuffer upload(Engine& engine, const HostArray& array, DType dtype) {
+DeviceBuffer upload(const DeviceProblem::Allocator& allocate, const HostArray& array, DType dtype) {
   const std::vector<std::byte> bytes = encode(array.data, dtype);
-  DeviceBuffer buffer = engine.allocate(bytes.size());
+  DeviceBuffer buffer = allocate(bytes.size());
   buffer.upload(bytes.data(), bytes.size());
   return buffer;
 }
 
-DeviceBuffer allocate(Engine& engine, int64_t count, DType dtype) {
-  return engine.allocate(std::size_t(count) * dtype_size(dtype));
+DeviceBuffer allocate_elements(const DeviceProblem::Allocator& allocate, int64_t count, DType dtype) {
+  return allocate(std::size_t(count) * dtype_size(dtype));
 }
 
 HostArray download(const DeviceBuffer& buffer, std::vector<int64_t> shape, DType dtype) {
@@ -64,25 +64,28 @@ std::vector<float> decode(const std::vector<std::byte>& bytes, DType dtype) {
   return values;
 }
 
-DeviceProblem::DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool backward)
+DeviceProblem::DeviceProblem(const ProblemArrays& arrays, bool backward, const Allocator& allocate)
     : problem_(arrays.problem), backward_(backward) {
   const Problem& p = problem_;
   const DType t = p.dtype;
-  x_ = upload(engine, arrays.x, t);
-  offset_ = upload(engine, arrays.offset, t);
-  weight_ = upload(engine, arrays.weight, t);
-  if (arrays.mask) mask_ = upload(engine, *arrays.mask, t);
-  if (arrays.bias) bias_ = upload(engine, *arrays.bias, t);
-  y_ = allocate(engine, p.N * p.Co * p.Ho() * p.Wo(), t);
+  if (backward && !arrays.grad_y) throw Error(ErrorCode::InvalidArgument, "grad_y: backward needs the gradient of y");
+  x_ = upload(allocate, arrays.x, t);
+  offset_ = upload(allocate, arrays.offset, t);
+  weight_ = upload(allocate, arrays.weight, t);
+  if (arrays.mask) mask_ = upload(allocate, *arrays.mask, t);
+  if (arrays.bias) bias_ = upload(allocate, *arrays.bias, t);
+  y_ = allocate_elements(allocate, p.N * p.Co * p.Ho() * p.Wo(), t);
   if (!backward) return;
-  if (!arrays.grad_y) throw Error(ErrorCode::InvalidArgument, "grad_y: backward needs the gradient of y");
-  grad_y_ = upload(engine, *arrays.grad_y, t);
-  grad_x_ = allocate(engine, arrays.x.numel(), t);
-  grad_offset_ = allocate(engine, arrays.offset.numel(), t);
-  grad_weight_ = allocate(engine, arrays.weight.numel(), t);
-  if (p.mask) grad_mask_ = allocate(engine, arrays.mask->numel(), t);
-  if (p.bias) grad_bias_ = allocate(engine, p.Co, t);
+  grad_y_ = upload(allocate, *arrays.grad_y, t);
+  grad_x_ = allocate_elements(allocate, arrays.x.numel(), t);
+  grad_offset_ = allocate_elements(allocate, arrays.offset.numel(), t);
+  grad_weight_ = allocate_elements(allocate, arrays.weight.numel(), t);
+  if (p.mask) grad_mask_ = allocate_elements(allocate, arrays.mask->numel(), t);
+  if (p.bias) grad_bias_ = allocate_elements(allocate, p.Co, t);
 }
+
+DeviceProblem::DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool backward)
+    : DeviceProblem(arrays, backward, [&engine](std::size_t bytes) { return engine.allocate(bytes); }) {}
 
 ForwardArgs DeviceProblem::forward_args() const {
   const Problem& p = problem_;

@@ -1,9 +1,10 @@
 // Runs the arrays of a ProblemArrays through the public API on any backend: uploads the float32 host
-// arrays into an engine's DeviceBuffers in the problem's dtype (f16/bf16 rounded to nearest even on the
-// host), allocates the outputs, and downloads results back to float32. Shared by `dcnjit run`, the
-// benchmarks and the golden tests, so every backend is driven exactly the same way.
+// arrays into DeviceBuffers in the problem's dtype (f16/bf16 rounded to nearest even on the host),
+// allocates the outputs, and downloads results back to float32. Shared by `dcnjit run`, `dcnjit bench`,
+// `dcnjit profile`, the benchmarks and the golden tests, so every backend is driven exactly the same way.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "dcnjit/engine.h"
@@ -20,8 +21,13 @@ struct ProblemResults {
 
 class DeviceProblem {
  public:
+  // Device memory of the backend under test: Engine::allocate, or a DeviceBuffer over a BackendImpl
+  // held directly (the profiler's Session, which needs the BackendImpl to attach a PhaseSink).
+  using Allocator = std::function<DeviceBuffer(std::size_t bytes)>;
+
   // Uploads the inputs; allocates y and, with `backward`, every gradient the problem has.
   // `backward` needs arrays.grad_y.
+  DeviceProblem(const ProblemArrays& arrays, bool backward, const Allocator& allocate);
   DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool backward);
 
   const Problem& problem() const { return problem_; }

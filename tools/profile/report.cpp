@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "tools/profile/json_writer.h"
+#include "runtime/json_writer.h"
 
 namespace dcnjit::profile {
 

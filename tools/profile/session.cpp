@@ -30,7 +30,7 @@ Config Session::resolve(const Problem& problem, const Config& config) {
 
 Workload Session::workload(const io::ProblemArrays& arrays) {
   auto backend = backend_;
-  return Workload(arrays, [backend](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
+  return Workload(arrays, /*backward=*/true, [backend](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
 }
 
 double Session::run_once(const Problem& problem, const Config& config, const Workload& workload, Pass pass) {

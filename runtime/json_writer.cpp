@@ -1,26 +1,38 @@
-#include "tools/profile/json_writer.h"
+#include "runtime/json_writer.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-namespace dcnjit::profile {
+namespace dcnjit {
 
-std::string json_escape(const std::string& text) {
+std::string json_string(std::string_view text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
       case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
       default:
         if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += char(c);
+        else out += ch;  // UTF-8 passes through unchanged
     }
   }
   return out + "\"";
+}
+
+std::string json_number(std::optional<double> value) {
+  if (!value || !std::isfinite(*value)) return "null";
+  return fmt::format("{}", *value);  // fmt prints the shortest round-trip representation
+}
+
+std::string json_string_array(const std::vector<std::string>& items) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + json_string(items[i]);
+  return text + "]";
 }
 
 void JsonWriter::before_value() {
@@ -60,16 +72,16 @@ JsonWriter& JsonWriter::end_array() {
   return *this;
 }
 
-JsonWriter& JsonWriter::key(const std::string& name) {
+JsonWriter& JsonWriter::key(std::string_view name) {
   before_value();
-  out_ += json_escape(name) + ": ";
+  out_ += json_string(name) + ": ";
   after_key_ = true;
   return *this;
 }
 
-JsonWriter& JsonWriter::value(const std::string& text) {
+JsonWriter& JsonWriter::value(std::string_view text) {
   before_value();
-  out_ += json_escape(text);
+  out_ += json_string(text);
   return *this;
 }
 
@@ -86,4 +98,4 @@ JsonWriter& JsonWriter::value(bool flag) {
   return *this;
 }
 
-}  // namespace dcnjit::profile
+}  // namespace dcnjit
