@@ -71,14 +71,35 @@ struct BlockExecutor::SimThread {
   std::size_t resumer_stack_size = 0;
 #endif
 
-  // Called on the fiber: hands control back to the executor until the executor resumes this thread.
+  // Called on the fiber: hands control back to the executor until the executor resumes this thread,
+  // or abandons it: then boost's forced_unwind comes out of resume() and unwinds the kernel frames.
+  // Either way ASan must learn that execution is back on this fiber's stack before anything else.
   void park() {
 #if defined(DCNJIT_SIM_ASAN)
     __sanitizer_start_switch_fiber(&fake_stack, resumer_stack_bottom, resumer_stack_size);
-#endif
-    resumer = std::move(resumer).resume();
-#if defined(DCNJIT_SIM_ASAN)
+    try {
+      resumer = std::move(resumer).resume();
+    } catch (const ctx::detail::forced_unwind&) {
+      __sanitizer_finish_switch_fiber(fake_stack, &resumer_stack_bottom, &resumer_stack_size);
+      throw;
+    }
     __sanitizer_finish_switch_fiber(fake_stack, &resumer_stack_bottom, &resumer_stack_size);
+#else
+    resumer = std::move(resumer).resume();
+#endif
+  }
+
+  // Called on the executor: runs `jump`, which switches onto this thread's fiber stack and returns
+  // when the thread parks, ends or has been unwound, with ASan told about both stack changes.
+  template <typename Jump>
+  void on_fiber_stack(Jump jump) {
+#if defined(DCNJIT_SIM_ASAN)
+    void* executor_fake_stack = nullptr;
+    __sanitizer_start_switch_fiber(&executor_fake_stack, static_cast<char*>(stack.sp) - stack.size, stack.size);
+#endif
+    jump();
+#if defined(DCNJIT_SIM_ASAN)
+    __sanitizer_finish_switch_fiber(executor_fake_stack, nullptr, nullptr);
 #endif
   }
 };
@@ -185,10 +206,12 @@ BlockExecutor::BlockExecutor() : stacks_(kStackBytes) {}
 BlockExecutor::~BlockExecutor() { abandon_threads(); }
 
 void BlockExecutor::abandon_threads() noexcept {
-  // Destroying a parked fiber unwinds its stack (boost throws forced_unwind into it).
+  // Destroying a parked fiber unwinds its stack: boost resumes it with forced_unwind thrown from
+  // park(), which the fiber's entry lets through; the stack goes back to the pool.
   for (unsigned i = 0; i < thread_count_; ++i) {
-    threads_[i]->fiber = ctx::fiber();
-    threads_[i]->state = State::finished;
+    SimThread& thread = *threads_[i];
+    if (thread.fiber) thread.on_fiber_stack([&thread] { thread.fiber = ctx::fiber(); });
+    thread.state = State::finished;
   }
 }
 
@@ -246,7 +269,12 @@ void BlockExecutor::resume(SimThread& thread) {
           try {
             launch->entry(&thread.context, launch->params);
           } catch (const ctx::detail::forced_unwind&) {
-            throw;  // the executor abandons this thread: let boost finish unwinding it
+            // The executor abandons this thread: let boost finish unwinding it, which ends on the
+            // executor's stack.
+#if defined(DCNJIT_SIM_ASAN)
+            __sanitizer_start_switch_fiber(nullptr, thread.resumer_stack_bottom, thread.resumer_stack_size);
+#endif
+            throw;
           } catch (const KernelTrap&) {
             // trap_message is set.
           } catch (...) {
@@ -260,15 +288,7 @@ void BlockExecutor::resume(SimThread& thread) {
         });
   }
   thread.state = State::ready;
-#if defined(DCNJIT_SIM_ASAN)
-  void* fake_stack = nullptr;
-  __sanitizer_start_switch_fiber(&fake_stack, static_cast<char*>(thread.stack.sp) - thread.stack.size,
-                                 thread.stack.size);
-#endif
-  thread.fiber = std::move(thread.fiber).resume();
-#if defined(DCNJIT_SIM_ASAN)
-  __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
-#endif
+  thread.on_fiber_stack([&thread] { thread.fiber = std::move(thread.fiber).resume(); });
 }
 
 void BlockExecutor::run(const GridLaunch& launch, Dim3 block_idx) {

@@ -115,10 +115,19 @@ std::string HostCompiler::identity() const {
   return output.text.substr(0, output.text.find('\n'));
 }
 
-void HostCompiler::compile(const std::vector<std::string>& arguments, const std::string& what,
-                           const std::string& source_text) const {
-  const Output output = run(arguments);
-  if (output.exit_status == 0) return;
+std::string HostCompiler::target_machine() const {
+  const Output output = run({"-dumpmachine"});
+  if (output.exit_status != 0)
+    throw Error(ErrorCode::CompileError, missing_compiler_message(path_, origin_,
+                                                                  fmt::format("'-dumpmachine' exited with {}",
+                                                                              output.exit_status)));
+  return output.text.substr(0, output.text.find('\n'));
+}
+
+std::string HostCompiler::compile(const std::vector<std::string>& arguments, const std::string& what,
+                                  const std::string& source_text) const {
+  Output output = run(arguments);
+  if (output.exit_status == 0) return std::move(output.text);
   throw Error(ErrorCode::CompileError,
               fmt::format("sim: host compilation of {} failed (exit status {})\ncommand: {}\n--- compiler log ---\n{}"
                           "--- source ---\n{}",

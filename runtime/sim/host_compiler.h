@@ -25,9 +25,14 @@ class HostCompiler {
   // keys and of the backend's environment string. Throws like compile() when the compiler cannot run.
   std::string identity() const;
 
-  // Runs `<compiler> arguments...`. On a non-zero exit throws Error(CompileError) with `what` (the
-  // kernel), the command line, the compiler output and `source_text` with line numbers.
-  void compile(const std::vector<std::string>& arguments, const std::string& what, const std::string& source_text) const;
+  // `<compiler> -dumpmachine` (e.g. "x86_64-linux-gnu"): what the shared objects it builds run on;
+  // the target of binary-cache keys.
+  std::string target_machine() const;
+
+  // Runs `<compiler> arguments...` and returns its output (warnings; usually empty). On a non-zero
+  // exit throws Error(CompileError) with `what` (the kernel), the command line, the compiler output
+  // and `source_text` with line numbers.
+  std::string compile(const std::vector<std::string>& arguments, const std::string& what, const std::string& source_text) const;
 
  private:
   struct Output {

@@ -8,17 +8,23 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include "dcnjit/error.h"
 #include "generator/template_library.h"
 #include "runtime/sim/dynamic_shared_rewrite.h"
+#include "runtime/sim/precompiled_shim.h"
+#include "runtime/sim/shared_object_check.h"
 #include "runtime/sim/shim_files.h"
 
 // Baked in by runtime/sim/CMakeLists.txt.
 #ifndef DCNJIT_SIM_CUDA_INCLUDE_DIR
 #define DCNJIT_SIM_CUDA_INCLUDE_DIR "/usr/local/cuda/include"
+#endif
+#ifndef DCNJIT_SIM_CUDA_VERSION
+#define DCNJIT_SIM_CUDA_VERSION "unknown"
 #endif
 
 namespace dcnjit::sim {
@@ -54,7 +60,8 @@ bool is_identifier(const std::string& name) {
 }
 
 // Writes `contents` to `path` unless it already holds them; atomic (temp file + rename), so
-// concurrent processes never see a half-written header.
+// concurrent processes never see a half-written header or library, and a process that has the old
+// file dlopen'ed keeps its mapping.
 void write_file(const fs::path& path, std::string_view contents) {
   {
     std::ifstream existing(path, std::ios::binary);
@@ -117,6 +124,14 @@ std::vector<std::string> split_flags(const char* text) {
   return out;
 }
 
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (!in) throw Error(ErrorCode::IoError, fmt::format("sim: cannot read {}", path.string()));
+  return bytes.str();
+}
+
 std::vector<std::string> compile_flags() {
   std::vector<std::string> flags = {
       "-std=c++20", "-O1", "-fPIC", "-shared",
@@ -131,30 +146,92 @@ std::vector<std::string> compile_flags() {
   return flags;
 }
 
-// Libraries loaded so far, by file path: a process loads each at most once.
-std::mutex loaded_mutex;
-std::map<std::string, void*>& loaded_libraries() {
-  static std::map<std::string, void*> libraries;
-  return libraries;
+// Everything besides the source and the compiler that the binary depends on, as binary-key options.
+// Paths are left out (the work directory differs between users); the headers enter by content.
+std::vector<std::string> key_options(const std::vector<std::string>& flags, const Workspace& w) {
+  std::vector<std::string> options = flags;
+  options.push_back("-include dcnjit_sim/simt.h");
+  options.push_back("headers=" + w.headers_hash);
+  options.push_back(std::string("cuda-headers=") + DCNJIT_SIM_CUDA_VERSION);
+  options.push_back(fmt::format("abi={}", dcnjit_sim::kAbiVersion));
+  return options;
 }
 
-template <typename Function>
-Function symbol(void* library, const std::string& name, const fs::path& file) {
-  void* address = dlsym(library, name.c_str());
-  if (!address)
-    throw Error(ErrorCode::CompileError,
-                fmt::format("sim: {} does not export {} (the source must define the kernel as extern \"C\")",
-                            file.string(), name));
-  return reinterpret_cast<Function>(address);
+// The first cache level: every kernel this process has loaded, by binary key.
+std::mutex loaded_mutex;
+std::map<std::string, SimKernel>& loaded_kernels() {
+  static std::map<std::string, SimKernel> kernels;
+  return kernels;
+}
+
+// dlopen's `file` and looks up the entry points of kernel `name`. Returns the failure instead of
+// throwing: a library from the cache that does not load is rebuilt, not an error.
+std::optional<SimKernel> open_kernel(const fs::path& file, const std::string& name, std::string& why) {
+  void* library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char* error = dlerror();
+    why = fmt::format("cannot load {}: {}", file.string(), error ? error : "unknown error");
+    return std::nullopt;
+  }
+  auto lookup = [&](const std::string& symbol) -> void* {
+    void* address = dlsym(library, symbol.c_str());
+    if (!address && why.empty())
+      why = fmt::format("{} does not export {} (the source must define the kernel as extern \"C\")", file.string(),
+                        symbol);
+    return address;
+  };
+  auto* abi_version = reinterpret_cast<dcnjit_sim::AbiVersionFunction>(lookup(name + "_sim_abi_version"));
+  auto* entry = reinterpret_cast<dcnjit_sim::EntryFunction>(lookup(name + "_sim_entry"));
+  auto* param_bytes = reinterpret_cast<dcnjit_sim::ParamBytesFunction>(lookup(name + "_sim_param_bytes"));
+  if (abi_version && abi_version() != dcnjit_sim::kAbiVersion)
+    why = fmt::format("{} was built for shim ABI {}, this build uses {}", file.string(), abi_version(),
+                      dcnjit_sim::kAbiVersion);
+  if (!why.empty()) {
+    dlclose(library);
+    return std::nullopt;
+  }
+  return SimKernel{name, entry, param_bytes()};
 }
 
 }  // namespace
 
-KernelLibrary::KernelLibrary(HostCompiler compiler) : compiler_(std::move(compiler)) {}
+KernelLibrary::KernelLibrary(HostCompiler compiler, std::shared_ptr<detail::BinaryCache> cache)
+    : compiler_(std::move(compiler)), cache_(std::move(cache)) {
+  if (!cache_) throw Error(ErrorCode::Internal, "sim: KernelLibrary needs a binary cache");
+}
 
 const std::string& KernelLibrary::compiler_identity() {
   if (identity_.empty()) identity_ = compiler_.identity();
   return identity_;
+}
+
+const std::string& KernelLibrary::target_machine() {
+  if (target_machine_.empty()) target_machine_ = compiler_.target_machine();
+  return target_machine_;
+}
+
+detail::CachedBinary KernelLibrary::build(const std::string& name, const std::string& text,
+                                          const std::vector<std::string>& flags, const std::string& source_path,
+                                          const std::string& library_path) {
+  const Workspace& w = workspace();
+  const std::string temporary = library_path + fmt::format(".tmp{}", getpid());
+  const std::vector<std::string> includes = {"-I", w.include_dir.string(), "-isystem", DCNJIT_SIM_CUDA_INCLUDE_DIR};
+  const fs::path precompiled = ensure_precompiled_shim(compiler_, compiler_identity(), flags, w.include_dir, includes);
+  std::vector<std::string> arguments = flags;
+  arguments.insert(arguments.end(), includes.begin(), includes.end());
+  arguments.insert(arguments.end(), {"-include", "dcnjit_sim/simt.h", "-o", temporary, source_path});
+  ++compilations_;
+  std::string log;
+  try {
+    log = compiler_.compile(arguments, "kernel " + name, text);
+  } catch (const Error& e) {
+    if (precompiled.empty() || !is_precompiled_header_failure(e.what())) throw;
+    discard_precompiled_shim(precompiled);
+    log = compiler_.compile(arguments, "kernel " + name, text);
+  }
+  fs::rename(temporary, library_path);
+  return detail::CachedBinary{detail::BinaryFormat::host_so, target_machine(), name + "_sim_entry",
+                              read_file(library_path), std::move(log), name};
 }
 
 SimKernel KernelLibrary::load(const std::string& name, const std::string& source, const std::string& param_type) {
@@ -169,48 +246,41 @@ SimKernel KernelLibrary::load(const std::string& name, const std::string& source
                            fmt::format("\n// Added by the sim backend: the entry points its engine calls.\n"
                                        "DCNJIT_SIM_EXPORT_KERNEL({}, {})\n",
                                        name, param_type);
-  ContentHash hash;
-  hash.add(compiler_identity());
-  for (const std::string& flag : flags) hash.add(flag);
-  hash.add(w.headers_hash);
-  hash.add(fmt::format("abi {}", dcnjit_sim::kAbiVersion));
-  hash.add(text);
-  const std::string stem = fmt::format("{}-{}", name, hash.hex().substr(0, 20));
-  const fs::path library_path = w.root / (stem + ".so");
-  const fs::path source_path = w.root / (stem + ".cpp");
+  const std::string key =
+      detail::binary_key({text, key_options(flags, w), compiler_identity(), target_machine(), "sim"});
 
   std::lock_guard lock(loaded_mutex);
-  void*& library = loaded_libraries()[library_path.string()];
-  if (!library) {
-    if (!fs::exists(library_path)) {
-      write_file(source_path, text);
-      const fs::path temporary = library_path.string() + fmt::format(".tmp{}", getpid());
-      std::vector<std::string> arguments = flags;
-      arguments.insert(arguments.end(), {"-I", w.include_dir.string(), "-isystem", DCNJIT_SIM_CUDA_INCLUDE_DIR,
-                                         "-include", "dcnjit_sim/simt.h", "-o", temporary.string(),
-                                         source_path.string()});
-      ++compilations_;
-      compiler_.compile(arguments, "kernel " + name, text);
-      fs::rename(temporary, library_path);
-    }
-    library = dlopen(library_path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-      const char* why = dlerror();
-      loaded_libraries().erase(library_path.string());
-      throw Error(ErrorCode::CompileError,
-                  fmt::format("sim: cannot load {}: {}", library_path.string(), why ? why : "unknown error"));
-    }
-  }
+  if (auto loaded = loaded_kernels().find(key); loaded != loaded_kernels().end()) return loaded->second;
 
-  SimKernel kernel;
-  kernel.name = name;
-  const auto abi_version = symbol<dcnjit_sim::AbiVersionFunction>(library, name + "_sim_abi_version", library_path);
-  if (abi_version() != dcnjit_sim::kAbiVersion)
-    throw Error(ErrorCode::CompileError, fmt::format("sim: {} was built for shim ABI {}, this build uses {}",
-                                                     library_path.string(), abi_version(), dcnjit_sim::kAbiVersion));
-  kernel.entry = symbol<dcnjit_sim::EntryFunction>(library, name + "_sim_entry", library_path);
-  kernel.param_bytes = symbol<dcnjit_sim::ParamBytesFunction>(library, name + "_sim_param_bytes", library_path)();
-  return kernel;
+  const std::string stem = (w.root / fmt::format("{}-{}", name, key.substr(0, 20))).string();
+  const std::string source_path = stem + ".cpp";
+  const std::string library_path = stem + ".so";
+  std::string why;
+  try {
+    write_file(source_path, text);  // compiler input on a miss, gdb's source on a hit
+    if (std::optional<detail::CachedBinary> cached = cache_->find(key)) {
+      if (cached->format != detail::BinaryFormat::host_so) {
+        why = fmt::format("the cache entry is a {}, not a host_so", detail::to_string(cached->format));
+      } else if (std::string problem = shared_object_problem(cached->binary); !problem.empty()) {
+        why = "the cached library is damaged: " + problem;
+      } else {
+        write_file(library_path, cached->binary);
+        if (std::optional<SimKernel> kernel = open_kernel(library_path, name, why))
+          return loaded_kernels()[key] = *kernel;
+      }
+    }
+    // A miss, or an entry that did not load: compile and (re)place the entry. A rebuild goes to
+    // another file: the damaged one may still be mapped under its name, and dlopen matches by name.
+    const std::string output = why.empty() ? library_path : stem + ".rebuilt.so";
+    cache_->store(key, build(name, text, flags, source_path, output));
+    why.clear();
+    if (std::optional<SimKernel> kernel = open_kernel(output, name, why)) return loaded_kernels()[key] = *kernel;
+  } catch (const fs::filesystem_error& e) {
+    throw Error(ErrorCode::IoError, fmt::format("sim: cannot write kernel {} to the work directory {} ({}); set "
+                                                "DCNJIT_SIM_WORK_DIR to a writable directory",
+                                                name, w.root.string(), e.what()));
+  }
+  throw Error(ErrorCode::CompileError, "sim: " + why);
 }
 
 }  // namespace dcnjit::sim

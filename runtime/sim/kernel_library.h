@@ -2,20 +2,30 @@
 // directory, appends the export line (DCNJIT_SIM_EXPORT_KERNEL) to the source, compiles it with the
 // host compiler into a shared object and dlopen's it.
 //
+// Two cache levels, so a kernel is compiled once per machine, not once per process:
+//   1. the process: every library loaded so far, by binary key (dlopen'ed once, never unloaded:
+//      kernels may run on any worker thread, and their thread_local shared memory must outlive
+//      every launch);
+//   2. the binary cache (runtime/binary_cache.h, binaries.sqlite; format host_so, backend "sim"),
+//      shared with the cuda backend's cubins. dlopen needs a file, so the cached bytes are written
+//      to the work directory first. An entry that is not a whole shared object (shared_object_check.h)
+//      or does not load is rebuilt.
+//
 // Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>):
 //   include-<hash>/dcnjit_sim/*.h, include-<hash>/templates/*.cuh   shim + templates (hash of their text)
+//   include-<hash>/dcnjit_sim/simt.h.gch/<options>.gch                the shim precompiled (precompiled_shim.h)
 //   <kernel>-<key>.cpp, <kernel>-<key>.so                            source as compiled, and the library
-// The key hashes everything the binary depends on (compiler identity, flags, headers, source), so a
-// second process reuses the .so of the first, and the kept .cpp lets gdb show kernel source lines.
-// Loaded libraries stay loaded for the life of the process (kernels may run on any worker thread,
-// and their thread_local shared memory must outlive every launch).
+// The .cpp is written on a cache hit too, so gdb shows kernel source lines either way.
 //
 // Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel).
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "runtime/binary_cache.h"
 #include "runtime/sim/host_compiler.h"
 #include "runtime/sim/shim/simt_abi.h"
 
@@ -29,23 +39,32 @@ struct SimKernel {
 
 class KernelLibrary {
  public:
-  explicit KernelLibrary(HostCompiler compiler);
+  // `cache` must not be null; several libraries may share one.
+  KernelLibrary(HostCompiler compiler, std::shared_ptr<detail::BinaryCache> cache);
 
   // `source` is a CUDA translation unit defining `extern "C" __global__ void <name>(<param_type>)`.
   // Throws Error(CompileError) with the log and numbered source when the host compiler fails, and
   // Error(InvalidArgument) when `name` is not an identifier.
   SimKernel load(const std::string& name, const std::string& source, const std::string& param_type);
 
-  // The compiler's identity (its --version line), computed once.
+  // The compiler's identity (its --version line) and target machine, each computed once.
   const std::string& compiler_identity();
+  const std::string& target_machine();
   const HostCompiler& compiler() const { return compiler_; }
+  detail::BinaryCache& binary_cache() const { return *cache_; }
 
-  // How many kernels this object compiled (cache misses), for tests of the cache.
+  // How many times this object ran the host compiler on a kernel (misses of both cache levels).
   int compilations() const { return compilations_; }
 
  private:
+  // Compiles `text` into the shared object `library_path`; returns it as a cache entry.
+  detail::CachedBinary build(const std::string& name, const std::string& text, const std::vector<std::string>& flags,
+                             const std::string& source_path, const std::string& library_path);
+
   HostCompiler compiler_;
+  std::shared_ptr<detail::BinaryCache> cache_;
   std::string identity_;
+  std::string target_machine_;
   int compilations_ = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include "generator/config_space.h"
 #include "generator/version.h"
+#include "runtime/binary_cache.h"
 #include "runtime/pipeline/kernel_pipeline.h"
 
 namespace dcnjit::detail {
@@ -67,6 +68,9 @@ unsigned resolve_threads(int requested) {
 std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options, const sim::SimOptions& sim) {
   sim::SimOptions resolved = sim;
   resolved.threads = resolve_threads(options.threads);
+  // Beside the tuning database, like the cuda backend's cubins.
+  if (!resolved.binary_cache)
+    resolved.binary_cache = std::make_shared<BinaryCache>(default_binary_cache_path(options.cache_path));
   return std::make_shared<SimBackend>(resolved);
 }
 

@@ -10,8 +10,18 @@
 
 namespace dcnjit::sim {
 
+namespace {
+
+std::shared_ptr<detail::BinaryCache> cache_or_default(std::shared_ptr<detail::BinaryCache> cache) {
+  return cache ? std::move(cache) : std::make_shared<detail::BinaryCache>(detail::default_binary_cache_path());
+}
+
+}  // namespace
+
 SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
-    : order_(options.order), runner_(options.threads), library_(std::move(compiler)) {}
+    : order_(options.order),
+      runner_(options.threads),
+      library_(std::move(compiler), cache_or_default(std::move(options.binary_cache))) {}
 
 void* SimKernelDevice::allocate(std::size_t bytes) {
   // 64-byte aligned (whole cache lines, any vector type); zero-filled like the backend's memory.

@@ -21,6 +21,8 @@ namespace dcnjit::sim {
 struct SimOptions {
   unsigned threads = 0;                                  // worker threads for blocks; 0 = all cores
   ThreadOrder order = ThreadOrder::from_environment();  // thread order between synchronization points
+  // Where compiled kernels persist; null: a BinaryCache at default_binary_cache_path().
+  std::shared_ptr<detail::BinaryCache> binary_cache = nullptr;
 };
 
 // What load() returns: the compiled kernel plus what launches are checked against.

@@ -175,7 +175,7 @@ TEST(SimFailures, MissingHostCompilerNamesTheVariable) {
   const HostCompiler compiler = HostCompiler::from_environment();
   unsetenv("DCNJIT_SIM_CXX");
   EXPECT_EQ(compiler.path(), "/nonexistent/bin/g++");
-  SimKernelDevice device(SimOptions{1, ThreadOrder::in_order()}, compiler);
+  SimKernelDevice device(SimOptions{.threads = 1, .order = ThreadOrder::in_order()}, compiler);
   gen::KernelSource kernel;
   kernel.name = "never_compiled";
   kernel.source = "struct Params { int x; };\nextern \"C\" __global__ void never_compiled(Params) {}\n";

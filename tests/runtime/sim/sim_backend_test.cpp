@@ -163,7 +163,7 @@ std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order) {
   EngineOptions options;
   options.backend = Backend::sim;
   options.threads = 2;
-  return detail::make_sim_backend(options, SimOptions{2, order});
+  return detail::make_sim_backend(options, SimOptions{.threads = 2, .order = order});
 }
 
 struct ProblemCase {

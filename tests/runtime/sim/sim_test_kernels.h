@@ -16,7 +16,7 @@ namespace dcnjit::sim::testing {
 // One device for the whole test executable: two workers, so blocks really run concurrently even on
 // a one-core CI runner (the isolation and atomic tests depend on that).
 inline SimKernelDevice& shared_device() {
-  static SimKernelDevice device(SimOptions{2, ThreadOrder::in_order()});
+  static SimKernelDevice device(SimOptions{.threads = 2, .order = ThreadOrder::in_order()});
   return device;
 }
 

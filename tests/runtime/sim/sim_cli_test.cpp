@@ -1,0 +1,89 @@
+// `dcnjit run --backend sim --backward`, the real binary, on every golden fixture directory: the
+// sim backend end to end as a user runs it (argument parsing, .npy in and out, Engine, the generated
+// kernels compiled by the host compiler and loaded from the binary cache), compared with the
+// fixtures' float64 references; and with --dtype f16 on two fixtures.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/runtime/sim/child_process.h"
+#include "tests/runtime/sim/scratch_directory.h"
+#include "tests/support/golden_fixture.h"
+#include "tools/io/npy.h"
+
+namespace dcnjit::sim {
+namespace {
+
+using testing::ChildResult;
+using testing::run_child;
+using testing::ScratchDirectory;
+
+// f32: the tolerance of tests/golden/golden_test.cpp (its comment derives it: at most ~100 f32
+// roundings per output, typical relative error ~1e-7). The CLI computes in f32 like the API, and
+// writes f32 .npy files, which loses nothing.
+constexpr double kF32Tolerance = 1e-5;
+// f16: the CLI rounds every input to f16 (unit roundoff 2^-11 = 4.9e-4) and the kernels store their
+// outputs and intermediate columns as f16. A product of two rounded inputs is off by up to ~1e-3
+// relative, but the errors of the independent roundings have random signs, so the relative L2 of a
+// whole tensor is ~sqrt(2..3) * 2.8e-4 (the rms of one rounding) ~ 5e-4; measured on the two
+// fixtures below: 2.6e-4 (grad_bias) to 8.4e-4 (grad_weight), the same under every thread order.
+// 1e-3 passes that and still fails a wrong tap, corner or mask, which moves whole terms (>= 1e-2
+// relative at these sizes).
+constexpr double kF16Tolerance = 1e-3;
+
+// The arrays `dcnjit run --backward` wrote to `dir`, those that `expected` has; a missing file throws
+// Error(IoError) naming it.
+io::ProblemResults read_outputs(const std::filesystem::path& dir, const io::ProblemResults& expected) {
+  io::ProblemResults results;
+  results.y = io::read_npy(dir / "y.npy");
+  auto read_if_expected = [&](const std::optional<io::HostArray>& reference, std::optional<io::HostArray>& actual,
+                              const char* file) {
+    if (reference) actual = io::read_npy(dir / file);
+  };
+  read_if_expected(expected.grad_x, results.grad_x, "grad_x.npy");
+  read_if_expected(expected.grad_offset, results.grad_offset, "grad_offset.npy");
+  read_if_expected(expected.grad_weight, results.grad_weight, "grad_weight.npy");
+  read_if_expected(expected.grad_mask, results.grad_mask, "grad_mask.npy");
+  read_if_expected(expected.grad_bias, results.grad_bias, "grad_bias.npy");
+  return results;
+}
+
+// Runs `dcnjit run --backend sim --backward` on the fixture's directory with its flags (plus
+// `extra`) and compares what it wrote with the fixture's references.
+void run_cli_and_compare(const std::string& name, const std::vector<std::string>& extra, double tolerance) {
+  const test::GoldenCase golden = test::load_golden_case(name);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  ScratchDirectory out;
+  std::vector<std::string> argv = {DCNJIT_CLI_PATH, "run",       "--in",       golden.dir.string(),
+                                   "--out",         out.path(),  "--backend",  "sim",
+                                   "--backward"};
+  for (const std::string& flag : golden.cli_flags()) argv.push_back(flag);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const ChildResult run = run_child(argv);
+  ASSERT_EQ(run.exit_code, 0) << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
+  EXPECT_TRUE(test::matches_golden(read_outputs(out.path(), golden.expected), golden.expected, tolerance))
+      << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
+}
+
+class SimCli : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimCli, RunBackwardMatchesReference) { run_cli_and_compare(GetParam(), {}, kF32Tolerance); }
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimCli, ::testing::ValuesIn(test::list_golden_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// Two fixtures cover f16 storage (the cast/reduce kernels and f16 atomics): one with a mask and bias
+// and points between cells, one with groups and offset groups.
+class SimCliF16 : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimCliF16, RunBackwardInHalfPrecisionMatchesReference) {
+  run_cli_and_compare(GetParam(), {"--dtype", "f16"}, kF16Tolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimCliF16, ::testing::Values("v2_mask_bias_3x3_pad1", "v2_groups3_offset_groups2"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace dcnjit::sim
