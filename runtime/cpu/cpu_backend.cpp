@@ -92,6 +92,11 @@ class CpuBackend final : public BackendImpl {
     if (config.cpu_pixel_tile < 0)
       throw Error(ErrorCode::InvalidArgument,
                   fmt::format("cpu_pixel_tile={} must not be negative (0 = whole image)", config.cpu_pixel_tile));
+    // A backward call never sees the forward's columns, so "keep" cannot be honoured; saying so
+    // beats silently recomputing under a config that claims otherwise (profile lists it as skipped).
+    if (config.keep_columns)
+      throw Error(ErrorCode::InvalidArgument,
+                  "keep_columns: cols=keep is not supported by the cpu backend (columns are recomputed in backward)");
   }
 
   std::size_t workspace_size(const Problem& problem, const Config& config) const override {

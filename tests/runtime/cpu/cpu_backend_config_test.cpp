@@ -46,6 +46,8 @@ TEST(CpuBackendConfigTest, ValidateConfigNamesTheField) {
   config.cpu_pixel_tile = 0;
   config.im2col_step = 64;  // larger than N: clamped when run
   EXPECT_NO_THROW(backend->validate_config(kProblem, config));
+  config.keep_columns = true;  // backward recomputes columns: the cpu backend cannot honour "keep"
+  EXPECT_THAT(error_message([&] { backend->validate_config(kProblem, config); }), HasSubstr("keep_columns"));
 }
 
 TEST(CpuBackendConfigTest, ThreadCountOutsideRangeIsRejected) {
