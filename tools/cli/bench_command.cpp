@@ -10,6 +10,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
+#include "tools/cli/timing_flags.h"
 #include "runtime/json_writer.h"
 #include "tools/profile/problem_source.h"
 #include "tools/profile/session.h"
@@ -67,14 +68,7 @@ void print_result(const BenchResult& r) {
 int run(std::vector<std::string>& argv) {
   Args args(argv);
   profile::ProblemSource source{args.take("in"), args.take("preset"), args.take("problem")};
-  EngineOptions options;
-  options.backend = take_backend(args);
-  options.tuning = TuningPolicy::cache_only;
-  if (auto threads = args.take_int("threads", 0, 4096)) options.threads = int(*threads);
-  const auto config_text = args.take("config");
-  profile::TimingOptions timing;
-  if (auto repeats = args.take_int("repeats", 1, 100000)) timing.repeats = int(*repeats);
-  if (auto warmup = args.take_int("warmup", 0, 100000)) timing.warmup = int(*warmup);
+  const auto [options, config_text, timing] = take_timing_flags(args);
   const std::string pass_text = args.take_or("pass", "both");
   const bool json = args.take_flag("json");
   const Problem flags = take_problem_flags(args);

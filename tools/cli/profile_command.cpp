@@ -10,6 +10,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
+#include "tools/cli/timing_flags.h"
 #include "tools/profile/peaks.h"
 #include "tools/profile/problem_source.h"
 #include "tools/profile/profiler.h"
@@ -32,14 +33,7 @@ int run(std::vector<std::string>& argv) {
   const bool backward = args.take_flag("backward");
   profile::ProblemSource source{args.take("in"), args.take("preset"), args.take("problem")};
   const auto index = args.take_int("index", 0, 1 << 20);
-  EngineOptions options;
-  options.backend = take_backend(args);
-  options.tuning = TuningPolicy::cache_only;
-  if (auto threads = args.take_int("threads", 0, 4096)) options.threads = int(*threads);
-  const auto config_text = args.take("config");
-  profile::TimingOptions timing;
-  if (auto repeats = args.take_int("repeats", 1, 100000)) timing.repeats = int(*repeats);
-  if (auto warmup = args.take_int("warmup", 0, 100000)) timing.warmup = int(*warmup);
+  const auto [options, config_text, timing] = take_timing_flags(args);
   const bool with_alternatives = !args.take_flag("no-alternatives");
   const bool json = args.take_flag("json");
   const bool csv = args.take_flag("csv");
