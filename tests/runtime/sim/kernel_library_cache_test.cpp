@@ -42,11 +42,13 @@ SimOptions options_with_cache(const std::string& cache_file) {
                     .binary_cache = std::make_shared<detail::BinaryCache>(cache_file)};
 }
 
-// sim_cache_probe with the cache file `cache_file`. It shares this process's work directory (and so
-// the precompiled shim, which takes seconds to build): it may find the library file an earlier
-// process wrote there, but it counts a load as a disk hit only when the bytes came from the cache.
-ChildResult run_probe(const std::string& cache_file, const std::string& tag) {
-  return run_child({DCNJIT_SIM_CACHE_PROBE, cache_file, tag});
+// sim_cache_probe with the cache file `cache_file`. Without `work_dir` it shares this process's work
+// directory (and so the precompiled shim, which takes seconds to build): it may find the library file
+// an earlier process wrote there, but it counts a load as a disk hit only when the bytes came from the
+// cache. With `work_dir`, nothing another test process does to the shared one can reach it.
+ChildResult run_probe(const std::string& cache_file, const std::string& tag, const std::string& work_dir = {}) {
+  if (work_dir.empty()) return run_child({DCNJIT_SIM_CACHE_PROBE, cache_file, tag});
+  return run_child({DCNJIT_SIM_CACHE_PROBE, cache_file, tag}, {{"DCNJIT_SIM_WORK_DIR", work_dir}});
 }
 
 TEST(SimBinaryCache, CompiledKernelIsStoredAsHostSharedObject) {
@@ -82,11 +84,11 @@ TEST(SimBinaryCache, SecondDeviceOfTheProcessLoadsWithoutCompiling) {
 
 TEST(SimBinaryCache, SecondProcessLoadsFromTheCacheFileWithoutCompiling) {
   ScratchDirectory dir;
-  const std::string cache_file = dir.file("binaries.sqlite"), tag = unique_tag();
-  const ChildResult first = run_probe(cache_file, tag);
+  const std::string cache_file = dir.file("binaries.sqlite"), work_dir = dir.file("work"), tag = unique_tag();
+  const ChildResult first = run_probe(cache_file, tag, work_dir);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_THAT(first.output, HasSubstr("compilations=1 disk_hits=0"));
-  const ChildResult second = run_probe(cache_file, tag);
+  const ChildResult second = run_probe(cache_file, tag, work_dir);
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_THAT(second.output, HasSubstr("compilations=0 disk_hits=1"));
 }
@@ -100,19 +102,24 @@ TEST(SimBinaryCache, CacheFileThatIsNotADatabaseFallsBackToCompiling) {
   EXPECT_THAT(probe.output, HasSubstr("compilations=1"));
 }
 
+// The three processes have a work directory of their own, so the library files they find there are
+// exactly the ones this test's processes wrote.
 TEST(SimBinaryCache, DamagedEntryIsCompiledAgainAndReplaced) {
   ScratchDirectory dir;
-  const std::string cache_file = dir.file("binaries.sqlite"), tag = unique_tag();
-  ASSERT_EQ(run_probe(cache_file, tag).exit_code, 0);
+  const std::string cache_file = dir.file("binaries.sqlite"), work_dir = dir.file("work"), tag = unique_tag();
+  const ChildResult first = run_probe(cache_file, tag, work_dir);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("compilations=1 disk_hits=0"));
   {
     // Keep the ELF header, cut the rest: a library dlopen must reject, as after a torn copy.
     store::Connection db = store::Connection::open(cache_file, store::Access::read_write);
     db.execute("UPDATE binaries SET binary = CAST(substr(binary, 1, 256) AS BLOB)");
+    ASSERT_EQ(db.changes(), 1) << "the first process stored no entry";
   }
-  const ChildResult rebuilt = run_probe(cache_file, tag);
+  const ChildResult rebuilt = run_probe(cache_file, tag, work_dir);
   ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
   EXPECT_THAT(rebuilt.output, HasSubstr("compilations=1 disk_hits=1"));
-  const ChildResult after = run_probe(cache_file, tag);
+  const ChildResult after = run_probe(cache_file, tag, work_dir);
   ASSERT_EQ(after.exit_code, 0) << after.output;
   EXPECT_THAT(after.output, HasSubstr("compilations=0 disk_hits=1")) << "the rebuilt library replaced the entry";
 }
