@@ -100,8 +100,11 @@ class CpuBackend final : public BackendImpl {
   }
 
   std::size_t workspace_size(const Problem& problem, const Config& config) const override {
-    // Backward needs the most (columns, dcol, coordinate partials); forward uses a prefix of it.
-    return cpu::backward_workspace_bytes(problem, to_cpu_config(config, default_config(problem)), sizeof(float));
+    // One workspace serves either direction: forward (columns, channels-last x, permuted weights) or
+    // backward (columns, dcol, coordinate partials), whichever is larger for this problem.
+    const cpu::CpuConfig cpu_config = to_cpu_config(config, default_config(problem));
+    return std::max(cpu::forward_workspace_bytes(problem, cpu_config, sizeof(float)),
+                    cpu::backward_workspace_bytes(problem, cpu_config, sizeof(float)));
   }
 
   void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {

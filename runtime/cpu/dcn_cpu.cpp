@@ -31,13 +31,17 @@ Tiling resolve_tiling(const Problem& problem, const CpuConfig& config) {
           config.pixel_tile == 0 ? pixels : std::min(config.pixel_tile, pixels)};
 }
 
-// Element counts of the workspace regions, laid out one after the other: col | dcol | partials.
+// Element counts of the workspace regions, laid out one after the other:
+//   forward:  col | x_channels_last | weight_permuted
+//   backward: col | dcol | partials
 struct WorkspaceLayout {
-  int64_t col = 0;       // [step][C*K][tile] sampled columns
-  int64_t dcol = 0;      // same shape: W^T grad_y
-  int64_t partials = 0;  // [step][og][blocks][K][3][tile] coordinate-gradient partial sums
+  int64_t col = 0;              // [step][C*K][tile] sampled columns (forward: [step][tile][C*K])
+  int64_t x_channels_last = 0;  // [step][H*W][C] (forward)
+  int64_t weight_permuted = 0;  // [Co][K][C/groups] (forward)
+  int64_t dcol = 0;             // same shape as col: W^T grad_y (backward)
+  int64_t partials = 0;         // [step][og][blocks][K][3][tile] coordinate-gradient partial sums (backward)
 
-  int64_t forward_elements() const { return col; }
+  int64_t forward_elements() const { return col + x_channels_last + weight_permuted; }
   int64_t backward_elements() const { return col + dcol + partials; }
 };
 
@@ -45,6 +49,8 @@ WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
   const ConvGeometry g = ConvGeometry::of(problem);
   WorkspaceLayout layout;
   layout.col = tiling.step * g.C * g.K * tiling.tile;
+  layout.x_channels_last = tiling.step * g.C * g.H * g.W;
+  layout.weight_permuted = g.Co * g.channels_per_group * g.K;
   layout.dcol = layout.col;
   layout.partials = tiling.step * g.offset_groups * channel_blocks_per_offset_group(g) * g.K * 3 * tiling.tile;
   return layout;
@@ -145,6 +151,9 @@ std::size_t backward_workspace_bytes(const Problem& problem, const CpuConfig& co
   return std::size_t(workspace_layout(problem, resolve_tiling(problem, config)).backward_elements()) * element_size;
 }
 
+// The forward builds pixel-major columns (dcn_cpu_kernels.h) from a channels-last copy of each chunk:
+// every sample then feeds a unit-stride run of channels, which is what keeps the sampling a small
+// share of the pass next to the GEMM. The copies and the weight permutation count as "im2col".
 template <typename T>
 void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardTensors<T>& t, const CpuContext& context,
                  void* workspace) {
@@ -153,9 +162,12 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
   const WorkspaceLayout layout = workspace_layout(problem, tiling);
   Scratch<T> scratch(workspace, layout.forward_elements());
   T* const col = scratch.data();
-  const BlockItems items{g, channel_blocks_per_offset_group(g)};
+  T* const x_channels_last = col + layout.col;
+  T* const weight = x_channels_last + layout.x_channels_last;
   const PhaseCosts costs{g, double(sizeof(T))};
-  const int64_t cg_k = g.channels_per_group * g.K;  // GEMM depth
+  const int64_t cg_k = g.channels_per_group * g.K;  // GEMM depth per group
+  const int64_t row_length = g.C * g.K;             // one pixel's column row, all groups
+  const int64_t image_plane = g.C * g.H * g.W;
   const T* const mask = g.mask ? t.mask : nullptr;
   ThreadPool& pool = context.pool;
   PhaseTotals phases(context.phases);
@@ -176,20 +188,33 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
         });
       });
     }
+    const double copied = double(images) * image_plane + (n0 == 0 ? double(layout.weight_permuted) : 0.0);
+    phases.run("im2col", costs.element * 2 * copied, 0, [&] {
+      if (n0 == 0) weight_taps_major(g, t.weight, weight);
+      pool.parallel_for(images, [&](int64_t n) {
+        to_channels_last(g, t.x + (n0 + n) * image_plane, x_channels_last + n * image_plane);
+      });
+    });
     for (int64_t p0 = 0; p0 < g.P; p0 += tiling.tile) {
       const int64_t tw = std::min(tiling.tile, g.P - p0);
       phases.run("im2col", costs.im2col_bytes(images, tw), costs.im2col_flops(images, tw), [&] {
-        pool.parallel_for(items.count(images), [&](int64_t item) {
-          const int64_t n = items.image(item);
-          im2col_block(g, image_inputs(g, t.x, t.offset, mask, n0 + n), items.range(item, p0, tw),
-                       col + n * g.C * g.K * tw);
+        // Items of kPixelsPerItem pixels of one image: enough work per item to amortize the pool, and
+        // enough items to balance any thread count.
+        constexpr int64_t kPixelsPerItem = 32;
+        const int64_t per_image = (tw + kPixelsPerItem - 1) / kPixelsPerItem;
+        pool.parallel_for(images * per_image, [&](int64_t item) {
+          const int64_t n = item / per_image, first = p0 + (item % per_image) * kPixelsPerItem;
+          ImageInputs<T> in = image_inputs(g, t.x, t.offset, mask, n0 + n);
+          in.x = x_channels_last + n * image_plane;
+          im2col_pixel_major(g, in, p0, first, std::min(first + kPixelsPerItem, p0 + tw), col + n * tw * row_length);
         });
       });
       phases.run("gemm_forward", costs.gemm_bytes(images, tw), costs.gemm_flops(images, tw), [&] {
         for (int64_t n = 0; n < images; ++n) {
           for (int64_t grp = 0; grp < g.groups; ++grp) {
-            const GemmShape shape{false, false, g.outputs_per_group, tw, cg_k, cg_k, tw, g.P};
-            gemm<T>(shape, T(1), t.weight + grp * g.outputs_per_group * cg_k, col + (n * g.C * g.K + grp * cg_k) * tw,
+            // y[grp] (Co/groups x tw) += W'[grp] (Co/groups x K*Cg) * rows^T (K*Cg x tw)
+            const GemmShape shape{false, true, g.outputs_per_group, tw, cg_k, cg_k, row_length, g.P};
+            gemm<T>(shape, T(1), weight + grp * g.outputs_per_group * cg_k, col + n * tw * row_length + grp * cg_k,
                     t.bias ? T(1) : T(0), t.y + ((n0 + n) * g.Co + grp * g.outputs_per_group) * g.P + p0);
           }
         }

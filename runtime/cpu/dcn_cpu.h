@@ -5,7 +5,8 @@
 //
 // A pass walks the batch in chunks of `im2col_step` images and each image in tiles of `pixel_tile`
 // output pixels; per chunk and tile:
-//   forward:  im2col (sampling) -> y = W col (+ bias, applied by initializing y and accumulating on top)
+//   forward:  im2col (sampling into pixel-major columns) -> y = W col (+ bias, applied by initializing y
+//             and accumulating on top)
 //   backward: [grad_bias] sum of grad_y
 //             [grad_x / grad_offset / grad_mask] dcol = W^T grad_y -> one fused pass over dcol: col2im
 //               scatter into grad_x, the coordinate gradients, and the column recompute if grad_weight
@@ -63,8 +64,9 @@ struct CpuContext {
   detail::PhaseSink* phases = nullptr;
 };
 
-// Scratch bytes a pass needs: the column buffer of one chunk and tile (forward), plus the dcol buffer and
-// the per-channel-block coordinate partial sums (backward, enough for any subset of gradients).
+// Scratch bytes a pass needs. Forward: the column buffer of one chunk and tile, a channels-last copy of
+// the chunk's images and the permuted weights. Backward: the column buffer, the dcol buffer and the
+// per-channel-block coordinate partial sums (enough for any subset of gradients).
 std::size_t forward_workspace_bytes(const Problem& problem, const CpuConfig& config, std::size_t element_size);
 std::size_t backward_workspace_bytes(const Problem& problem, const CpuConfig& config, std::size_t element_size);
 

@@ -1,6 +1,7 @@
 #include "runtime/cpu/dcn_cpu_kernels.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "templates/sampling.cuh"
 
@@ -189,7 +190,86 @@ void run_backward_block_pass(const ConvGeometry& g, const ImageInputs<T>& in, co
     run_block_pass<kColumns, false, false>(g, in, r, col, dcol, grad_x, partial);
 }
 
+
+// Per pixel and tap, one sample per offset group; its channels split into runs at conv-group borders,
+// each run a contiguous span of both the channels-last x rows and the column row.
+template <int kBoundary, typename T>
+void pixel_major_rows(const ConvGeometry& g, const ImageInputs<T>& in, int64_t p_row0, int64_t p_begin,
+                      int64_t p_end, T* col) {
+  const int64_t row_length = g.C * g.K, cg = g.channels_per_group, cpog = g.channels_per_offset_group;
+  const int H = int(g.H), W = int(g.W);
+  int64_t ho = p_begin / g.Wo, wo = p_begin - ho * g.Wo;
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    T* const row = col + (p - p_row0) * row_length;
+    for (int64_t t = 0; t < g.K; ++t) {
+      const int64_t i = t / g.kw, j = t % g.kw;
+      const T base_y = T(ho * g.stride_h - g.pad_h + i * g.dilation_h);
+      const T base_x = T(wo * g.stride_w - g.pad_w + j * g.dilation_w);
+      for (int64_t og = 0; og < g.offset_groups; ++og) {
+        const T* off = in.offset + (og * 2 * g.K + 2 * t) * g.P + p;
+        const T m = in.mask ? in.mask[(og * g.K + t) * g.P + p] : T(1);
+        dcn::TapSample<T, int64_t> ts;
+        if (!dcn::sample_tap<kBoundary>(base_y + off[0], base_x + off[g.P], H, W, ts)) {
+          // No contribution (outside, NaN, Inf, huge): zero weights on index 0, as im2col_block.
+          for (int k = 0; k < 4; ++k) ts.idx[k] = 0, ts.w[k] = T(0);
+        }
+        const T wm0 = ts.w[0] * m, wm1 = ts.w[1] * m, wm2 = ts.w[2] * m, wm3 = ts.w[3] * m;
+        for (int64_t c = og * cpog, c_end = c + cpog; c < c_end;) {
+          const int64_t grp = c / cg, run_end = std::min(c_end, (grp + 1) * cg);
+          const T* __restrict x0 = in.x + ts.idx[0] * g.C + c;
+          const T* __restrict x1 = in.x + ts.idx[1] * g.C + c;
+          const T* __restrict x2 = in.x + ts.idx[2] * g.C + c;
+          const T* __restrict x3 = in.x + ts.idx[3] * g.C + c;
+          T* __restrict out = row + grp * g.K * cg + t * cg + (c - grp * cg);
+          // The scalar im2col's expression, element for element (the backend builds without FMA
+          // contraction), so both column layouts hold the same values.
+          for (int64_t e = 0, n = run_end - c; e < n; ++e) out[e] = wm0 * x0[e] + wm1 * x1[e] + wm2 * x2[e] + wm3 * x3[e];
+          c = run_end;
+        }
+      }
+    }
+    if (++wo == g.Wo) {
+      wo = 0;
+      ++ho;
+    }
+  }
+}
+
 }  // namespace
+
+template <typename T>
+void to_channels_last(const ConvGeometry& g, const T* x, T* x_channels_last) {
+  // Blocks of 16 pixels: each channel's 16 values are one cache line read, and the block's 16
+  // destination rows (16 * C elements) stay in L1 while every channel is written into them.
+  constexpr int64_t kPixels = 16;
+  const int64_t plane = g.H * g.W;
+  for (int64_t p0 = 0; p0 < plane; p0 += kPixels) {
+    const int64_t n = std::min(kPixels, plane - p0);
+    for (int64_t c = 0; c < g.C; ++c) {
+      const T* in = x + c * plane + p0;
+      T* out = x_channels_last + p0 * g.C + c;
+      for (int64_t e = 0; e < n; ++e) out[e * g.C] = in[e];
+    }
+  }
+}
+
+template <typename T>
+void weight_taps_major(const ConvGeometry& g, const T* weight, T* permuted) {
+  const int64_t cg = g.channels_per_group;
+  for (int64_t o = 0; o < g.Co; ++o)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t t = 0; t < g.K; ++t) permuted[(o * g.K + t) * cg + c] = weight[(o * cg + c) * g.K + t];
+}
+
+template <typename T>
+void im2col_pixel_major(const ConvGeometry& g, const ImageInputs<T>& in, int64_t p_row0, int64_t p_begin,
+                        int64_t p_end, T* col) {
+  if (g.boundary == Boundary::v2)
+    pixel_major_rows<dcn::kBoundaryV2>(g, in, p_row0, p_begin, p_end, col);
+  else
+    pixel_major_rows<dcn::kBoundaryV1>(g, in, p_row0, p_begin, p_end, col);
+}
+
 
 template <typename T>
 void im2col_block(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, T* col) {
@@ -239,7 +319,10 @@ void reduce_coord_partials(const ConvGeometry& g, const ImageInputs<T>& in, cons
   template void col2im_coord_block<T>(const ConvGeometry&, const ImageInputs<T>&, const BlockRange&, const T*, T*, T*, \
                                       T*);                                                                             \
   template void reduce_coord_partials<T>(const ConvGeometry&, const ImageInputs<T>&, const BlockRange&, int64_t,       \
-                                         const T*, T*, T*);
+                                         const T*, T*, T*);                                                             \
+  template void to_channels_last<T>(const ConvGeometry&, const T*, T*);                                                \
+  template void weight_taps_major<T>(const ConvGeometry&, const T*, T*);                                               \
+  template void im2col_pixel_major<T>(const ConvGeometry&, const ImageInputs<T>&, int64_t, int64_t, int64_t, T*);
 DCNJIT_INSTANTIATE_KERNELS(float)
 DCNJIT_INSTANTIATE_KERNELS(double)
 #undef DCNJIT_INSTANTIATE_KERNELS

@@ -61,6 +61,26 @@ struct BlockRange {
 template <typename T>
 void im2col_block(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, T* col);
 
+// The forward's column layout is pixel-major instead (the transpose of the above, with the GEMM depth
+// reordered): the row of output pixel q holds, per conv group, its taps and, per tap, the group's
+// channels, element [grp][t][c'] at grp * K * Cg + t * Cg + c'. A sample then feeds a contiguous run of
+// channels from a channels-last copy of x, so the channel loop is unit-stride loads and stores that the
+// compiler vectorizes; the GEMM reads the rows as B^T against weights permuted to [Co][t][c'].
+
+// x of one image [C][H*W] -> [H*W][C].
+template <typename T>
+void to_channels_last(const ConvGeometry& g, const T* x, T* x_channels_last);
+
+// weight [Co][C/groups][K] -> [Co][K][C/groups], the A operand for the pixel-major columns.
+template <typename T>
+void weight_taps_major(const ConvGeometry& g, const T* weight, T* permuted);
+
+// Writes the pixel-major rows of output pixels [p_begin, p_end) of one image into `col`, whose row 0
+// is pixel `p_row0` (rows are C * K elements long). in.x is the image's channels-last copy.
+template <typename T>
+void im2col_pixel_major(const ConvGeometry& g, const ImageInputs<T>& in, int64_t p_row0, int64_t p_begin,
+                        int64_t p_end, T* col);
+
 // For the block's channels, reads dcol rows (same layout as col) and computes, for each target not null:
 //   grad_x: grad_x[c][corner] += m * w_corner * dcol  (plane c is touched only by channel c, so blocks
 //     never write the same element; the caller zeroes grad_x first)
