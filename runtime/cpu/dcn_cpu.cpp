@@ -33,16 +33,19 @@ Tiling resolve_tiling(const Problem& problem, const CpuConfig& config) {
 
 // Element counts of the workspace regions, laid out one after the other:
 //   forward:  col | x_channels_last | weight_permuted
-//   backward: col | dcol | partials
+//   backward: col | x_channels_last | weight_permuted | dcol | partials | grad_x_channels_last |
+//             grad_weight_permuted
 struct WorkspaceLayout {
-  int64_t col = 0;              // [step][C*K][tile] sampled columns (forward: [step][tile][C*K])
-  int64_t x_channels_last = 0;  // [step][H*W][C] (forward)
-  int64_t weight_permuted = 0;  // [Co][K][C/groups] (forward)
-  int64_t dcol = 0;             // same shape as col: W^T grad_y (backward)
-  int64_t partials = 0;         // [step][og][blocks][K][3][tile] coordinate-gradient partial sums (backward)
+  int64_t col = 0;              // [step][C*K*tile] column rows by segment (dcn_cpu_kernels.h)
+  int64_t x_channels_last = 0;  // [step][H*W][C]
+  int64_t weight_permuted = 0;  // [Co][C/groups*K] by segment
+  int64_t dcol = 0;             // same shape as col: grad_y^T W, backward segments
+  int64_t partials = 0;         // [step][blocks][K][3][tile] coordinate-gradient partial sums
 
   int64_t forward_elements() const { return col + x_channels_last + weight_permuted; }
-  int64_t backward_elements() const { return col + dcol + partials; }
+  int64_t backward_elements() const {
+    return forward_elements() + dcol + partials + x_channels_last + weight_permuted;
+  }
 };
 
 WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
@@ -52,7 +55,8 @@ WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
   layout.x_channels_last = tiling.step * g.C * g.H * g.W;
   layout.weight_permuted = g.Co * g.channels_per_group * g.K;
   layout.dcol = layout.col;
-  layout.partials = tiling.step * g.offset_groups * channel_blocks_per_offset_group(g) * g.K * 3 * tiling.tile;
+  const int64_t blocks = int64_t(channel_segments(g, kChannelBlock).size());
+  layout.partials = tiling.step * blocks * g.K * 3 * tiling.tile;
   return layout;
 }
 
@@ -75,33 +79,41 @@ class Scratch {
   T* data_ = nullptr;
 };
 
+// Image n of the batch, its x given as the channels-last copy the sampling passes read.
 template <typename T>
-ImageInputs<T> image_inputs(const ConvGeometry& g, const T* x, const T* offset, const T* mask, int64_t n) {
-  return {x + n * g.C * g.H * g.W, offset + n * 2 * g.offset_groups * g.K * g.P,
+ImageInputs<T> image_inputs(const ConvGeometry& g, const T* x_channels_last, const T* offset, const T* mask,
+                            int64_t n) {
+  return {x_channels_last, offset + n * 2 * g.offset_groups * g.K * g.P,
           mask ? mask + n * g.offset_groups * g.K * g.P : nullptr};
 }
 
-// Work items of the sampling passes: (image of the chunk, offset group, channel block).
-struct BlockItems {
-  const ConvGeometry& g;
-  int64_t blocks;  // channel blocks per offset group
+// The column rows of pixels [p0, p0 + tw) of every image of a chunk, in items of one segment and
+// kPixelsPerItem pixels of one image: enough work per item to amortize the pool, and enough items to
+// balance any thread count.
+template <typename T>
+void chunk_im2col(ThreadPool& pool, const ConvGeometry& g, const std::vector<ChannelSegment>& segments,
+                  const T* x_channels_last, const T* offset, const T* mask, int64_t n0, int64_t images, int64_t p0,
+                  int64_t tw, T* col) {
+  constexpr int64_t kPixelsPerItem = 32;
+  const int64_t per_segment = (tw + kPixelsPerItem - 1) / kPixelsPerItem;
+  const int64_t per_image = per_segment * int64_t(segments.size());
+  pool.parallel_for(images * per_image, [&](int64_t item) {
+    const int64_t n = item / per_image, within = item % per_image;
+    const ChannelSegment& s = segments[std::size_t(within / per_segment)];
+    const int64_t first = p0 + (within % per_segment) * kPixelsPerItem;
+    im2col_segment(g, image_inputs(g, x_channels_last + n * g.C * g.H * g.W, offset, mask, n0 + n), s, p0, first,
+                   std::min(first + kPixelsPerItem, p0 + tw), col + n * tw * g.C * g.K + tw * g.K * s.c_begin);
+  });
+}
 
-  int64_t count(int64_t images) const { return images * g.offset_groups * blocks; }
-  // Decodes item -> image in chunk, and the block's channels and offset group for pixels [p0, p0 + tw).
-  int64_t image(int64_t item) const { return item / (g.offset_groups * blocks); }
-  BlockRange range(int64_t item, int64_t p0, int64_t tw) const {
-    const int64_t within = item % (g.offset_groups * blocks);
-    BlockRange r;
-    r.og = within / blocks;
-    const int64_t b = within % blocks;
-    r.c_begin = r.og * g.channels_per_offset_group + b * kChannelBlock;
-    r.c_end = std::min(r.c_begin + kChannelBlock, (r.og + 1) * g.channels_per_offset_group);
-    r.p0 = p0;
-    r.tw = tw;
-    return r;
-  }
-  int64_t block(int64_t item) const { return item % blocks; }
-};
+// The channels-last copies of images [n0, n0 + images) of x, one image per work item.
+template <typename T>
+void chunk_to_channels_last(ThreadPool& pool, const ConvGeometry& g, const T* x, int64_t n0, int64_t images,
+                            T* x_channels_last) {
+  const int64_t image = g.C * g.H * g.W;
+  pool.parallel_for(images, [&](int64_t n) { to_channels_last(g, x + (n0 + n) * image, x_channels_last + n * image); });
+}
+
 
 // Cost estimates reported with the phases (bytes: minimum DRAM traffic, reads + writes; FLOPs: multiply
 // and add counted separately). Per chunk of `images` images and a tile of `tw` pixels.
@@ -151,9 +163,22 @@ std::size_t backward_workspace_bytes(const Problem& problem, const CpuConfig& co
   return std::size_t(workspace_layout(problem, resolve_tiling(problem, config)).backward_elements()) * element_size;
 }
 
-// The forward builds pixel-major columns (dcn_cpu_kernels.h) from a channels-last copy of each chunk:
-// every sample then feeds a unit-stride run of channels, which is what keeps the sampling a small
-// share of the pass next to the GEMM. The copies and the weight permutation count as "im2col".
+// Segment s's GEMM operands within one image's tile: its column rows [tw][K * n], and its weights at
+// column `weight_at` of the permuted weight rows (row stride K * Cg).
+struct SegmentOperands {
+  int64_t rows_at;    // element offset of the segment's rows in one image's tile columns
+  int64_t weight_at;  // element offset of the segment's weights in row 0 of its group's permuted weights
+  int64_t depth;      // K * n
+};
+
+SegmentOperands operands(const ConvGeometry& g, const ChannelSegment& s, int64_t tw) {
+  const int64_t group_weights = s.group * g.outputs_per_group * g.channels_per_group * g.K;
+  return {tw * g.K * s.c_begin, group_weights + (s.c_begin - s.group * g.channels_per_group) * g.K, g.K * s.channels()};
+}
+
+// The forward builds the columns by segment (dcn_cpu_kernels.h) from a channels-last copy of each chunk:
+// every sample then feeds a unit-stride run of channels, which keeps the sampling a small share of the
+// pass next to the GEMM. The copies and the weight permutation count as "im2col".
 template <typename T>
 void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardTensors<T>& t, const CpuContext& context,
                  void* workspace) {
@@ -164,9 +189,9 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
   T* const col = scratch.data();
   T* const x_channels_last = col + layout.col;
   T* const weight = x_channels_last + layout.x_channels_last;
+  const std::vector<ChannelSegment> segments = channel_segments(g, g.C);  // whole group x offset group
   const PhaseCosts costs{g, double(sizeof(T))};
-  const int64_t cg_k = g.channels_per_group * g.K;  // GEMM depth per group
-  const int64_t row_length = g.C * g.K;             // one pixel's column row, all groups
+  const int64_t cg_k = g.channels_per_group * g.K;  // permuted weight row length
   const int64_t image_plane = g.C * g.H * g.W;
   const T* const mask = g.mask ? t.mask : nullptr;
   ThreadPool& pool = context.pool;
@@ -190,32 +215,26 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
     }
     const double copied = double(images) * image_plane + (n0 == 0 ? double(layout.weight_permuted) : 0.0);
     phases.run("im2col", costs.element * 2 * copied, 0, [&] {
-      if (n0 == 0) weight_taps_major(g, t.weight, weight);
-      pool.parallel_for(images, [&](int64_t n) {
-        to_channels_last(g, t.x + (n0 + n) * image_plane, x_channels_last + n * image_plane);
-      });
+      if (n0 == 0) weight_to_segments(g, segments, t.weight, weight);
+      chunk_to_channels_last(pool, g, t.x, n0, images, x_channels_last);
     });
     for (int64_t p0 = 0; p0 < g.P; p0 += tiling.tile) {
       const int64_t tw = std::min(tiling.tile, g.P - p0);
-      phases.run("im2col", costs.im2col_bytes(images, tw), costs.im2col_flops(images, tw), [&] {
-        // Items of kPixelsPerItem pixels of one image: enough work per item to amortize the pool, and
-        // enough items to balance any thread count.
-        constexpr int64_t kPixelsPerItem = 32;
-        const int64_t per_image = (tw + kPixelsPerItem - 1) / kPixelsPerItem;
-        pool.parallel_for(images * per_image, [&](int64_t item) {
-          const int64_t n = item / per_image, first = p0 + (item % per_image) * kPixelsPerItem;
-          ImageInputs<T> in = image_inputs(g, t.x, t.offset, mask, n0 + n);
-          in.x = x_channels_last + n * image_plane;
-          im2col_pixel_major(g, in, p0, first, std::min(first + kPixelsPerItem, p0 + tw), col + n * tw * row_length);
-        });
-      });
+      phases.run("im2col", costs.im2col_bytes(images, tw), costs.im2col_flops(images, tw),
+                 [&] { chunk_im2col(pool, g, segments, x_channels_last, t.offset, mask, n0, images, p0, tw, col); });
       phases.run("gemm_forward", costs.gemm_bytes(images, tw), costs.gemm_flops(images, tw), [&] {
         for (int64_t n = 0; n < images; ++n) {
-          for (int64_t grp = 0; grp < g.groups; ++grp) {
-            // y[grp] (Co/groups x tw) += W'[grp] (Co/groups x K*Cg) * rows^T (K*Cg x tw)
-            const GemmShape shape{false, true, g.outputs_per_group, tw, cg_k, cg_k, row_length, g.P};
-            gemm<T>(shape, T(1), weight + grp * g.outputs_per_group * cg_k, col + n * tw * row_length + grp * cg_k,
-                    t.bias ? T(1) : T(0), t.y + ((n0 + n) * g.Co + grp * g.outputs_per_group) * g.P + p0);
+          int64_t previous_group = -1;
+          for (const ChannelSegment& s : segments) {
+            // y_group (Co_g x tw) (+)= W'_s (Co_g x K*n) * rows_s^T (K*n x tw); a group's later segments
+            // (offset groups inside it) accumulate.
+            const SegmentOperands op = operands(g, s, tw);
+            const bool first_of_group = s.group != previous_group;
+            previous_group = s.group;
+            const GemmShape shape{false, true, g.outputs_per_group, tw, op.depth, cg_k, op.depth, g.P};
+            gemm<T>(shape, T(1), weight + op.weight_at, col + n * tw * g.C * g.K + op.rows_at,
+                    t.bias || !first_of_group ? T(1) : T(0),
+                    t.y + ((n0 + n) * g.Co + s.group * g.outputs_per_group) * g.P + p0);
           }
         }
       });
@@ -224,6 +243,10 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
   phases.report();
 }
 
+// The backward works in the same layout with blocks of at most kChannelBlock channels: dcol rows =
+// grad_y^T W' per block, one fused pass over them per block (scatter into a channels-last grad_x,
+// coordinate partial sums, column recompute), grad_W' += grad_y rows, and the layout copies back at the
+// end. Copies count toward the phase that needs them.
 template <typename T>
 void dcn_backward(const Problem& problem, const CpuConfig& config, const BackwardTensors<T>& t,
                   const CpuContext& context, void* workspace) {
@@ -232,15 +255,23 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
   const WorkspaceLayout layout = workspace_layout(problem, tiling);
   Scratch<T> scratch(workspace, layout.backward_elements());
   T* const col = scratch.data();
-  T* const dcol = col + layout.col;
+  T* const x_channels_last = col + layout.col;
+  T* const weight = x_channels_last + layout.x_channels_last;
+  T* const dcol = weight + layout.weight_permuted;
   T* const partials = dcol + layout.dcol;
-  const BlockItems items{g, channel_blocks_per_offset_group(g)};
+  T* const grad_x_channels_last = partials + layout.partials;
+  T* const grad_weight = grad_x_channels_last + layout.x_channels_last;
+  const std::vector<ChannelSegment> blocks = channel_segments(g, kChannelBlock);
+  const int64_t block_count = int64_t(blocks.size());
   const PhaseCosts costs{g, double(sizeof(T))};
   const int64_t cg_k = g.channels_per_group * g.K;
+  const int64_t image_columns = g.C * g.K;  // per pixel of a tile
+  const int64_t image_plane = g.C * g.H * g.W;
   const T* const mask = g.mask ? t.mask : nullptr;
   T* const grad_mask = g.mask ? t.grad_mask : nullptr;
   const bool want_coord = t.grad_offset || grad_mask;
   const bool want_dcol = t.grad_x || want_coord;
+  const bool reads_x = want_coord || t.grad_weight;  // grad_x alone needs only the samples, not x
   ThreadPool& pool = context.pool;
   PhaseTotals phases(context.phases);
   set_blas_threads(pool.size());
@@ -258,85 +289,116 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
       });
     });
   }
-  if (t.grad_weight) std::fill(t.grad_weight, t.grad_weight + g.Co * cg_k, T(0));
+  if (!want_dcol && !t.grad_weight) {
+    phases.report();
+    return;
+  }
 
+  const double weight_copy_bytes = costs.element * 2 * double(layout.weight_permuted);
   for (int64_t n0 = 0; n0 < problem.N; n0 += tiling.step) {
     const int64_t images = std::min(tiling.step, problem.N - n0);
+    const bool first_chunk = n0 == 0;
+    // What each chunk starts with: the channels-last x (when read) and a zeroed channels-last grad_x
+    // (when wanted). Done in the chunk's first sampling phase.
+    auto prepare_chunk = [&] {
+      if (reads_x) chunk_to_channels_last(pool, g, t.x, n0, images, x_channels_last);
+      if (t.grad_x)
+        pool.parallel_for(images, [&](int64_t n) {
+          std::fill(grad_x_channels_last + n * image_plane, grad_x_channels_last + (n + 1) * image_plane, T(0));
+        });
+    };
+    const double prepare_bytes =
+        costs.element * double(images) * image_plane * ((reads_x ? 2 : 0) + (t.grad_x ? 1 : 0));
     for (int64_t p0 = 0; p0 < g.P; p0 += tiling.tile) {
       const int64_t tw = std::min(tiling.tile, g.P - p0);
-      auto grad_y_slice = [&](int64_t n, int64_t grp) {
-        return t.grad_y + ((n0 + n) * g.Co + grp * g.outputs_per_group) * g.P + p0;
+      const bool first_tile = p0 == 0;
+      auto grad_y_slice = [&](int64_t n, int64_t group) {
+        return t.grad_y + ((n0 + n) * g.Co + group * g.outputs_per_group) * g.P + p0;
       };
       auto weight_gemms = [&] {
         phases.run("gemm_weight", costs.gemm_bytes(images, tw) + costs.element * costs.weight_elements(),
                    costs.gemm_flops(images, tw), [&] {
+                     if (first_chunk && first_tile) std::fill(grad_weight, grad_weight + layout.weight_permuted, T(0));
                      for (int64_t n = 0; n < images; ++n) {
-                       for (int64_t grp = 0; grp < g.groups; ++grp) {
-                         // grad_W_g (Co_g x CgK) += grad_y_g (Co_g x tw) * col_g^T (tw x CgK)
-                         const GemmShape shape{false, true, g.outputs_per_group, cg_k, tw, g.P, tw, cg_k};
-                         gemm<T>(shape, T(1), grad_y_slice(n, grp), col + (n * g.C * g.K + grp * cg_k) * tw, T(1),
-                                 t.grad_weight + grp * g.outputs_per_group * cg_k);
+                       for (const ChannelSegment& s : blocks) {
+                         // grad_W'_s (Co_g x K*n) += grad_y_g (Co_g x tw) * rows_s (tw x K*n)
+                         const SegmentOperands op = operands(g, s, tw);
+                         const GemmShape shape{false, false, g.outputs_per_group, op.depth, tw, g.P, op.depth, cg_k};
+                         gemm<T>(shape, T(1), grad_y_slice(n, s.group), col + n * tw * image_columns + op.rows_at,
+                                 T(1), grad_weight + op.weight_at);
                        }
                      }
                    });
       };
       if (!want_dcol) {
         // Only grad_weight: recompute the columns (the backend keeps no state between passes).
-        phases.run("im2col", costs.im2col_bytes(images, tw), costs.im2col_flops(images, tw), [&] {
-          pool.parallel_for(items.count(images), [&](int64_t item) {
-            const int64_t n = items.image(item);
-            im2col_block(g, image_inputs(g, t.x, t.offset, mask, n0 + n), items.range(item, p0, tw),
-                         col + n * g.C * g.K * tw);
-          });
-        });
+        phases.run("im2col", costs.im2col_bytes(images, tw) + (first_tile ? prepare_bytes : 0),
+                   costs.im2col_flops(images, tw), [&] {
+                     if (first_tile) prepare_chunk();
+                     chunk_im2col(pool, g, blocks, x_channels_last, t.offset, mask, n0, images, p0, tw, col);
+                   });
         weight_gemms();
         continue;
       }
-      phases.run("gemm_dcol", costs.gemm_bytes(images, tw), costs.gemm_flops(images, tw), [&] {
-        for (int64_t n = 0; n < images; ++n) {
-          for (int64_t grp = 0; grp < g.groups; ++grp) {
-            // dcol_g (CgK x tw) = W_g^T (CgK x Co_g) * grad_y_g (Co_g x tw)
-            const GemmShape shape{true, false, cg_k, tw, g.outputs_per_group, cg_k, g.P, tw};
-            gemm<T>(shape, T(1), t.weight + grp * g.outputs_per_group * cg_k, grad_y_slice(n, grp), T(0),
-                    dcol + (n * g.C * g.K + grp * cg_k) * tw);
-          }
-        }
-      });
-      // One pass over dcol: col2im into grad_x, the coordinate partial sums and, when grad_weight is
-      // wanted, the column recompute (it gathers the same x values).
-      const bool fused_columns = t.grad_weight != nullptr;
-      phases.run("col2im_coord", costs.col2im_bytes(images, tw, t.grad_x, want_coord, fused_columns),
-                 costs.col2im_flops(images, tw, t.grad_x, want_coord, fused_columns), [&] {
-                   const int64_t partials_per_block = g.K * 3 * tw;
-                   pool.parallel_for(items.count(images), [&](int64_t item) {
-                     const int64_t n = items.image(item);
-                     const BlockRange r = items.range(item, p0, tw);
-                     T* grad_x = t.grad_x ? t.grad_x + (n0 + n) * g.C * g.H * g.W : nullptr;
-                     // The block owns the planes of its channels: clear them before the first tile.
-                     if (grad_x && p0 == 0)
-                       std::fill(grad_x + r.c_begin * g.H * g.W, grad_x + r.c_end * g.H * g.W, T(0));
-                     col2im_coord_block(g, image_inputs(g, t.x, t.offset, mask, n0 + n), r, dcol + n * g.C * g.K * tw,
-                                        grad_x, want_coord ? partials + item * partials_per_block : nullptr,
-                                        fused_columns ? col + n * g.C * g.K * tw : nullptr);
-                   });
-                   if (!want_coord) return;
-                   // Sum the channel blocks in block order: the same result for any thread count.
-                   pool.parallel_for(images * g.offset_groups, [&](int64_t image_group) {
-                     const int64_t n = image_group / g.offset_groups;
-                     BlockRange r;
-                     r.og = image_group % g.offset_groups;
-                     r.p0 = p0;
-                     r.tw = tw;
-                     reduce_coord_partials(
-                         g, image_inputs(g, t.x, t.offset, mask, n0 + n), r, items.blocks,
-                         partials + image_group * items.blocks * partials_per_block,
-                         t.grad_offset ? t.grad_offset + (n0 + n) * 2 * g.offset_groups * g.K * g.P : nullptr,
-                         grad_mask ? grad_mask + (n0 + n) * g.offset_groups * g.K * g.P : nullptr);
-                   });
+      phases.run("gemm_dcol", costs.gemm_bytes(images, tw) + (first_chunk && first_tile ? weight_copy_bytes : 0),
+                 costs.gemm_flops(images, tw), [&] {
+                   if (first_chunk && first_tile) weight_to_segments(g, blocks, t.weight, weight);
+                   for (int64_t n = 0; n < images; ++n) {
+                     for (const ChannelSegment& s : blocks) {
+                       // dcol rows_s (tw x K*n) = grad_y_g^T (tw x Co_g) * W'_s (Co_g x K*n)
+                       const SegmentOperands op = operands(g, s, tw);
+                       const GemmShape shape{true, false, tw, op.depth, g.outputs_per_group, g.P, cg_k, op.depth};
+                       gemm<T>(shape, T(1), grad_y_slice(n, s.group), weight + op.weight_at, T(0),
+                               dcol + n * tw * image_columns + op.rows_at);
+                     }
+                   }
                  });
+      // One pass over dcol per block: col2im into grad_x, the coordinate partial sums and, when
+      // grad_weight is wanted, the column recompute (it gathers the same x values).
+      const bool fused_columns = t.grad_weight != nullptr;
+      phases.run(
+          "col2im_coord",
+          costs.col2im_bytes(images, tw, t.grad_x, want_coord, fused_columns) + (first_tile ? prepare_bytes : 0),
+          costs.col2im_flops(images, tw, t.grad_x, want_coord, fused_columns), [&] {
+            if (first_tile) prepare_chunk();
+            const int64_t partials_per_block = g.K * 3 * tw;
+            pool.parallel_for(images * block_count, [&](int64_t item) {
+              const int64_t n = item / block_count;
+              const ChannelSegment& s = blocks[std::size_t(item % block_count)];
+              const int64_t rows_at = n * tw * image_columns + operands(g, s, tw).rows_at;
+              col2im_coord_segment(g, image_inputs(g, x_channels_last + n * image_plane, t.offset, mask, n0 + n), s,
+                                   p0, tw, dcol + rows_at, t.grad_x ? grad_x_channels_last + n * image_plane : nullptr,
+                                   want_coord ? partials + item * partials_per_block : nullptr,
+                                   fused_columns ? col + rows_at : nullptr);
+            });
+            if (want_coord) {
+              // Sum each offset group's blocks in channel order: the same result for any thread count.
+              pool.parallel_for(images * g.offset_groups, [&](int64_t image_group) {
+                const int64_t n = image_group / g.offset_groups, og = image_group % g.offset_groups;
+                int64_t first = 0, count = 0;
+                for (int64_t b = 0; b < block_count; ++b) {
+                  if (blocks[std::size_t(b)].og != og) continue;
+                  if (count++ == 0) first = b;
+                }
+                reduce_coord_partials(
+                    g, image_inputs(g, x_channels_last + n * image_plane, t.offset, mask, n0 + n), og, p0, tw, count,
+                    partials + (n * block_count + first) * partials_per_block,
+                    t.grad_offset ? t.grad_offset + (n0 + n) * 2 * g.offset_groups * g.K * g.P : nullptr,
+                    grad_mask ? grad_mask + (n0 + n) * g.offset_groups * g.K * g.P : nullptr);
+              });
+            }
+            if (t.grad_x && p0 + tw == g.P) {
+              // The chunk's last tile: grad_x is complete, back to NCHW.
+              pool.parallel_for(images, [&](int64_t n) {
+                from_channels_last(g, grad_x_channels_last + n * image_plane, t.grad_x + (n0 + n) * image_plane);
+              });
+            }
+          });
       if (t.grad_weight) weight_gemms();
     }
   }
+  if (t.grad_weight)
+    phases.run("gemm_weight", weight_copy_bytes, 0, [&] { weight_from_segments(g, blocks, grad_weight, t.grad_weight); });
   phases.report();
 }
 

@@ -35,60 +35,124 @@ ConvGeometry ConvGeometry::of(const Problem& p) {
   return g;
 }
 
+std::vector<ChannelSegment> channel_segments(const ConvGeometry& g, int64_t max_channels) {
+  std::vector<ChannelSegment> segments;
+  for (int64_t c = 0; c < g.C;) {
+    ChannelSegment s;
+    s.group = c / g.channels_per_group;
+    s.og = c / g.channels_per_offset_group;
+    const int64_t end = std::min((s.group + 1) * g.channels_per_group, (s.og + 1) * g.channels_per_offset_group);
+    s.c_begin = c;
+    s.c_end = std::min(end, c + max_channels);
+    segments.push_back(s);
+    c = s.c_end;
+  }
+  return segments;
+}
+
 namespace {
 
-// Output pixels whose samples are computed together and then used by every channel of a block: small
-// enough that the samples (about 6 KB in double) stay in L1 next to the planes being gathered.
-constexpr int kTile = 64;
-
-// The samples of one tap for up to kTile consecutive output pixels, as structure-of-arrays.
-// Corner indices are 64-bit: a plane may exceed 2^31 elements, and x86-64 addressing wants 64-bit
-// offsets anyway.
-template <typename T>
-struct TileSamples {
-  int64_t idx[4][kTile];
-  T w[4][kTile];   // bilinear weights
-  T wy[4][kTile];  // d w / d py (filled only when derivatives are requested)
-  T wx[4][kTile];  // d w / d px
-  T m[kTile];      // modulation (1 without a mask)
-};
-
-// Samples tap t of offset group og for output pixels [p_first, p_first + n) of one image.
+// One sample of one tap, offset group and pixel, with the modulation folded into the weights. A point
+// that contributes nothing (outside, NaN, Inf, huge) gets zero weights on index 0, so the loops that
+// read x stay branch-free and in bounds, exactly like the GPU kernels.
 template <int kBoundary, bool kDerivatives, typename T>
-void sample_tile(const ConvGeometry& g, const ImageInputs<T>& in, int64_t og, int64_t t, int64_t p_first, int n,
-                 TileSamples<T>& s) {
-  const int64_t i = t / g.kw, j = t % g.kw;
-  const T* off_y = in.offset + (og * 2 * g.K + 2 * t) * g.P + p_first;
-  const T* off_x = off_y + g.P;
-  const T* mask = in.mask ? in.mask + (og * g.K + t) * g.P + p_first : nullptr;
-  int64_t ho = p_first / g.Wo, wo = p_first - ho * g.Wo;
-  const int H = int(g.H), W = int(g.W);  // Problem::validate bounds H, W by 2^30
-  for (int q = 0; q < n; ++q) {
-    const T py = T(ho * g.stride_h - g.pad_h + i * g.dilation_h) + off_y[q];
-    const T px = T(wo * g.stride_w - g.pad_w + j * g.dilation_w) + off_x[q];
-    dcn::TapSample<T, int64_t> ts;
-    if (dcn::sample_tap<kBoundary>(py, px, H, W, ts)) {
+struct PixelSample {
+  dcn::TapSample<T, int64_t> tap;
+  T wm[4];  // w * m
+  T m;
+  bool contributes;
+
+  PixelSample(const ConvGeometry& g, const ImageInputs<T>& in, int64_t og, int64_t t, int64_t p, int64_t ho,
+              int64_t wo) {
+    const int64_t i = t / g.kw, j = t % g.kw;
+    const T* off = in.offset + (og * 2 * g.K + 2 * t) * g.P + p;
+    const T py = T(ho * g.stride_h - g.pad_h + i * g.dilation_h) + off[0];
+    const T px = T(wo * g.stride_w - g.pad_w + j * g.dilation_w) + off[g.P];
+    m = in.mask ? in.mask[(og * g.K + t) * g.P + p] : T(1);
+    contributes = dcn::sample_tap<kBoundary>(py, px, int(g.H), int(g.W), tap);  // validate bounds H, W by 2^30
+    if (!contributes) {
       for (int k = 0; k < 4; ++k) {
-        s.idx[k][q] = ts.idx[k];
-        s.w[k][q] = ts.w[k];
-        if constexpr (kDerivatives) {
-          s.wy[k][q] = ts.wy[k];
-          s.wx[k][q] = ts.wx[k];
-        }
-      }
-    } else {
-      // No contribution (outside, NaN, Inf, huge): zero weights on index 0 keep the channel loops
-      // branch-free and in bounds.
-      for (int k = 0; k < 4; ++k) {
-        s.idx[k][q] = 0;
-        s.w[k][q] = T(0);
-        if constexpr (kDerivatives) {
-          s.wy[k][q] = T(0);
-          s.wx[k][q] = T(0);
-        }
+        tap.idx[k] = 0;
+        tap.w[k] = T(0);
+        if constexpr (kDerivatives) tap.wy[k] = tap.wx[k] = T(0);
       }
     }
-    s.m[q] = mask ? mask[q] : T(1);
+    for (int k = 0; k < 4; ++k) wm[k] = tap.w[k] * m;
+  }
+};
+
+// out[e] = sum_k wm[k] * x_k[e] over a run of n channels. Both column writers use this one loop: the
+// backend builds without FMA contraction, so forward columns and the backward's recompute match bit
+// for bit.
+template <typename T>
+void sample_run(const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, const T (&wm)[4], int64_t n,
+                T* __restrict out) {
+  const T* __restrict x0 = x + tap.idx[0] * C;
+  const T* __restrict x1 = x + tap.idx[1] * C;
+  const T* __restrict x2 = x + tap.idx[2] * C;
+  const T* __restrict x3 = x + tap.idx[3] * C;
+  for (int64_t e = 0; e < n; ++e) out[e] = wm[0] * x0[e] + wm[1] * x1[e] + wm[2] * x2[e] + wm[3] * x3[e];
+}
+
+// S[k] += sum_e d[e] * x_k[e] over a run of n channels, in kLanes independent partial sums per corner
+// (so the compiler can vectorize without reassociating), added up in lane order: the result depends on
+// the run, never on the thread count.
+template <typename T>
+void corner_dots(const T* __restrict d, const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, int64_t n,
+                 T (&S)[4]) {
+  constexpr int kLanes = 8;
+  const T* __restrict x0 = x + tap.idx[0] * C;
+  const T* __restrict x1 = x + tap.idx[1] * C;
+  const T* __restrict x2 = x + tap.idx[2] * C;
+  const T* __restrict x3 = x + tap.idx[3] * C;
+  T a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {};
+  int64_t e = 0;
+  for (; e + kLanes <= n; e += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      a0[l] += d[e + l] * x0[e + l];
+      a1[l] += d[e + l] * x1[e + l];
+      a2[l] += d[e + l] * x2[e + l];
+      a3[l] += d[e + l] * x3[e + l];
+    }
+  }
+  for (int l = 0; e < n; ++e, ++l) {
+    a0[l] += d[e] * x0[e];
+    a1[l] += d[e] * x1[e];
+    a2[l] += d[e] * x2[e];
+    a3[l] += d[e] * x3[e];
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    S[0] += a0[l];
+    S[1] += a1[l];
+    S[2] += a2[l];
+    S[3] += a3[l];
+  }
+}
+
+// grad_x[corner k][e] += wm[k] * d[e], corner by corner: corners may coincide (v1 clamps the last
+// row and column), so each corner's loop finishes before the next one reads the same elements.
+template <typename T>
+void scatter_run(const T* __restrict d, T* grad_x, int64_t C, const dcn::TapSample<T, int64_t>& tap,
+                 const T (&wm)[4], int64_t n) {
+  for (int k = 0; k < 4; ++k) {
+    T* __restrict gx = grad_x + tap.idx[k] * C;
+    const T w = wm[k];
+    for (int64_t e = 0; e < n; ++e) gx[e] += w * d[e];
+  }
+}
+
+template <int kBoundary, typename T>
+void forward_rows(const ConvGeometry& g, const ImageInputs<T>& in, const ChannelSegment& seg, int64_t p_row0,
+                  int64_t p_begin, int64_t p_end, T* rows) {
+  const int64_t n = seg.channels(), row_length = g.K * n;
+  const T* const x = in.x + seg.c_begin;
+  int64_t ho = p_begin / g.Wo, wo = p_begin - ho * g.Wo;
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    T* const row = rows + (p - p_row0) * row_length;
+    for (int64_t t = 0; t < g.K; ++t) {
+      const PixelSample<kBoundary, false, T> s(g, in, seg.og, t, p, ho, wo);
+      sample_run(x, g.C, s.tap, s.wm, n, row + t * n);
+    }
     if (++wo == g.Wo) {
       wo = 0;
       ++ho;
@@ -96,142 +160,75 @@ void sample_tile(const ConvGeometry& g, const ImageInputs<T>& in, int64_t og, in
   }
 }
 
-// The one pass over a block that every sampling step is an instance of:
-//   kColumns: col[c][t][q] = m * sum_k w_k x_c[idx_k]                      (im2col)
-//   kGradX:   grad_x_c[idx_k] += m * w_k * dcol[c][t][q]                   (col2im)
-//   kCoord:   partial sums over the block's channels of the coordinate gradients, using
-//               sum_c dcol_c * sum_k w_k x_c[idx_k] = sum_k w_k * S_k,  S_k = sum_c dcol_c x_c[idx_k]
-//             (likewise with wy, wx), so the channel loop only accumulates the four S_k and the three
-//             4-term dot products happen once per sample.
-// Loop order: tap, pixel tile, pixel, channel. With the channel innermost, a sample's corner indices and
-// weights stay in registers while every channel of the block uses them; the planes (gathers, scatters)
-// and column rows touched per pixel are a few cache lines each, reused by the neighbouring pixels, so they
-// stay in L1.
-template <int kBoundary, bool kColumns, bool kGradX, bool kCoord, typename T>
-void block_pass(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, T* col, const T* dcol, T* grad_x,
-                T* partial) {
-  constexpr bool kReadsDcol = kGradX || kCoord;
-  constexpr bool kReadsX = kColumns || kCoord;
-  TileSamples<T> s;
-  const int64_t plane = g.H * g.W, row_stride = g.K * r.tw, channels = r.c_end - r.c_begin;
-  for (int64_t t = 0; t < g.K; ++t) {
-    const int64_t first_row = (r.c_begin * g.K + t) * r.tw;  // of the block's first channel, in col/dcol
-    for (int64_t pt = 0; pt < r.tw; pt += kTile) {
-      const int n = int(std::min<int64_t>(kTile, r.tw - pt));
-      sample_tile<kBoundary, kCoord>(g, in, r.og, t, r.p0 + pt, n, s);
-      const T* __restrict x_block = in.x + r.c_begin * plane;
-      T* __restrict grad_x_block = kGradX ? grad_x + r.c_begin * plane : nullptr;
-      const T* __restrict dcol_block = kReadsDcol ? dcol + first_row + pt : nullptr;
-      T* __restrict col_block = kColumns ? col + first_row + pt : nullptr;
-      for (int q = 0; q < n; ++q) {
-        const int64_t i0 = s.idx[0][q], i1 = s.idx[1][q], i2 = s.idx[2][q], i3 = s.idx[3][q];
-        const T m = s.m[q];
-        const T wm0 = s.w[0][q] * m, wm1 = s.w[1][q] * m, wm2 = s.w[2][q] * m, wm3 = s.w[3][q] * m;
-        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int64_t at_plane = 0, at_row = q;  // the current channel's plane offset and column element
-        for (int64_t c = 0; c < channels; ++c, at_plane += plane, at_row += row_stride) {
-          T x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-          if constexpr (kReadsX) {
-            const T* xc = x_block + at_plane;
-            x0 = xc[i0];
-            x1 = xc[i1];
-            x2 = xc[i2];
-            x3 = xc[i3];
-          }
-          if constexpr (kColumns) col_block[at_row] = wm0 * x0 + wm1 * x1 + wm2 * x2 + wm3 * x3;
-          if constexpr (kReadsDcol) {
-            const T grad = dcol_block[at_row];
-            if constexpr (kCoord) {
-              s0 += grad * x0;
-              s1 += grad * x1;
-              s2 += grad * x2;
-              s3 += grad * x3;
-            }
-            if constexpr (kGradX) {
-              T* gx = grad_x_block + at_plane;
-              gx[i0] += wm0 * grad;
-              gx[i1] += wm1 * grad;
-              gx[i2] += wm2 * grad;
-              gx[i3] += wm3 * grad;
-            }
-          }
-        }
-        if constexpr (kCoord) {
-          T* row = partial + t * 3 * r.tw + pt + q;
-          row[0] = s.wy[0][q] * s0 + s.wy[1][q] * s1 + s.wy[2][q] * s2 + s.wy[3][q] * s3;
-          row[r.tw] = s.wx[0][q] * s0 + s.wx[1][q] * s1 + s.wx[2][q] * s2 + s.wx[3][q] * s3;
-          row[2 * r.tw] = s.w[0][q] * s0 + s.w[1][q] * s1 + s.w[2][q] * s2 + s.w[3][q] * s3;
+// The backward pass over one segment; each flag turns one of its three outputs on.
+template <int kBoundary, bool kGradX, bool kCoord, bool kColumns, typename T>
+void backward_rows(const ConvGeometry& g, const ImageInputs<T>& in, const ChannelSegment& seg, int64_t p0, int64_t tw,
+                   const T* dcol, T* grad_x, T* partial, T* rows) {
+  const int64_t n = seg.channels(), row_length = g.K * n;
+  const T* const x = in.x + seg.c_begin;
+  int64_t ho = p0 / g.Wo, wo = p0 - ho * g.Wo;
+  for (int64_t q = 0; q < tw; ++q) {
+    const int64_t p = p0 + q;
+    for (int64_t t = 0; t < g.K; ++t) {
+      const PixelSample<kBoundary, kCoord, T> s(g, in, seg.og, t, p, ho, wo);
+      const T* const d = dcol + q * row_length + t * n;
+      if constexpr (kColumns) sample_run(x, g.C, s.tap, s.wm, n, rows + q * row_length + t * n);
+      if constexpr (kCoord) {
+        T* out = partial + t * 3 * tw + q;
+        if (!s.contributes) {
+          out[0] = out[tw] = out[2 * tw] = T(0);
+        } else {
+          T S[4] = {T(0), T(0), T(0), T(0)};  // sum over the segment's channels of dcol * x[corner k]
+          corner_dots(d, x, g.C, s.tap, n, S);
+          const dcn::TapSample<T, int64_t>& k = s.tap;
+          out[0] = k.wy[0] * S[0] + k.wy[1] * S[1] + k.wy[2] * S[2] + k.wy[3] * S[3];
+          out[tw] = k.wx[0] * S[0] + k.wx[1] * S[1] + k.wx[2] * S[2] + k.wx[3] * S[3];
+          out[2 * tw] = k.w[0] * S[0] + k.w[1] * S[1] + k.w[2] * S[2] + k.w[3] * S[3];
         }
       }
+      // Zero weights contribute nothing to grad_x.
+      if constexpr (kGradX)
+        if (s.contributes) scatter_run(d, grad_x + seg.c_begin, g.C, s.tap, s.wm, n);
+    }
+    if (++wo == g.Wo) {
+      wo = 0;
+      ++ho;
     }
   }
 }
 
-template <bool kColumns, bool kGradX, bool kCoord, typename T>
-void run_block_pass(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, T* col, const T* dcol,
-                    T* grad_x, T* partial) {
+template <bool kGradX, bool kCoord, bool kColumns, typename T>
+void run_backward_rows(const ConvGeometry& g, const ImageInputs<T>& in, const ChannelSegment& seg, int64_t p0,
+                       int64_t tw, const T* dcol, T* grad_x, T* partial, T* rows) {
   if (g.boundary == Boundary::v2)
-    block_pass<dcn::kBoundaryV2, kColumns, kGradX, kCoord>(g, in, r, col, dcol, grad_x, partial);
+    backward_rows<dcn::kBoundaryV2, kGradX, kCoord, kColumns>(g, in, seg, p0, tw, dcol, grad_x, partial, rows);
   else
-    block_pass<dcn::kBoundaryV1, kColumns, kGradX, kCoord>(g, in, r, col, dcol, grad_x, partial);
+    backward_rows<dcn::kBoundaryV1, kGradX, kCoord, kColumns>(g, in, seg, p0, tw, dcol, grad_x, partial, rows);
 }
 
 // Turns the three runtime choices into template flags (the "nothing requested" case does nothing).
 template <bool kColumns, typename T>
-void run_backward_block_pass(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, T* col,
-                             const T* dcol, T* grad_x, T* partial) {
+void dispatch_backward_rows(const ConvGeometry& g, const ImageInputs<T>& in, const ChannelSegment& seg, int64_t p0,
+                            int64_t tw, const T* dcol, T* grad_x, T* partial, T* rows) {
   if (grad_x && partial)
-    run_block_pass<kColumns, true, true>(g, in, r, col, dcol, grad_x, partial);
+    run_backward_rows<true, true, kColumns>(g, in, seg, p0, tw, dcol, grad_x, partial, rows);
   else if (grad_x)
-    run_block_pass<kColumns, true, false>(g, in, r, col, dcol, grad_x, partial);
+    run_backward_rows<true, false, kColumns>(g, in, seg, p0, tw, dcol, grad_x, partial, rows);
   else if (partial)
-    run_block_pass<kColumns, false, true>(g, in, r, col, dcol, grad_x, partial);
+    run_backward_rows<false, true, kColumns>(g, in, seg, p0, tw, dcol, grad_x, partial, rows);
   else if (kColumns)
-    run_block_pass<kColumns, false, false>(g, in, r, col, dcol, grad_x, partial);
+    run_backward_rows<false, false, kColumns>(g, in, seg, p0, tw, dcol, grad_x, partial, rows);
 }
 
-
-// Per pixel and tap, one sample per offset group; its channels split into runs at conv-group borders,
-// each run a contiguous span of both the channels-last x rows and the column row.
-template <int kBoundary, typename T>
-void pixel_major_rows(const ConvGeometry& g, const ImageInputs<T>& in, int64_t p_row0, int64_t p_begin,
-                      int64_t p_end, T* col) {
-  const int64_t row_length = g.C * g.K, cg = g.channels_per_group, cpog = g.channels_per_offset_group;
-  const int H = int(g.H), W = int(g.W);
-  int64_t ho = p_begin / g.Wo, wo = p_begin - ho * g.Wo;
-  for (int64_t p = p_begin; p < p_end; ++p) {
-    T* const row = col + (p - p_row0) * row_length;
-    for (int64_t t = 0; t < g.K; ++t) {
-      const int64_t i = t / g.kw, j = t % g.kw;
-      const T base_y = T(ho * g.stride_h - g.pad_h + i * g.dilation_h);
-      const T base_x = T(wo * g.stride_w - g.pad_w + j * g.dilation_w);
-      for (int64_t og = 0; og < g.offset_groups; ++og) {
-        const T* off = in.offset + (og * 2 * g.K + 2 * t) * g.P + p;
-        const T m = in.mask ? in.mask[(og * g.K + t) * g.P + p] : T(1);
-        dcn::TapSample<T, int64_t> ts;
-        if (!dcn::sample_tap<kBoundary>(base_y + off[0], base_x + off[g.P], H, W, ts)) {
-          // No contribution (outside, NaN, Inf, huge): zero weights on index 0, as im2col_block.
-          for (int k = 0; k < 4; ++k) ts.idx[k] = 0, ts.w[k] = T(0);
-        }
-        const T wm0 = ts.w[0] * m, wm1 = ts.w[1] * m, wm2 = ts.w[2] * m, wm3 = ts.w[3] * m;
-        for (int64_t c = og * cpog, c_end = c + cpog; c < c_end;) {
-          const int64_t grp = c / cg, run_end = std::min(c_end, (grp + 1) * cg);
-          const T* __restrict x0 = in.x + ts.idx[0] * g.C + c;
-          const T* __restrict x1 = in.x + ts.idx[1] * g.C + c;
-          const T* __restrict x2 = in.x + ts.idx[2] * g.C + c;
-          const T* __restrict x3 = in.x + ts.idx[3] * g.C + c;
-          T* __restrict out = row + grp * g.K * cg + t * cg + (c - grp * cg);
-          // The scalar im2col's expression, element for element (the backend builds without FMA
-          // contraction), so both column layouts hold the same values.
-          for (int64_t e = 0, n = run_end - c; e < n; ++e) out[e] = wm0 * x0[e] + wm1 * x1[e] + wm2 * x2[e] + wm3 * x3[e];
-          c = run_end;
-        }
-      }
-    }
-    if (++wo == g.Wo) {
-      wo = 0;
-      ++ho;
-    }
+// Transposes a [rows][cols] matrix into [cols][rows] in blocks of 16 rows: each column's 16 values
+// are one cache line of the destination (or source), and the block's rows stay in L1 meanwhile.
+template <typename T>
+void transpose(const T* in, int64_t rows, int64_t cols, T* out) {
+  constexpr int64_t kRows = 16;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int64_t n = std::min(kRows, rows - r0);
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t e = 0; e < n; ++e) out[c * rows + r0 + e] = in[(r0 + e) * cols + c];
   }
 }
 
@@ -239,55 +236,72 @@ void pixel_major_rows(const ConvGeometry& g, const ImageInputs<T>& in, int64_t p
 
 template <typename T>
 void to_channels_last(const ConvGeometry& g, const T* x, T* x_channels_last) {
-  // Blocks of 16 pixels: each channel's 16 values are one cache line read, and the block's 16
-  // destination rows (16 * C elements) stay in L1 while every channel is written into them.
-  constexpr int64_t kPixels = 16;
-  const int64_t plane = g.H * g.W;
-  for (int64_t p0 = 0; p0 < plane; p0 += kPixels) {
-    const int64_t n = std::min(kPixels, plane - p0);
-    for (int64_t c = 0; c < g.C; ++c) {
-      const T* in = x + c * plane + p0;
-      T* out = x_channels_last + p0 * g.C + c;
-      for (int64_t e = 0; e < n; ++e) out[e * g.C] = in[e];
-    }
+  transpose(x, g.C, g.H * g.W, x_channels_last);
+}
+
+template <typename T>
+void from_channels_last(const ConvGeometry& g, const T* x_channels_last, T* x) {
+  transpose(x_channels_last, g.H * g.W, g.C, x);
+}
+
+// Calls visit(o, s, at, n) for output channel o and segment s of its group: the segment's weights sit
+// at element `at` of row o of the permuted weights, K * n of them.
+template <typename Visit>
+void for_each_weight_segment(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, Visit&& visit) {
+  const int64_t cg = g.channels_per_group;
+  for (int64_t o = 0; o < g.Co; ++o) {
+    const int64_t group = o / g.outputs_per_group;
+    for (const ChannelSegment& s : segments)
+      if (s.group == group) visit(o, s, o * cg * g.K + (s.c_begin - group * cg) * g.K);
   }
 }
 
 template <typename T>
-void weight_taps_major(const ConvGeometry& g, const T* weight, T* permuted) {
+void weight_to_segments(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const T* weight,
+                        T* permuted) {
   const int64_t cg = g.channels_per_group;
-  for (int64_t o = 0; o < g.Co; ++o)
-    for (int64_t c = 0; c < cg; ++c)
-      for (int64_t t = 0; t < g.K; ++t) permuted[(o * g.K + t) * cg + c] = weight[(o * cg + c) * g.K + t];
+  for_each_weight_segment(g, segments, [&](int64_t o, const ChannelSegment& s, int64_t at) {
+    // [channels][K] of the segment -> [K][channels]
+    transpose(weight + (o * cg + s.c_begin - s.group * cg) * g.K, s.channels(), g.K, permuted + at);
+  });
 }
 
 template <typename T>
-void im2col_pixel_major(const ConvGeometry& g, const ImageInputs<T>& in, int64_t p_row0, int64_t p_begin,
-                        int64_t p_end, T* col) {
+void weight_from_segments(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const T* permuted,
+                          T* weight) {
+  const int64_t cg = g.channels_per_group;
+  for_each_weight_segment(g, segments, [&](int64_t o, const ChannelSegment& s, int64_t at) {
+    transpose(permuted + at, g.K, s.channels(), weight + (o * cg + s.c_begin - s.group * cg) * g.K);
+  });
+}
+
+template <typename T>
+void im2col_segment(const ConvGeometry& g, const ImageInputs<T>& in, const ChannelSegment& s, int64_t p_row0,
+                    int64_t p_begin, int64_t p_end, T* rows) {
   if (g.boundary == Boundary::v2)
-    pixel_major_rows<dcn::kBoundaryV2>(g, in, p_row0, p_begin, p_end, col);
+    forward_rows<dcn::kBoundaryV2>(g, in, s, p_row0, p_begin, p_end, rows);
   else
-    pixel_major_rows<dcn::kBoundaryV1>(g, in, p_row0, p_begin, p_end, col);
-}
-
-
-template <typename T>
-void im2col_block(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, T* col) {
-  run_block_pass<true, false, false, T>(g, in, r, col, nullptr, nullptr, nullptr);
+    forward_rows<dcn::kBoundaryV1>(g, in, s, p_row0, p_begin, p_end, rows);
 }
 
 template <typename T>
-void col2im_coord_block(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, const T* dcol, T* grad_x,
-                        T* partial, T* col) {
-  if (col)
-    run_backward_block_pass<true>(g, in, r, col, dcol, grad_x, partial);
+void col2im_coord_segment(const ConvGeometry& g, const ImageInputs<T>& in, const ChannelSegment& s, int64_t p0,
+                          int64_t tw, const T* dcol_rows, T* grad_x, T* partial, T* rows) {
+  if (rows)
+    dispatch_backward_rows<true>(g, in, s, p0, tw, dcol_rows, grad_x, partial, rows);
   else
-    run_backward_block_pass<false>(g, in, r, col, dcol, grad_x, partial);
+    dispatch_backward_rows<false>(g, in, s, p0, tw, dcol_rows, grad_x, partial, rows);
 }
 
+// The tile of one offset group that reduce_coord_partials writes.
+struct BlockTile {
+  int64_t og, p0, tw;
+};
+
 template <typename T>
-void reduce_coord_partials(const ConvGeometry& g, const ImageInputs<T>& in, const BlockRange& r, int64_t blocks,
-                           const T* partials, T* grad_offset, T* grad_mask) {
+void reduce_coord_partials(const ConvGeometry& g, const ImageInputs<T>& in, int64_t og, int64_t p0, int64_t tw,
+                           int64_t blocks, const T* partials, T* grad_offset, T* grad_mask) {
+  const BlockTile r{og, p0, tw};
   const int64_t block_stride = g.K * 3 * r.tw;
   for (int64_t t = 0; t < g.K; ++t) {
     const T* first = partials + t * 3 * r.tw;
@@ -314,15 +328,17 @@ void reduce_coord_partials(const ConvGeometry& g, const ImageInputs<T>& in, cons
   }
 }
 
-#define DCNJIT_INSTANTIATE_KERNELS(T)                                                                                  \
-  template void im2col_block<T>(const ConvGeometry&, const ImageInputs<T>&, const BlockRange&, T*);                    \
-  template void col2im_coord_block<T>(const ConvGeometry&, const ImageInputs<T>&, const BlockRange&, const T*, T*, T*, \
-                                      T*);                                                                             \
-  template void reduce_coord_partials<T>(const ConvGeometry&, const ImageInputs<T>&, const BlockRange&, int64_t,       \
-                                         const T*, T*, T*);                                                             \
-  template void to_channels_last<T>(const ConvGeometry&, const T*, T*);                                                \
-  template void weight_taps_major<T>(const ConvGeometry&, const T*, T*);                                               \
-  template void im2col_pixel_major<T>(const ConvGeometry&, const ImageInputs<T>&, int64_t, int64_t, int64_t, T*);
+#define DCNJIT_INSTANTIATE_KERNELS(T)                                                                          \
+  template void to_channels_last<T>(const ConvGeometry&, const T*, T*);                                        \
+  template void from_channels_last<T>(const ConvGeometry&, const T*, T*);                                      \
+  template void weight_to_segments<T>(const ConvGeometry&, const std::vector<ChannelSegment>&, const T*, T*);   \
+  template void weight_from_segments<T>(const ConvGeometry&, const std::vector<ChannelSegment>&, const T*, T*); \
+  template void im2col_segment<T>(const ConvGeometry&, const ImageInputs<T>&, const ChannelSegment&, int64_t,    \
+                                  int64_t, int64_t, T*);                                                       \
+  template void col2im_coord_segment<T>(const ConvGeometry&, const ImageInputs<T>&, const ChannelSegment&,      \
+                                        int64_t, int64_t, const T*, T*, T*, T*);                               \
+  template void reduce_coord_partials<T>(const ConvGeometry&, const ImageInputs<T>&, int64_t, int64_t, int64_t,  \
+                                         int64_t, const T*, T*, T*);
 DCNJIT_INSTANTIATE_KERNELS(float)
 DCNJIT_INSTANTIATE_KERNELS(double)
 #undef DCNJIT_INSTANTIATE_KERNELS
