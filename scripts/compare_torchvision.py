@@ -5,7 +5,8 @@ For each problem this script
   1. writes random non-zero inputs (x, offset, mask, weight, bias, grad_y) as .npy files to a temp dir,
   2. checks that dcnjit agrees with torchvision on them (`dcnjit run --backward`, compared with
      torchvision in float64: relative L2 error of y and of every gradient),
-  3. for each thread count: times torchvision (torch.set_num_threads(n)) and `dcnjit bench --in DIR
+  3. for each thread count: times torchvision (torch.set_num_threads(n), and OpenBLAS's own thread count
+     pinned to n: torch does not pass its count on to the system BLAS) and `dcnjit bench --in DIR
      --threads n --json` on those same files, and a dense torch conv2d of the same shape as the
      practical floor (a deformable convolution does the same GEMMs plus the sampling),
   4. prints (and with --out writes) a markdown table.
@@ -203,6 +204,41 @@ def dcnjit_agreement(binary, backend, p, arrays, in_dir, dtype_flag):
     return errors
 
 
+class BlasThreads:
+    """The thread count of the BLAS torch calls for its GEMMs.
+
+    torch.set_num_threads does not reach it: Debian's torch is built with BLAS_INFO=generic and calls the
+    system libblas.so.3 (OpenBLAS, with threads of its own), so a "one-thread" torchvision run would
+    still do its GEMMs on every core. OpenBLAS is pinned through its own API instead, in this process.
+    """
+
+    def __init__(self):
+        import ctypes
+        self.lib, self.why, self.read_back = None, "", []
+        for name in ("libblas.so.3", "libopenblas.so.0"):
+            try:
+                lib = ctypes.CDLL(name)
+            except OSError as e:
+                self.why = str(e)
+                continue
+            if hasattr(lib, "openblas_set_num_threads") and hasattr(lib, "openblas_get_num_threads"):
+                self.lib, self.name = lib, name
+                return
+            self.why = f"{name} is not OpenBLAS (no openblas_set_num_threads)"
+
+    def set(self, threads):
+        """Pins OpenBLAS to `threads` and remembers what it reports back."""
+        if self.lib:
+            self.lib.openblas_set_num_threads(threads)
+            self.read_back.append(self.lib.openblas_get_num_threads())
+
+    def describe(self):
+        if not self.lib:
+            return f"torchvision's BLAS threads NOT pinned ({self.why})"
+        counts = ", ".join(str(n) for n in self.read_back)
+        return f"torchvision's OpenBLAS ({self.name}) pinned to each row's count (openblas_get_num_threads read back: {counts})"
+
+
 def dcnjit_times(binary, backend, in_dir, p, threads, dtype_flag, warmup, repeats):
     args = ["bench", "--in", in_dir, "--backend", backend, "--json", "--repeats", str(repeats),
             "--warmup", str(warmup), "--dtype", dtype_flag, *problem_flags(p)]
@@ -263,6 +299,7 @@ def main():
     thread_counts = [int(t) for t in args.threads.split(",")] if args.device == "cpu" else [0]
     backend = "cpu" if args.device == "cpu" else "cuda"
 
+    blas_threads = BlasThreads()
     load_before = os.getloadavg()  # other processes' load: the reader's measure of how noisy the numbers are
     rows, notes, failed = [], [], False
     for text in args.problem or [DEFAULT_PROBLEM]:
@@ -282,6 +319,7 @@ def main():
             for threads in thread_counts:
                 if threads:
                     torch.set_num_threads(threads)
+                    blas_threads.set(threads)
                 rounds = {"tv": [], "dcnjit": [], "dense": []}
                 config = ""
                 for _ in range(args.rounds):
@@ -303,6 +341,8 @@ def main():
         f"torchvision {torchvision.__version__}; {stamp}; load average (1/5/15 min) before: "
         f"{' '.join(f'{v:.2f}' for v in load_before)}, after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"Command: `{command}`",
+        f"Threads: torch.set_num_threads(n) and {blas_threads.describe() if args.device == 'cpu' else 'GPU'}; "
+        "dcnjit `--threads n`.",
         f"Medians of {args.repeats} runs after {args.warmup} warm-up, {args.rounds} round(s). backward = the backward "
         "call alone (all gradients), fwd+bwd = a training step (torchvision forward with grad + autograd backward).",
         "",

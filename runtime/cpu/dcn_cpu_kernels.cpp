@@ -85,7 +85,7 @@ struct PixelSample {
 // backend builds without FMA contraction, so forward columns and the backward's recompute match bit
 // for bit.
 template <typename T>
-void sample_run(const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, const T (&wm)[4], int64_t n,
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sample_run(const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, const T (&wm)[4], int64_t n,
                 T* __restrict out) {
   const T* __restrict x0 = x + tap.idx[0] * C;
   const T* __restrict x1 = x + tap.idx[1] * C;
@@ -98,7 +98,7 @@ void sample_run(const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, co
 // (so the compiler can vectorize without reassociating), added up in lane order: the result depends on
 // the run, never on the thread count.
 template <typename T>
-void corner_dots(const T* __restrict d, const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, int64_t n,
+__attribute__((target_clones("avx512f", "avx2", "default"))) void corner_dots(const T* __restrict d, const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, int64_t n,
                  T (&S)[4]) {
   constexpr int kLanes = 8;
   const T* __restrict x0 = x + tap.idx[0] * C;
@@ -132,7 +132,7 @@ void corner_dots(const T* __restrict d, const T* x, int64_t C, const dcn::TapSam
 // grad_x[corner k][e] += wm[k] * d[e], corner by corner: corners may coincide (v1 clamps the last
 // row and column), so each corner's loop finishes before the next one reads the same elements.
 template <typename T>
-void scatter_run(const T* __restrict d, T* grad_x, int64_t C, const dcn::TapSample<T, int64_t>& tap,
+__attribute__((target_clones("avx512f", "avx2", "default"))) void scatter_run(const T* __restrict d, T* grad_x, int64_t C, const dcn::TapSample<T, int64_t>& tap,
                  const T (&wm)[4], int64_t n) {
   for (int k = 0; k < 4; ++k) {
     T* __restrict gx = grad_x + tap.idx[k] * C;

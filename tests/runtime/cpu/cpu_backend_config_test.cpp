@@ -77,7 +77,7 @@ TEST(CpuBackendConfigTest, DefaultConfigIsResolvedAndBoundsTheColumnBuffer) {
   const Config tiled = backend->default_config(big);
   EXPECT_EQ(tiled.im2col_step, 1);
   EXPECT_GT(tiled.cpu_pixel_tile, 0);
-  EXPECT_LE(int64_t(tiled.cpu_pixel_tile) * 256 * 9 * 4, int64_t(64) << 20);
+  EXPECT_LE(int64_t(tiled.cpu_pixel_tile) * 256 * 9 * 4, int64_t(16) << 20);
   // The workspace of a pass stays within a small multiple of that (columns, dcol, coordinate partials)
   // plus the chunk's channels-last copies of x and grad_x: bounded by the chunk, never by N.
   const std::size_t image_bytes = std::size_t(256) * 200 * 300 * 4;
