@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "templates/sampling.cuh"
 
@@ -94,26 +95,46 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void sample_run(con
   for (int64_t e = 0; e < n; ++e) out[e] = wm[0] * x0[e] + wm[1] * x1[e] + wm[2] * x2[e] + wm[3] * x3[e];
 }
 
-// S[k] += sum_e d[e] * x_k[e] over a run of n channels, in kLanes independent partial sums per corner
-// (so the compiler can vectorize without reassociating), added up in lane order: the result depends on
-// the run, never on the thread count.
+// 32 bytes of T as one GCC vector: 8 floats or 4 doubles. Code written with it compiles to one AVX
+// register or two SSE registers per operation, the same arithmetic per lane either way.
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void corner_dots(const T* __restrict d, const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, int64_t n,
-                 T (&S)[4]) {
-  constexpr int kLanes = 8;
+struct Lanes;
+template <>
+struct Lanes<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct Lanes<double> {
+  typedef double type __attribute__((vector_size(32)));
+};
+
+// S[k] += sum_e d[e] * x_k[e] over a run of n channels, in one vector of partial sums per corner
+// (explicit lanes: the compiler need not reassociate, and keeps the four accumulators in registers),
+// added up in lane order: the result depends on the run, never on the thread count or the ISA clone.
+template <typename T>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void corner_dots(const T* __restrict d, const T* x,
+                                                                             int64_t C,
+                                                                             const dcn::TapSample<T, int64_t>& tap,
+                                                                             int64_t n, T (&S)[4]) {
+  using V = typename Lanes<T>::type;
+  constexpr int kLanes = int(sizeof(V) / sizeof(T));
   const T* __restrict x0 = x + tap.idx[0] * C;
   const T* __restrict x1 = x + tap.idx[1] * C;
   const T* __restrict x2 = x + tap.idx[2] * C;
   const T* __restrict x3 = x + tap.idx[3] * C;
-  T a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {};
+  V a0 = {}, a1 = {}, a2 = {}, a3 = {};
   int64_t e = 0;
   for (; e + kLanes <= n; e += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      a0[l] += d[e + l] * x0[e + l];
-      a1[l] += d[e + l] * x1[e + l];
-      a2[l] += d[e + l] * x2[e + l];
-      a3[l] += d[e + l] * x3[e + l];
-    }
+    V dv, v0, v1, v2, v3;  // unaligned loads (memcpy compiles to one vector move)
+    std::memcpy(&dv, d + e, sizeof dv);
+    std::memcpy(&v0, x0 + e, sizeof v0);
+    std::memcpy(&v1, x1 + e, sizeof v1);
+    std::memcpy(&v2, x2 + e, sizeof v2);
+    std::memcpy(&v3, x3 + e, sizeof v3);
+    a0 += dv * v0;
+    a1 += dv * v1;
+    a2 += dv * v2;
+    a3 += dv * v3;
   }
   for (int l = 0; e < n; ++e, ++l) {
     a0[l] += d[e] * x0[e];
