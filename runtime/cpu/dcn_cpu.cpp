@@ -43,9 +43,7 @@ struct WorkspaceLayout {
   int64_t partials = 0;         // [step][blocks][K][3][tile] coordinate-gradient partial sums
 
   int64_t forward_elements() const { return col + x_channels_last + weight_permuted; }
-  int64_t backward_elements() const {
-    return forward_elements() + dcol + partials + x_channels_last + weight_permuted;
-  }
+  int64_t backward_elements() const { return forward_elements() + dcol + partials + x_channels_last + weight_permuted; }
 };
 
 WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
@@ -113,7 +111,6 @@ void chunk_to_channels_last(ThreadPool& pool, const ConvGeometry& g, const T* x,
   const int64_t image = g.C * g.H * g.W;
   pool.parallel_for(images, [&](int64_t n) { to_channels_last(g, x + (n0 + n) * image, x_channels_last + n * image); });
 }
-
 
 // Cost estimates reported with the phases (bytes: minimum DRAM traffic, reads + writes; FLOPs: multiply
 // and add counted separately). Per chunk of `images` images and a tile of `tw` pixels.
@@ -324,8 +321,8 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
                          // grad_W'_s (Co_g x K*n) += grad_y_g (Co_g x tw) * rows_s (tw x K*n)
                          const SegmentOperands op = operands(g, s, tw);
                          const GemmShape shape{false, false, g.outputs_per_group, op.depth, tw, g.P, op.depth, cg_k};
-                         gemm<T>(shape, T(1), grad_y_slice(n, s.group), col + n * tw * image_columns + op.rows_at,
-                                 T(1), grad_weight + op.weight_at);
+                         gemm<T>(shape, T(1), grad_y_slice(n, s.group), col + n * tw * image_columns + op.rows_at, T(1),
+                                 grad_weight + op.weight_at);
                        }
                      }
                    });
@@ -356,49 +353,50 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
       // One pass over dcol per block: col2im into grad_x, the coordinate partial sums and, when
       // grad_weight is wanted, the column recompute (it gathers the same x values).
       const bool fused_columns = t.grad_weight != nullptr;
-      phases.run(
-          "col2im_coord",
-          costs.col2im_bytes(images, tw, t.grad_x, want_coord, fused_columns) + (first_tile ? prepare_bytes : 0),
-          costs.col2im_flops(images, tw, t.grad_x, want_coord, fused_columns), [&] {
-            if (first_tile) prepare_chunk();
-            const int64_t partials_per_block = g.K * 3 * tw;
-            pool.parallel_for(images * block_count, [&](int64_t item) {
-              const int64_t n = item / block_count;
-              const ChannelSegment& s = blocks[std::size_t(item % block_count)];
-              const int64_t rows_at = n * tw * image_columns + operands(g, s, tw).rows_at;
-              col2im_coord_segment(g, image_inputs(g, x_channels_last + n * image_plane, t.offset, mask, n0 + n), s,
-                                   p0, tw, dcol + rows_at, t.grad_x ? grad_x_channels_last + n * image_plane : nullptr,
-                                   want_coord ? partials + item * partials_per_block : nullptr,
-                                   fused_columns ? col + rows_at : nullptr);
-            });
-            if (want_coord) {
-              // Sum each offset group's blocks in channel order: the same result for any thread count.
-              pool.parallel_for(images * g.offset_groups, [&](int64_t image_group) {
-                const int64_t n = image_group / g.offset_groups, og = image_group % g.offset_groups;
-                int64_t first = 0, count = 0;
-                for (int64_t b = 0; b < block_count; ++b) {
-                  if (blocks[std::size_t(b)].og != og) continue;
-                  if (count++ == 0) first = b;
-                }
-                reduce_coord_partials(
-                    g, image_inputs(g, x_channels_last + n * image_plane, t.offset, mask, n0 + n), og, p0, tw, count,
-                    partials + (n * block_count + first) * partials_per_block,
-                    t.grad_offset ? t.grad_offset + (n0 + n) * 2 * g.offset_groups * g.K * g.P : nullptr,
-                    grad_mask ? grad_mask + (n0 + n) * g.offset_groups * g.K * g.P : nullptr);
-              });
-            }
-            if (t.grad_x && p0 + tw == g.P) {
-              // The chunk's last tile: grad_x is complete, back to NCHW.
-              pool.parallel_for(images, [&](int64_t n) {
-                from_channels_last(g, grad_x_channels_last + n * image_plane, t.grad_x + (n0 + n) * image_plane);
-              });
-            }
-          });
+      phases.run("col2im_coord",
+                 costs.col2im_bytes(images, tw, t.grad_x, want_coord, fused_columns) + (first_tile ? prepare_bytes : 0),
+                 costs.col2im_flops(images, tw, t.grad_x, want_coord, fused_columns), [&] {
+                   if (first_tile) prepare_chunk();
+                   const int64_t partials_per_block = g.K * 3 * tw;
+                   pool.parallel_for(images * block_count, [&](int64_t item) {
+                     const int64_t n = item / block_count;
+                     const ChannelSegment& s = blocks[std::size_t(item % block_count)];
+                     const int64_t rows_at = n * tw * image_columns + operands(g, s, tw).rows_at;
+                     col2im_coord_segment(g, image_inputs(g, x_channels_last + n * image_plane, t.offset, mask, n0 + n),
+                                          s, p0, tw, dcol + rows_at,
+                                          t.grad_x ? grad_x_channels_last + n * image_plane : nullptr,
+                                          want_coord ? partials + item * partials_per_block : nullptr,
+                                          fused_columns ? col + rows_at : nullptr);
+                   });
+                   if (want_coord) {
+                     // Sum each offset group's blocks in channel order: the same result for any thread count.
+                     pool.parallel_for(images * g.offset_groups, [&](int64_t image_group) {
+                       const int64_t n = image_group / g.offset_groups, og = image_group % g.offset_groups;
+                       int64_t first = 0, count = 0;
+                       for (int64_t b = 0; b < block_count; ++b) {
+                         if (blocks[std::size_t(b)].og != og) continue;
+                         if (count++ == 0) first = b;
+                       }
+                       reduce_coord_partials(
+                           g, image_inputs(g, x_channels_last + n * image_plane, t.offset, mask, n0 + n), og, p0, tw,
+                           count, partials + (n * block_count + first) * partials_per_block,
+                           t.grad_offset ? t.grad_offset + (n0 + n) * 2 * g.offset_groups * g.K * g.P : nullptr,
+                           grad_mask ? grad_mask + (n0 + n) * g.offset_groups * g.K * g.P : nullptr);
+                     });
+                   }
+                   if (t.grad_x && p0 + tw == g.P) {
+                     // The chunk's last tile: grad_x is complete, back to NCHW.
+                     pool.parallel_for(images, [&](int64_t n) {
+                       from_channels_last(g, grad_x_channels_last + n * image_plane, t.grad_x + (n0 + n) * image_plane);
+                     });
+                   }
+                 });
       if (t.grad_weight) weight_gemms();
     }
   }
   if (t.grad_weight)
-    phases.run("gemm_weight", weight_copy_bytes, 0, [&] { weight_from_segments(g, blocks, grad_weight, t.grad_weight); });
+    phases.run("gemm_weight", weight_copy_bytes, 0,
+               [&] { weight_from_segments(g, blocks, grad_weight, t.grad_weight); });
   phases.report();
 }
 

@@ -53,6 +53,11 @@ std::vector<ChannelSegment> channel_segments(const ConvGeometry& g, int64_t max_
 
 namespace {
 
+// The three channel loops below are built for AVX-512, AVX2 and the x86-64 baseline, and the loader
+// picks one per CPU (GCC function multiversioning). The clones do the same arithmetic per element, so
+// which one runs never changes a result.
+#define DCNJIT_CHANNEL_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 // One sample of one tap, offset group and pixel, with the modulation folded into the weights. A point
 // that contributes nothing (outside, NaN, Inf, huge) gets zero weights on index 0, so the loops that
 // read x stay branch-free and in bounds, exactly like the GPU kernels.
@@ -70,7 +75,7 @@ struct PixelSample {
     const T py = T(ho * g.stride_h - g.pad_h + i * g.dilation_h) + off[0];
     const T px = T(wo * g.stride_w - g.pad_w + j * g.dilation_w) + off[g.P];
     m = in.mask ? in.mask[(og * g.K + t) * g.P + p] : T(1);
-    contributes = dcn::sample_tap<kBoundary>(py, px, int(g.H), int(g.W), tap);  // validate bounds H, W by 2^30
+    contributes = dcn::sample_tap<kBoundary>(py, px, int(g.H), int(g.W), tap);  // Problem::validate bounds H, W by 2^30
     if (!contributes) {
       for (int k = 0; k < 4; ++k) {
         tap.idx[k] = 0;
@@ -86,8 +91,8 @@ struct PixelSample {
 // backend builds without FMA contraction, so forward columns and the backward's recompute match bit
 // for bit.
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void sample_run(const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap, const T (&wm)[4], int64_t n,
-                T* __restrict out) {
+DCNJIT_CHANNEL_LOOP_CLONES void sample_run(const T* x, int64_t C, const dcn::TapSample<T, int64_t>& tap,
+                                           const T (&wm)[4], int64_t n, T* __restrict out) {
   const T* __restrict x0 = x + tap.idx[0] * C;
   const T* __restrict x1 = x + tap.idx[1] * C;
   const T* __restrict x2 = x + tap.idx[2] * C;
@@ -112,10 +117,8 @@ struct Lanes<double> {
 // (explicit lanes: the compiler need not reassociate, and keeps the four accumulators in registers),
 // added up in lane order: the result depends on the run, never on the thread count or the ISA clone.
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void corner_dots(const T* __restrict d, const T* x,
-                                                                             int64_t C,
-                                                                             const dcn::TapSample<T, int64_t>& tap,
-                                                                             int64_t n, T (&S)[4]) {
+DCNJIT_CHANNEL_LOOP_CLONES void corner_dots(const T* __restrict d, const T* x, int64_t C,
+                                            const dcn::TapSample<T, int64_t>& tap, int64_t n, T (&S)[4]) {
   using V = typename Lanes<T>::type;
   constexpr int kLanes = int(sizeof(V) / sizeof(T));
   const T* __restrict x0 = x + tap.idx[0] * C;
@@ -153,8 +156,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void corner_dots(co
 // grad_x[corner k][e] += wm[k] * d[e], corner by corner: corners may coincide (v1 clamps the last
 // row and column), so each corner's loop finishes before the next one reads the same elements.
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void scatter_run(const T* __restrict d, T* grad_x, int64_t C, const dcn::TapSample<T, int64_t>& tap,
-                 const T (&wm)[4], int64_t n) {
+DCNJIT_CHANNEL_LOOP_CLONES void scatter_run(const T* __restrict d, T* grad_x, int64_t C,
+                                            const dcn::TapSample<T, int64_t>& tap, const T (&wm)[4], int64_t n) {
   for (int k = 0; k < 4; ++k) {
     T* __restrict gx = grad_x + tap.idx[k] * C;
     const T w = wm[k];
@@ -349,16 +352,18 @@ void reduce_coord_partials(const ConvGeometry& g, const ImageInputs<T>& in, int6
   }
 }
 
-#define DCNJIT_INSTANTIATE_KERNELS(T)                                                                          \
-  template void to_channels_last<T>(const ConvGeometry&, const T*, T*);                                        \
-  template void from_channels_last<T>(const ConvGeometry&, const T*, T*);                                      \
-  template void weight_to_segments<T>(const ConvGeometry&, const std::vector<ChannelSegment>&, const T*, T*);   \
-  template void weight_from_segments<T>(const ConvGeometry&, const std::vector<ChannelSegment>&, const T*, T*); \
-  template void im2col_segment<T>(const ConvGeometry&, const ImageInputs<T>&, const ChannelSegment&, int64_t,    \
-                                  int64_t, int64_t, T*);                                                       \
-  template void col2im_coord_segment<T>(const ConvGeometry&, const ImageInputs<T>&, const ChannelSegment&,      \
-                                        int64_t, int64_t, const T*, T*, T*, T*);                               \
-  template void reduce_coord_partials<T>(const ConvGeometry&, const ImageInputs<T>&, int64_t, int64_t, int64_t,  \
+#undef DCNJIT_CHANNEL_LOOP_CLONES
+
+#define DCNJIT_INSTANTIATE_KERNELS(T)                                                                                  \
+  template void to_channels_last<T>(const ConvGeometry&, const T*, T*);                                                \
+  template void from_channels_last<T>(const ConvGeometry&, const T*, T*);                                              \
+  template void weight_to_segments<T>(const ConvGeometry&, const std::vector<ChannelSegment>&, const T*, T*);          \
+  template void weight_from_segments<T>(const ConvGeometry&, const std::vector<ChannelSegment>&, const T*, T*);        \
+  template void im2col_segment<T>(const ConvGeometry&, const ImageInputs<T>&, const ChannelSegment&, int64_t, int64_t, \
+                                  int64_t, T*);                                                                        \
+  template void col2im_coord_segment<T>(const ConvGeometry&, const ImageInputs<T>&, const ChannelSegment&, int64_t,    \
+                                        int64_t, const T*, T*, T*, T*);                                                \
+  template void reduce_coord_partials<T>(const ConvGeometry&, const ImageInputs<T>&, int64_t, int64_t, int64_t,        \
                                          int64_t, const T*, T*, T*);
 DCNJIT_INSTANTIATE_KERNELS(float)
 DCNJIT_INSTANTIATE_KERNELS(double)

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "runtime/cpu/dcn_cpu_kernels.h"
 #include "tests/runtime/cpu/reference_dcn.h"
 #include "tests/runtime/cpu/test_support.h"
 
@@ -62,12 +63,18 @@ const ReferenceCase kCases[] = {
     {"V2Kernel2x3Stride2x1Pad0x2Dilation1x2OddBatchStep2", "N3 C6 H9 W7 Co4 k2x3 s2x1 p0x2 d1x2 g1 og3 mask nobias v2",
      2, 0},
     {"V2OffsetGroupsCrossConvGroups", "N2 C12 H5 W6 Co6 k3x3 s1x1 p1x1 d1x1 g3 og2 mask bias v2", 2, 0},
-    {"V2ThreeChannelBlocksPixelTile7", "N1 C72 H5 W6 Co8 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2", 1, 7},
+    // Several backward blocks per segment (kChannelBlock channels each, checked below): 128 + 128 + 44
+    // channels of one offset group, and 128 + 4 in each of two conv-group x offset-group segments.
+    {"V2ThreeBackwardBlocksPixelTile7", "N1 C300 H5 W6 Co4 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2", 1, 7},
+    {"V2TwoBackwardBlocksPerSegmentGroups2OffsetGroups2", "N2 C264 H4 W5 Co4 k3x3 s1x1 p1x1 d1x1 g2 og2 mask bias v2",
+     2, 0},
     {"V2ManySamplingTilesBatch3Step2", "N3 C3 H12 W13 Co2 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2", 2, 0},
     {"V1Mask3x3Pad1OffsetGroups2", "N2 C4 H6 W8 Co3 k3x3 s1x1 p1x1 d1x1 g1 og2 mask nobias v1", 0, 0},
     {"V1NoMaskKernel3x2Stride2Pad2x1Dilation2x1Groups3Tile5",
      "N3 C6 H8 W6 Co6 k3x2 s2x2 p2x1 d2x1 g3 og1 nomask bias v1", 2, 5},
 };
+
+static_assert(cpu::kChannelBlock == 128, "the two block cases above assume 128-channel backward blocks");
 
 class CpuBackendReferenceTest : public ::testing::TestWithParam<ReferenceCase> {};
 
@@ -81,7 +88,7 @@ INSTANTIATE_TEST_SUITE_P(Problems, CpuBackendReferenceTest, ::testing::ValuesIn(
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(CpuBackendHalfTest, F16TensorsComputedInF32MatchReference) {
-  for (const ReferenceCase& c : {kCases[0], kCases[3], kCases[6]}) {
+  for (const ReferenceCase& c : {kCases[0], kCases[3], kCases[7]}) {
     Problem problem = Problem::parse(c.problem);
     problem.dtype = DType::f16;
     expect_matches_reference(problem, c, 200);
@@ -89,7 +96,7 @@ TEST(CpuBackendHalfTest, F16TensorsComputedInF32MatchReference) {
 }
 
 TEST(CpuBackendHalfTest, Bf16TensorsComputedInF32MatchReference) {
-  for (const ReferenceCase& c : {kCases[1], kCases[2], kCases[7]}) {
+  for (const ReferenceCase& c : {kCases[1], kCases[2], kCases[8]}) {
     Problem problem = Problem::parse(c.problem);
     problem.dtype = DType::bf16;
     expect_matches_reference(problem, c, 300);
