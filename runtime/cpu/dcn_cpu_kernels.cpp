@@ -56,7 +56,11 @@ namespace {
 // The three channel loops below are built for AVX-512, AVX2 and the x86-64 baseline, and the loader
 // picks one per CPU (GCC function multiversioning). The clones do the same arithmetic per element, so
 // which one runs never changes a result.
+#if defined(__x86_64__) && defined(__GNUC__)
 #define DCNJIT_CHANNEL_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DCNJIT_CHANNEL_LOOP_CLONES  // other architectures: one build for the compiler's target
+#endif
 
 // One sample of one tap, offset group and pixel, with the modulation folded into the weights. A point
 // that contributes nothing (outside, NaN, Inf, huge) gets zero weights on index 0, so the loops that
