@@ -57,14 +57,6 @@ std::vector<Config> kernel_product(Backend backend, const Problem& problem, Pass
   return product;
 }
 
-bool accepted(const detail::BackendImpl& backend, const Problem& problem, const Config& config) {
-  try {
-    backend.validate_config(problem, config);
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
 
 int distance(const Config& a, const Config& b) {
   return (a.im2col_step != b.im2col_step) + (a.block_threads != b.block_threads) +
@@ -84,7 +76,7 @@ std::vector<Config> candidate_configs(const detail::BackendImpl& backend, const 
                    [&](const Config& a, const Config& b) { return distance(a, base) < distance(b, base); });
   std::vector<Config> candidates;
   for (const Config& c : product)
-    if (accepted(backend, problem, c)) candidates.push_back(c);
+    if (backend_accepts(backend, problem, c)) candidates.push_back(c);
   // The default is always first, even if validate_config is stricter than the heuristic (then it is
   // timed, fails, and is recorded as such).
   if (candidates.empty() || !(candidates.front() == base)) {
@@ -95,9 +87,18 @@ std::vector<Config> candidate_configs(const detail::BackendImpl& backend, const 
 }
 
 bool in_config_space(const detail::BackendImpl& backend, const Problem& problem, Pass pass, const Config& config) {
-  if (!accepted(backend, problem, config)) return false;
+  if (!backend_accepts(backend, problem, config)) return false;
   const auto candidates = candidate_configs(backend, problem, pass);
   return std::find(candidates.begin(), candidates.end(), config) != candidates.end();
+}
+
+bool backend_accepts(const detail::BackendImpl& backend, const Problem& problem, const Config& config) {
+  try {
+    backend.validate_config(problem, config);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 }  // namespace dcnjit::tuner

@@ -19,11 +19,14 @@ namespace dcnjit::tuner {
 // per thread, and for every backward pass fused/split and the atomic strategy) x, on cuda for the
 // GEMM-bound passes (forward, backward, backward_weight), the first four cuBLASLt algorithms.
 // keep_columns is not a knob of any space: no backend implements cols=keep yet (the generator
-// rejects it, the cpu backend ignores it, so timing it there would only time cols=recompute twice).
+// and the cpu backend reject it).
 std::vector<Config> candidate_configs(const detail::BackendImpl& backend, const Problem& problem, Pass pass);
 
 // True when `config` is one of candidate_configs() or the default: what a database row must be to
 // be used (a tampered row names values outside the space).
 bool in_config_space(const detail::BackendImpl& backend, const Problem& problem, Pass pass, const Config& config);
+
+// True when the backend's validate_config takes `config` for `problem` (its error is the reason why not).
+bool backend_accepts(const detail::BackendImpl& backend, const Problem& problem, const Config& config);
 
 }  // namespace dcnjit::tuner

@@ -35,15 +35,6 @@ bool must_report(const Error& e) {
                          store_error->kind() == store::StoreErrorKind::newer_schema);
 }
 
-bool accepted(const detail::BackendImpl& backend, const Problem& problem, const Config& config) {
-  try {
-    backend.validate_config(problem, config);
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 // What the database holds for one pass: a usable config, nothing, or a row that was refused.
 struct Lookup {
   std::optional<Config> config;
@@ -95,7 +86,7 @@ class DatabaseSelector final : public ConfigSelector {
     Config composed = data;
     composed.keep_columns = weight->keep_columns;
     composed.gemm_algo = weight->gemm_algo;
-    return accepted(backend, problem, composed) ? composed : data;
+    return backend_accepts(backend, problem, composed) ? composed : data;
   }
 
   // The winner of one pass: from the database, else (on_first_use, and only when there is no row at
