@@ -8,14 +8,14 @@
 #include <chrono>
 
 #include "tests/tuner/fake_backend.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tuner/config_space.h"
 
 namespace dcnjit::tuner {
 namespace {
 
 using testing::FakeBackend;
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 Problem small_problem() { return Problem::parse("N4 C4 H8 W8 Co4 k3x3 p1x1 mask"); }
 
@@ -43,7 +43,7 @@ TEST(ConfigSpaceCpu, TamperedValuesAreOutsideTheSpace) {
 }
 
 TEST(AutotunerCpu, FastestConfigWinsAndEveryTrialIsRecorded) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   // step=2 tile=1024 is 10x faster than everything else: a margin no timing noise can invert.
@@ -67,7 +67,7 @@ TEST(AutotunerCpu, FastestConfigWinsAndEveryTrialIsRecorded) {
 }
 
 TEST(AutotunerCpu, FailingConfigsAreRecordedAsFailedAndNeverWin) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   // tile=4096 "fails to launch"; it would otherwise be the fastest.
@@ -89,7 +89,7 @@ TEST(AutotunerCpu, FailingConfigsAreRecordedAsFailedAndNeverWin) {
 }
 
 TEST(AutotunerCpu, AllConfigsFailingStoresNoWinner) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   backend.cost_us = [](const Config&) { return -1.0; };
@@ -120,7 +120,7 @@ TEST(AutotunerCpu, BudgetStopsTheSearchButTheDefaultIsAlwaysTimed) {
 }
 
 TEST(AutotunerCpu, BackwardPassesAreKeyedSeparately) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   TuneOptions options;

@@ -7,12 +7,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::tuner {
 namespace {
 
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 Winner entry(const std::string& problem, Pass pass, const std::string& env, const std::string& config, double ms,
              std::optional<double> default_ms) {
@@ -86,7 +86,7 @@ TEST(CacheFileJson, MalformedEntriesAreRefusedNamingFileAndEntry) {
 }
 
 TEST(CacheFileMerge, RefusesAnotherGeneratorVersion) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   CacheFile file = sample();
   file.generator_version = "999";
@@ -103,7 +103,7 @@ TEST(CacheFileMerge, RefusesAnotherGeneratorVersion) {
 }
 
 TEST(CacheFileMerge, FasterEntryWinsEachConflict) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   const std::string env = "cpu:Test:threads=2";
   db.offer_winner(entry(kProblemA, Pass::forward, env, kSlow, 1.0, 2.0));  // file has faster: taken
@@ -122,7 +122,7 @@ TEST(CacheFileMerge, FasterEntryWinsEachConflict) {
 }
 
 TEST(CacheFileMerge, OtherDevicesOnlyWhenAsked) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   CacheFile file{current_generator_version(),
                  {entry(kProblemA, Pass::forward, "cpu:Here:threads=2", kFast, 0.75, 1.0),
@@ -140,7 +140,7 @@ TEST(CacheFileMerge, OtherDevicesOnlyWhenAsked) {
 }
 
 TEST(CacheFileMerge, ExportImportRoundTripReplacesConflicts) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb source = TuningDb::open(dir.file("a.sqlite"));
   for (const Winner& w : sample().entries) source.offer_winner(w);
   write_cache_file(dir.file("export.json"), CacheFile{current_generator_version(), source.winners()});

@@ -4,19 +4,19 @@
 
 #include "dcnjit/engine.h"
 #include "runtime/backend.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tuner/autotuner.h"
 #include "tuner/tuning_db.h"
 
 namespace dcnjit::tuner {
 namespace {
 
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 const Problem kProblem = Problem::parse("N2 C8 H10 W10 Co8 k3x3 p1 mask bias");
 
 TEST(CpuTuning, EveryPassMeasuresRealTimesAndPicksAValidConfig) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   EngineOptions options;
   options.threads = 1;
@@ -37,7 +37,7 @@ TEST(CpuTuning, EveryPassMeasuresRealTimesAndPicksAValidConfig) {
 }
 
 TEST(CpuTuning, EngineOnFirstUseThenCacheOnlyDoesNotRetune) {
-  TempDir dir;
+  ScratchDirectory dir;
   EngineOptions options;
   options.backend = Backend::cpu;
   options.threads = 1;

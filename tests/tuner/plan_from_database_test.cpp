@@ -8,7 +8,7 @@
 
 #include "dcnjit/engine.h"
 #include "tests/tuner/fake_backend.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tuner/autotuner.h"
 #include "tuner/selector.h"
 #include "tuner/tuning_db.h"
@@ -17,7 +17,7 @@ namespace dcnjit::tuner {
 namespace {
 
 using testing::FakeBackend;
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 const Problem kProblem = Problem::parse("N2 C4 H8 W8 Co4 k3x3 p1x1");
 
@@ -50,7 +50,7 @@ struct HostTensors {
 };
 
 TEST(PlanFromDatabase, ForwardRunsTheForwardWinnerAndBackwardTheBackwardWinner) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   auto backend = std::make_shared<FakeBackend>();
   const Config forward_winner = Config::parse("step=2 tile=256");

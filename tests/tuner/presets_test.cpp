@@ -6,12 +6,12 @@
 #include <fstream>
 
 #include "dcnjit/error.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::tuner {
 namespace {
 
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 TEST(Presets, DcnV2R50HasStages3To5InF32AndF16) {
   const Preset& p = find_preset("dcnv2-r50");
@@ -48,7 +48,7 @@ TEST(Presets, UnknownNameListsTheKnownOnes) {
 }
 
 TEST(ProblemFile, CommentsAndBlankLinesAreSkipped) {
-  TempDir dir;
+  ScratchDirectory dir;
   std::ofstream(dir.file("p.txt")) << "# header\n\nN1 C4 H8 W8  # trailing comment\n   \nN2 C8 H6 W6 Co4 k1x1 f16\n";
   const auto problems = read_problem_file(dir.file("p.txt"));
   ASSERT_EQ(problems.size(), 2u);
@@ -57,7 +57,7 @@ TEST(ProblemFile, CommentsAndBlankLinesAreSkipped) {
 }
 
 TEST(ProblemFile, BadLineIsReportedWithFileAndLineNumber) {
-  TempDir dir;
+  ScratchDirectory dir;
   std::ofstream(dir.file("p.txt")) << "N1 C4 H8 W8\nN1 C4 H8 W8 g3\n";
   try {
     read_problem_file(dir.file("p.txt"));

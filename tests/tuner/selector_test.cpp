@@ -11,7 +11,7 @@
 
 #include "runtime/store/connection.h"
 #include "tests/tuner/fake_backend.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tuner/autotuner.h"
 #include "tuner/config_space.h"
 #include "tuner/tuning_db.h"
@@ -20,7 +20,7 @@ namespace dcnjit::tuner {
 namespace {
 
 using testing::FakeBackend;
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 Problem small_problem() { return Problem::parse("N2 C4 H8 W8 Co4 k3x3 p1x1"); }
 
@@ -63,7 +63,7 @@ void tamper(const std::string& path, Pass pass, const std::string& config) {
 }
 
 TEST(SelectorPolicy, OffReturnsTheDefaultForBothDirectionsAndNeverCreatesTheDatabase) {
-  TempDir dir;
+  ScratchDirectory dir;
   FakeBackend backend;
   make_forward_and_backward_winners_differ(backend);
   auto selector = make_config_selector(options_for(dir.file("c.sqlite"), TuningPolicy::off));
@@ -73,7 +73,7 @@ TEST(SelectorPolicy, OffReturnsTheDefaultForBothDirectionsAndNeverCreatesTheData
 }
 
 TEST(SelectorPolicy, OnFirstUseTunesEachDirectionOnceThenHitsMemoAndDatabase) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   make_forward_and_backward_winners_differ(backend);
@@ -101,7 +101,7 @@ TEST(SelectorPolicy, OnFirstUseTunesEachDirectionOnceThenHitsMemoAndDatabase) {
 }
 
 TEST(SelectorPolicy, OnFirstUseTunesOnlyTheDirectionsWithoutARow) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   make_forward_and_backward_winners_differ(backend);
@@ -115,7 +115,7 @@ TEST(SelectorPolicy, OnFirstUseTunesOnlyTheDirectionsWithoutARow) {
 }
 
 TEST(SelectorPolicy, CacheOnlyMissUsesTheDefaultWithoutTuning) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   make_forward_and_backward_winners_differ(backend);
@@ -127,7 +127,7 @@ TEST(SelectorPolicy, CacheOnlyMissUsesTheDefaultWithoutTuning) {
 }
 
 TEST(SelectorPolicy, CacheOnlyWithOnlyAForwardWinnerGivesTheDefaultBackwardConfig) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   store_winner(path, backend, Pass::forward, "step=2 tile=256");
@@ -139,7 +139,7 @@ TEST(SelectorPolicy, CacheOnlyWithOnlyAForwardWinnerGivesTheDefaultBackwardConfi
 }
 
 TEST(SelectorPolicy, CacheOnlyWithoutAFileNeitherCreatesNorFails) {
-  TempDir dir;
+  ScratchDirectory dir;
   FakeBackend backend;
   auto selector = make_config_selector(options_for(dir.file("missing.sqlite"), TuningPolicy::cache_only));
   EXPECT_EQ(selector->select(backend, small_problem()), defaults_of(backend));
@@ -147,7 +147,7 @@ TEST(SelectorPolicy, CacheOnlyWithoutAFileNeitherCreatesNorFails) {
 }
 
 TEST(SelectorPolicy, EnvironmentIsPartOfTheKey) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend tuned_on;
   make_forward_and_backward_winners_differ(tuned_on);
@@ -159,7 +159,7 @@ TEST(SelectorPolicy, EnvironmentIsPartOfTheKey) {
 }
 
 TEST(SelectorPolicy, TamperedForwardRowIsRejectedWithAWarningAndTheDefaultUsed) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   make_forward_and_backward_winners_differ(backend);
@@ -183,7 +183,7 @@ TEST(SelectorPolicy, TamperedForwardRowIsRejectedWithAWarningAndTheDefaultUsed) 
 }
 
 TEST(SelectorPolicy, TamperedBackwardRowGivesTheDefaultBackwardConfigWithAWarning) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
   store_winner(path, backend, Pass::forward, "step=2 tile=256");
@@ -218,7 +218,7 @@ class SelectorFusedVersusSplit : public ::testing::Test {
       return c.fused_backward ? 50.0 : 65.0;
     };
   }
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
 };
@@ -271,7 +271,7 @@ class SelectorLegacyComposition : public ::testing::Test {
   static constexpr const char* kForward = "step=2 threads=256 ept=4 bwd=fused atomic=plain algo=1";
   static constexpr const char* kData = "step=2 threads=128 ept=2 bwd=split atomic=warp algo=0";
   static constexpr const char* kWeight = "step=1 threads=512 ept=1 bwd=fused atomic=plain algo=3";
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
 };

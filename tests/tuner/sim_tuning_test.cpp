@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/backend.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tuner/autotuner.h"
 #include "tuner/config_space.h"
 #include "tuner/tuning_db.h"
@@ -11,10 +11,10 @@
 namespace dcnjit::tuner {
 namespace {
 
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 TEST(SimTuning, ForwardOfATinyProblemTimesGeneratedKernelsWithinTheBudget) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   EngineOptions options;
   options.backend = Backend::sim;

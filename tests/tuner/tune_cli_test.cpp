@@ -19,7 +19,7 @@
 #include "dcnjit/problem.h"
 #include "runtime/backend.h"
 #include "runtime/store/connection.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tuner/autotuner.h"
 #include "tuner/config_space.h"
 #include "tuner/tuning_db.h"
@@ -29,7 +29,7 @@ extern char** environ;
 namespace dcnjit::tuner {
 namespace {
 
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 // Starts `dcnjit <args>` with stdout to `out_path` and stderr discarded; returns its pid.
 pid_t spawn_cli(const std::vector<std::string>& args, const std::string& out_path) {
@@ -59,7 +59,8 @@ std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string write_problems(const TempDir& dir, const std::string& name, const std::vector<std::string>& lines) {
+std::string write_problems(const ScratchDirectory& dir, const std::string& name,
+                           const std::vector<std::string>& lines) {
   const std::string path = dir.file(name);
   std::ofstream out(path);
   out << "# problems for the tuner's CLI tests\n";
@@ -78,7 +79,7 @@ const std::vector<std::string> kProblems = {
     "N1 C4 H9 W9 Co4 k3x3 v1",      "N2 C8 H8 W8 Co8 k3x3 p1 og2 mask", "N1 C4 H7 W7 Co4 k3x3 d2 p2"};
 
 TEST(TuneCliCpu, TwoConcurrentProcessesLeaveASoundDatabaseWithEveryWinner) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string db = dir.file("cache.sqlite");
   // Overlapping halves: problems 2 and 3 are tuned by both processes at the same time.
   const auto first = write_problems(dir, "a.txt", {kProblems.begin(), kProblems.begin() + 4});
@@ -108,7 +109,7 @@ TEST(TuneCliCpu, TwoConcurrentProcessesLeaveASoundDatabaseWithEveryWinner) {
 }
 
 TEST(TuneCliCpu, SecondRunOfTheSameProblemsTunesNothingAndIsFast) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string db = dir.file("cache.sqlite");
   const auto problems = write_problems(dir, "p.txt", {kProblems[0], kProblems[1]});
   const std::vector<std::string> args{"tune", "--problems", problems, "--cache", db, "--budget", "0.2", "--json"};
@@ -128,7 +129,7 @@ TEST(TuneCliCpu, SecondRunOfTheSameProblemsTunesNothingAndIsFast) {
 }
 
 TEST(TuneCliCpu, ProcessKilledMidTuningLosesNothingCommitted) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string db = dir.file("cache.sqlite");
   // Enough work that the process is still tuning when killed: a generous budget per problem.
   const auto problems = write_problems(dir, "p.txt", {kProblems[0], kProblems[1], kProblems[2], kProblems[3]});
@@ -159,7 +160,7 @@ TEST(TuneCliCpu, ProcessKilledMidTuningLosesNothingCommitted) {
 }
 
 TEST(TuneCliCpu, PassBackwardStoresTheWinnerThatCacheOnlyPlansRunBackward) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string db = dir.file("cache.sqlite");
   const std::string problem_text = "N2 C8 H8 W8 Co8 k3x3 p1 mask bias";
   const auto problems = write_problems(dir, "p.txt", {problem_text});
@@ -204,7 +205,7 @@ TEST(TuneCliCpu, PassBackwardStoresTheWinnerThatCacheOnlyPlansRunBackward) {
 }
 
 TEST(TuneCliCpu, PassAllOnTheSmokePresetTunesForwardAndBackwardQuicklyThenNothing) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string db = dir.file("cache.sqlite");
   // The default budget (20 s per problem and pass): the smoke preset's spaces are small enough
   // that the search ends long before it.
@@ -232,7 +233,7 @@ TEST(TuneCliCpu, PassAllOnTheSmokePresetTunesForwardAndBackwardQuicklyThenNothin
 }
 
 TEST(TuneCliCpu, UnknownPresetIsAUsageErrorNamingTheKnownOnes) {
-  TempDir dir;
+  ScratchDirectory dir;
   const pid_t pid = spawn_cli({"tune", "--preset", "nope", "--cache", dir.file("c.sqlite")}, dir.file("out"));
   EXPECT_EQ(wait_exit_code(pid), 1);
 }

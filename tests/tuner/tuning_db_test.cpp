@@ -13,13 +13,13 @@
 #include "runtime/store/connection.h"
 #include "runtime/store/migrations.h"
 #include "runtime/store/store_error.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::tuner {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 TuningKey key(const std::string& problem, Pass pass = Pass::forward, const std::string& env = "env-a") {
   return TuningKey{problem, kLayoutNCHW, pass, Backend::cpu, env};
@@ -35,7 +35,7 @@ std::string read_file(const std::string& path) {
 }
 
 TEST(TuningDb, FreshDatabaseIsAtLatestSchemaInWalMode) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("sub/dir/cache.sqlite");  // directories are created
   {
     TuningDb db = TuningDb::open(path);
@@ -49,7 +49,7 @@ TEST(TuningDb, FreshDatabaseIsAtLatestSchemaInWalMode) {
 }
 
 TEST(TuningDb, OfferWinnerKeepsTheFasterEntry) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   const auto k = key("N1 C4 H8 W8");
   EXPECT_TRUE(db.offer_winner(winner(k, "step=1 tile=256", 2.0)));
@@ -64,7 +64,7 @@ TEST(TuningDb, OfferWinnerKeepsTheFasterEntry) {
 }
 
 TEST(TuningDb, KeepsEveryTrialIncludingFailures) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   const auto k = key("N1 C4 H8 W8");
   db.record_trial(Trial{k, "step=1 tile=0", true, 1.25, "", 0});
@@ -84,7 +84,7 @@ TEST(TuningDb, KeepsEveryTrialIncludingFailures) {
 }
 
 TEST(TuningDb, MigratesAVersion1DatabaseKeepingItsWinners) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("v1.sqlite");
   {
     // A database exactly as the version-1 schema wrote it.
@@ -111,7 +111,7 @@ TEST(TuningDb, MigratesAVersion1DatabaseKeepingItsWinners) {
 }
 
 TEST(TuningDb, CorruptFileIsMovedAsideAndAFreshDatabaseStarted) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("cache.sqlite");
   const std::string garbage(4096, 'x');
   std::ofstream(path, std::ios::binary) << garbage;
@@ -133,7 +133,7 @@ TEST(TuningDb, CorruptFileIsMovedAsideAndAFreshDatabaseStarted) {
 }
 
 TEST(TuningDb, ForeignSqliteFileIsRefusedAndLeftUntouched) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("photos.db");
   {
     auto c = store::Connection::open(path, store::Access::read_write);
@@ -153,7 +153,7 @@ TEST(TuningDb, ForeignSqliteFileIsRefusedAndLeftUntouched) {
 }
 
 TEST(TuningDb, NewerSchemaVersionIsRefusedNamingTheFile) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("future.sqlite");
   { TuningDb::open(path); }
   { store::Connection::open(path, store::Access::read_write).set_user_version(99); }
@@ -182,7 +182,7 @@ int run_unprivileged(Body body) {
 }
 
 TEST(TuningDb, ReadOnlyFileInReadOnlyDirectoryStillServesLookups) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("cache.sqlite");
   {
     TuningDb db = TuningDb::open(path);
@@ -209,7 +209,7 @@ TEST(TuningDb, ReadOnlyFileInReadOnlyDirectoryStillServesLookups) {
 }
 
 TEST(TuningDb, ProcessKilledMidTuningLosesNothingCommitted) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("cache.sqlite");
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
@@ -245,7 +245,7 @@ TEST(TuningDb, ProcessKilledMidTuningLosesNothingCommitted) {
 }
 
 TEST(TuningDb, ClearRemovesWinnersAndTrials) {
-  TempDir dir;
+  ScratchDirectory dir;
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   db.offer_winner(winner(key("N1 C4 H8 W8"), "step=1 tile=0", 1.0));
   db.record_trial(Trial{key("N1 C4 H8 W8"), "step=1 tile=0", true, 1.0, "", 0});

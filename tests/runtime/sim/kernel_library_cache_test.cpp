@@ -18,7 +18,7 @@
 #include "runtime/store/statement.h"
 #include "tests/runtime/sim/cache_probe_kernel.h"
 #include "tests/runtime/sim/child_process.h"
-#include "tests/runtime/sim/scratch_directory.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::sim {
 namespace {
@@ -27,7 +27,7 @@ using ::testing::HasSubstr;
 using testing::ChildResult;
 using testing::run_cache_probe;
 using testing::run_child;
-using testing::ScratchDirectory;
+using dcnjit::testing::ScratchDirectory;
 
 // A tag no other test, process or earlier run has used: the probe kernel of this tag is in no cache.
 std::string unique_tag() {

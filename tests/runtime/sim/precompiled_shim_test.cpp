@@ -12,13 +12,13 @@
 #include "runtime/sim/precompiled_shim.h"
 #include "runtime/sim/shim_files.h"
 #include "tests/runtime/sim/child_process.h"
-#include "tests/runtime/sim/scratch_directory.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::sim {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::ScratchDirectory;
+using dcnjit::testing::ScratchDirectory;
 
 namespace fs = std::filesystem;
 

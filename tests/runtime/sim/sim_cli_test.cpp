@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "tests/runtime/sim/child_process.h"
-#include "tests/runtime/sim/scratch_directory.h"
+#include "tests/support/scratch_directory.h"
 #include "tests/support/golden_fixture.h"
 #include "tools/io/npy.h"
 
@@ -18,7 +18,7 @@ namespace {
 
 using testing::ChildResult;
 using testing::run_child;
-using testing::ScratchDirectory;
+using dcnjit::testing::ScratchDirectory;
 
 // f32: the tolerance of tests/golden/golden_test.cpp (its comment derives it: at most ~100 f32
 // roundings per output, typical relative error ~1e-7). The CLI computes in f32 like the API, and

@@ -9,12 +9,12 @@
 #include "runtime/store/migrations.h"
 #include "runtime/store/store_error.h"
 #include "runtime/store/transaction.h"
-#include "tests/tuner/temp_dir.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::store {
 namespace {
 
-using tuner::testing::TempDir;
+using dcnjit::testing::ScratchDirectory;
 
 int64_t count_rows(Connection& c, const char* table) {
   auto q = c.prepare(std::string("SELECT count(*) FROM ") + table);
@@ -22,7 +22,7 @@ int64_t count_rows(Connection& c, const char* table) {
 }
 
 TEST(StoreStatement, TypedBindsRoundTrip) {
-  TempDir dir;
+  ScratchDirectory dir;
   auto c = Connection::open(dir.file("s.sqlite"), Access::read_write);
   c.execute("CREATE TABLE t(i INTEGER, d REAL, s TEXT, n TEXT)");
   auto insert = c.prepare("INSERT INTO t VALUES(?1, ?2, ?3, ?4)");
@@ -41,7 +41,7 @@ TEST(StoreStatement, TypedBindsRoundTrip) {
 }
 
 TEST(StoreTransaction, RollsBackUnlessCommitted) {
-  TempDir dir;
+  ScratchDirectory dir;
   auto c = Connection::open(dir.file("s.sqlite"), Access::read_write);
   c.execute("CREATE TABLE t(i INTEGER)");
   {
@@ -63,7 +63,7 @@ constexpr Migration kTwoSteps[] = {
 };
 
 TEST(StoreMigrations, ApplyInOrderOnceAndResumeFromAnOlderVersion) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("m.sqlite");
   {
     auto c = Connection::open(path, Access::read_write);
@@ -77,7 +77,7 @@ TEST(StoreMigrations, ApplyInOrderOnceAndResumeFromAnOlderVersion) {
 }
 
 TEST(StoreMigrations, FailedMigrationLeavesThePreviousVersion) {
-  TempDir dir;
+  ScratchDirectory dir;
   auto c = Connection::open(dir.file("m.sqlite"), Access::read_write);
   constexpr Migration broken[] = {
       {1, "table a", "CREATE TABLE a(x INTEGER);"},
@@ -91,7 +91,7 @@ TEST(StoreMigrations, FailedMigrationLeavesThePreviousVersion) {
 }
 
 TEST(StoreConnection, NonSqliteFileIsClassifiedNotADatabase) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("junk.sqlite");
   std::ofstream(path) << std::string(2048, '#');
   try {
@@ -104,7 +104,7 @@ TEST(StoreConnection, NonSqliteFileIsClassifiedNotADatabase) {
 }
 
 TEST(StoreConnection, MissingDirectoryIsCannotOpenNamingThePath) {
-  TempDir dir;
+  ScratchDirectory dir;
   const std::string path = dir.file("no/such/dir/x.sqlite");
   try {
     Connection::open(path, Access::read_write);
@@ -116,7 +116,7 @@ TEST(StoreConnection, MissingDirectoryIsCannotOpenNamingThePath) {
 }
 
 TEST(StoreConnection, SqlErrorNamesFileAndStatement) {
-  TempDir dir;
+  ScratchDirectory dir;
   auto c = Connection::open(dir.file("s.sqlite"), Access::read_write);
   try {
     c.prepare("SELECT * FROM missing_table");

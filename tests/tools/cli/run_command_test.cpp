@@ -10,13 +10,14 @@
 #include <fstream>
 
 #include "tests/support/golden_fixture.h"
-#include "tests/tools/io/scratch_dir.h"
+#include "tests/support/scratch_directory.h"
 #include "tools/io/npy.h"
 
 namespace dcnjit::test {
 namespace {
 
 using ::testing::HasSubstr;
+using dcnjit::testing::ScratchDirectory;
 using ::testing::StartsWith;
 
 struct CliResult {
@@ -79,7 +80,7 @@ class RunCommandGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RunCommandGolden, BackwardOutputsMatchTheFixture) {
   const GoldenCase golden = load_golden_case(GetParam());
-  ScratchDir out;
+  ScratchDirectory out;
   std::vector<std::string> args = {"--in", golden.dir.string(), "--out", (out / "results").string(), "--backward"};
   for (const auto& flag : golden.cli_flags()) args.push_back(flag);
   const CliResult r = run_cli(args);
@@ -98,7 +99,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, RunCommandGolden,
 
 TEST(RunCommand, ForwardOnlyWritesJustY) {
   const GoldenCase golden = load_golden_case("v2_mask_bias_3x3_pad1");
-  ScratchDir out;
+  ScratchDirectory out;
   std::vector<std::string> args = {"--in", golden.dir.string(), "--out", out.path().string(), "--threads", "1"};
   for (const auto& flag : golden.cli_flags()) args.push_back(flag);
   const CliResult r = run_cli(args);
@@ -132,7 +133,7 @@ class RunCommandErrors : public ::testing::Test {
   }
   std::string in(const char* name) const { return (in_ / name).string(); }
 
-  ScratchDir in_, out_;
+  ScratchDirectory in_, out_;
 };
 
 TEST_F(RunCommandErrors, InputsAreValidAsCopied) {

@@ -10,12 +10,13 @@
 #include <limits>
 
 #include "dcnjit/error.h"
-#include "tests/tools/io/scratch_dir.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::io {
 namespace {
 
 using ::testing::HasSubstr;
+using dcnjit::testing::ScratchDirectory;
 using ::testing::StartsWith;
 
 // A .npy file assembled by hand from the format specification, independent of format_npy():
@@ -58,7 +59,7 @@ void expect_io_error(const std::string& bytes, const std::string& what) {
 }
 
 TEST(NpyRoundTrip, Float32FileKeepsShapeAndEveryBitPattern) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   const std::vector<float> values = {0.0f, -0.0f, 1.5f, -3.25e-38f, std::numeric_limits<float>::infinity(),
                                      std::numeric_limits<float>::quiet_NaN(), 1e-45f, 3.4e38f};
   write_npy(dir / "a.npy", values, {2, 1, 4});
@@ -69,7 +70,7 @@ TEST(NpyRoundTrip, Float32FileKeepsShapeAndEveryBitPattern) {
 }
 
 TEST(NpyRoundTrip, ZeroDimensionalAndOneDimensionalShapes) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   write_npy(dir / "scalar.npy", std::vector<float>{7.0f}, {});
   write_npy(dir / "vector.npy", std::vector<float>{1, 2, 3}, {3});
   write_npy(dir / "empty.npy", std::vector<float>{}, {0, 5});
@@ -194,7 +195,7 @@ TEST(NpyErrors, NegativeDimensionIsMalformed) {
 }
 
 TEST(NpyErrors, MissingFileNamesThePath) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   const auto path = dir / "absent.npy";
   try {
     read_npy(path);
@@ -206,7 +207,7 @@ TEST(NpyErrors, MissingFileNamesThePath) {
 }
 
 TEST(NpyErrors, CorruptFileOnDiskNamesThePath) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   std::ofstream(dir / "bad.npy") << "garbage";
   try {
     read_npy(dir / "bad.npy");
@@ -217,7 +218,7 @@ TEST(NpyErrors, CorruptFileOnDiskNamesThePath) {
 }
 
 TEST(NpyErrors, WriteIntoMissingDirectory) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   const auto path = dir / "no" / "such" / "dir.npy";
   try {
     write_npy(path, std::vector<float>{1}, {1});

@@ -8,17 +8,18 @@
 #include <map>
 
 #include "dcnjit/error.h"
-#include "tests/tools/io/scratch_dir.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::io {
 namespace {
 
 using ::testing::HasSubstr;
+using dcnjit::testing::ScratchDirectory;
 
 using Shapes = std::map<std::string, std::vector<int64_t>>;
 
 // Writes <name>.npy for every entry, filled with a ramp (values are irrelevant here).
-void write_arrays(const test::ScratchDir& dir, const Shapes& shapes) {
+void write_arrays(const ScratchDirectory& dir, const Shapes& shapes) {
   for (const auto& [name, shape] : shapes) {
     int64_t count = 1;
     for (int64_t d : shape) count *= d;
@@ -41,7 +42,7 @@ Problem pad1() {
 }
 
 // Loads and expects Error(code) whose message contains `what` (which should name the file).
-void expect_error(const test::ScratchDir& dir, const Problem& params, ErrorCode code, const std::string& what,
+void expect_error(const ScratchDirectory& dir, const Problem& params, ErrorCode code, const std::string& what,
                   GradYFile grad_y = GradYFile::optional) {
   try {
     load_problem_arrays(dir.path(), params, grad_y);
@@ -53,7 +54,7 @@ void expect_error(const test::ScratchDir& dir, const Problem& params, ErrorCode 
 }
 
 TEST(ProblemArrays, InfersShapesMaskBiasAndOffsetGroupsFromTheFiles) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   // groups 2, two offset groups, 3x1 kernel, stride 2x1, pad 1x0: Ho = (7+2-3)/2+1 = 4, Wo = 6.
   write_arrays(dir, {{"x", {2, 4, 7, 6}},
                      {"weight", {6, 2, 3, 1}},
@@ -76,7 +77,7 @@ TEST(ProblemArrays, InfersShapesMaskBiasAndOffsetGroupsFromTheFiles) {
 }
 
 TEST(ProblemArrays, NoMaskNoBias) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes.erase("mask");
   shapes.erase("bias");
@@ -88,7 +89,7 @@ TEST(ProblemArrays, NoMaskNoBias) {
 }
 
 TEST(ProblemArrays, GradYIsReadOnlyWhenAsked) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   write_arrays(dir, base_shapes());
   EXPECT_FALSE(load_problem_arrays(dir.path(), pad1(), GradYFile::ignore).grad_y.has_value());
   EXPECT_TRUE(load_problem_arrays(dir.path(), pad1(), GradYFile::optional).grad_y.has_value());
@@ -96,7 +97,7 @@ TEST(ProblemArrays, GradYIsReadOnlyWhenAsked) {
 }
 
 TEST(ProblemArraysErrors, RequiredGradYMissing) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes.erase("grad_y");
   write_arrays(dir, shapes);
@@ -106,7 +107,7 @@ TEST(ProblemArraysErrors, RequiredGradYMissing) {
 }
 
 TEST(ProblemArraysErrors, MissingX) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes.erase("x");
   write_arrays(dir, shapes);
@@ -114,7 +115,7 @@ TEST(ProblemArraysErrors, MissingX) {
 }
 
 TEST(ProblemArraysErrors, NotADirectory) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   try {
     load_problem_arrays(dir / "nothing", pad1(), GradYFile::ignore);
     ADD_FAILURE() << "no error";
@@ -124,7 +125,7 @@ TEST(ProblemArraysErrors, NotADirectory) {
 }
 
 TEST(ProblemArraysErrors, WrongRank) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["x"] = {4, 5, 6};
   write_arrays(dir, shapes);
@@ -133,7 +134,7 @@ TEST(ProblemArraysErrors, WrongRank) {
 }
 
 TEST(ProblemArraysErrors, EmptyDimension) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["weight"] = {0, 4, 3, 3};
   write_arrays(dir, shapes);
@@ -142,7 +143,7 @@ TEST(ProblemArraysErrors, EmptyDimension) {
 }
 
 TEST(ProblemArraysErrors, WeightChannelsDoNotMatchGroups) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   write_arrays(dir, base_shapes());  // weight [3, 4, 3, 3] is right for groups=1 only
   Problem params = pad1();
   params.groups = 2;
@@ -152,7 +153,7 @@ TEST(ProblemArraysErrors, WeightChannelsDoNotMatchGroups) {
 }
 
 TEST(ProblemArraysErrors, GroupsDoNotDivideC) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   write_arrays(dir, base_shapes());
   Problem params = pad1();
   params.groups = 3;
@@ -161,7 +162,7 @@ TEST(ProblemArraysErrors, GroupsDoNotDivideC) {
 }
 
 TEST(ProblemArraysErrors, OutputChannelsNotDivisibleByGroups) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["weight"] = {3, 2, 3, 3};
   write_arrays(dir, shapes);
@@ -172,7 +173,7 @@ TEST(ProblemArraysErrors, OutputChannelsNotDivisibleByGroups) {
 }
 
 TEST(ProblemArraysErrors, OffsetChannelsNotAMultipleOfTwiceTheTaps) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["offset"] = {2, 10, 5, 6};
   write_arrays(dir, shapes);
@@ -182,7 +183,7 @@ TEST(ProblemArraysErrors, OffsetChannelsNotAMultipleOfTwiceTheTaps) {
 }
 
 TEST(ProblemArraysErrors, OffsetGroupsDoNotDivideC) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["offset"] = {2, 54, 5, 6};
   write_arrays(dir, shapes);
@@ -191,7 +192,7 @@ TEST(ProblemArraysErrors, OffsetGroupsDoNotDivideC) {
 }
 
 TEST(ProblemArraysErrors, OffsetBatchDiffersFromX) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["offset"] = {1, 18, 5, 6};
   write_arrays(dir, shapes);
@@ -200,7 +201,7 @@ TEST(ProblemArraysErrors, OffsetBatchDiffersFromX) {
 }
 
 TEST(ProblemArraysErrors, OffsetSpatialSizeDiffersFromTheOutputSize) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   write_arrays(dir, base_shapes());  // made for pad 1; without padding the output is 3x4
   expect_error(dir, Problem{}, ErrorCode::InvalidArgument,
                (dir / "offset.npy").string() + ": spatial size 5x6 does not match 3x4, the output size of H=5 W=6 "
@@ -208,7 +209,7 @@ TEST(ProblemArraysErrors, OffsetSpatialSizeDiffersFromTheOutputSize) {
 }
 
 TEST(ProblemArraysErrors, MaskShape) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["mask"] = {2, 18, 5, 6};
   write_arrays(dir, shapes);
@@ -219,7 +220,7 @@ TEST(ProblemArraysErrors, MaskShape) {
 }
 
 TEST(ProblemArraysErrors, BiasShape) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["bias"] = {4};
   write_arrays(dir, shapes);
@@ -227,7 +228,7 @@ TEST(ProblemArraysErrors, BiasShape) {
 }
 
 TEST(ProblemArraysErrors, GradYShape) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["grad_y"] = {2, 3, 6, 5};
   write_arrays(dir, shapes);
@@ -237,7 +238,7 @@ TEST(ProblemArraysErrors, GradYShape) {
 }
 
 TEST(ProblemArraysErrors, KernelLargerThanThePaddedImageNamesTheParameter) {
-  test::ScratchDir dir;
+  ScratchDirectory dir;
   Shapes shapes = base_shapes();
   shapes["x"] = {2, 4, 2, 6};
   write_arrays(dir, shapes);
