@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "dcnjit/engine.h"
 #include "runtime/phases.h"
@@ -52,6 +53,10 @@ class BackendImpl {
  private:
   PhaseSink* phase_sink_ = nullptr;
 };
+
+// Zero-filled, 64-byte aligned host memory, freed with std::free: the memory of the cpu backend
+// (BackendImpl's default) and of the sim kernel device. `who` starts the out-of-memory error.
+void* allocate_host_memory(std::size_t bytes, std::string_view who);
 
 std::shared_ptr<BackendImpl> make_cpu_backend(const EngineOptions& options);
 std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options);

@@ -11,14 +11,16 @@ namespace dcnjit {
 
 namespace detail {
 
-void* BackendImpl::allocate(std::size_t bytes) {
+void* allocate_host_memory(std::size_t bytes, std::string_view who) {
   // 64-byte alignment: whole cache lines, and enough for any vector load the kernels issue.
   const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw Error(ErrorCode::LaunchError, fmt::format("allocate: out of host memory ({} bytes)", bytes));
+  if (!p) throw Error(ErrorCode::LaunchError, fmt::format("{}: out of host memory ({} bytes)", who, bytes));
   std::memset(p, 0, rounded);
   return p;
 }
+
+void* BackendImpl::allocate(std::size_t bytes) { return allocate_host_memory(bytes, "allocate"); }
 
 void BackendImpl::release(void* pointer) { std::free(pointer); }
 

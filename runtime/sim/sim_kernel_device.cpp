@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dcnjit/error.h"
+#include "runtime/backend.h"
 #include "runtime/sim/sim_gemm.h"
 
 namespace dcnjit::sim {
@@ -23,14 +24,7 @@ SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
       runner_(options.threads),
       library_(std::move(compiler), cache_or_default(std::move(options.binary_cache))) {}
 
-void* SimKernelDevice::allocate(std::size_t bytes) {
-  // 64-byte aligned (whole cache lines, any vector type); zero-filled like the backend's memory.
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64;
-  void* pointer = std::aligned_alloc(64, rounded);
-  if (!pointer) throw Error(ErrorCode::LaunchError, fmt::format("sim: out of host memory ({} bytes)", bytes));
-  std::memset(pointer, 0, rounded);
-  return pointer;
-}
+void* SimKernelDevice::allocate(std::size_t bytes) { return detail::allocate_host_memory(bytes, "sim"); }
 
 void SimKernelDevice::release(void* pointer) { std::free(pointer); }
 
