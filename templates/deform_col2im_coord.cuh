@@ -7,8 +7,13 @@
 //   col2im_coord  both, reading dcol and the sample weights once
 //
 // The coordinate sums belong to one item, so grad_offset and grad_mask are written exactly once,
-// without atomics (items with no contribution write 0). A null grad_x_accum, grad_offset or
-// grad_mask skips that output (runtime test, uniform across the grid).
+// without atomics. A null grad_x_accum, grad_offset or grad_mask skips that output (runtime test,
+// uniform across the grid).
+//
+// Non-finite inputs follow torchvision's formula in IEEE arithmetic (docs/semantics.md): a point that
+// reads nothing still adds dc * 0 (NaN for a NaN or Inf dc), corners outside the image read as 0, and
+// grad_offset is sum_c (m * d sample) * dc. m * sum_c has the same NaN and Inf positions for a finite m;
+// an infinite m multiplies each channel's term instead.
 #pragma once
 
 #include "templates/tap_geometry.cuh"
@@ -34,6 +39,8 @@ DCN_DEVICE void deform_backward_sampling(const Params& p) {
     TapSample<float, Index> s;
     const bool inside = valid && sample_tap<Spec::boundary>(at.py, at.px, H, W, s);
     float grad_py = 0.0f, grad_px = 0.0f, grad_m = 0.0f;
+    const bool finite_m = is_finite(at.modulation);
+    const float term_m = finite_m ? 1.0f : at.modulation;  // m inside each channel's term, or outside the sum
     const Index first_channel = at.group * Index(Spec::channels_per_group);
     // Walk the group's channels by index increments (no per-channel 64-bit products).
     Index plane = plane_at<Spec>(p, at.image, first_channel);
@@ -42,13 +49,20 @@ DCN_DEVICE void deform_backward_sampling(const Params& p) {
 #pragma unroll Spec::channel_unroll
     for (int c = 0; c < Spec::channels_per_group; ++c) {
       const float dc = valid ? to_float(grad_columns[column]) : 0.0f;
-      if (kCoordinateGrads && inside) {
-        float corner[4];
+      if (kCoordinateGrads) {
+        float d_py = 0.0f, d_px = 0.0f, value = 0.0f;  // d sample/d py, d sample/d px, sample
+        if (inside) {
+          float corner[4];
 #pragma unroll
-        for (int k = 0; k < 4; ++k) corner[k] = to_float(x[plane + s.idx[k]]);
-        grad_py += dc * (s.wy[0] * corner[0] + s.wy[1] * corner[1] + s.wy[2] * corner[2] + s.wy[3] * corner[3]);
-        grad_px += dc * (s.wx[0] * corner[0] + s.wx[1] * corner[1] + s.wx[2] * corner[2] + s.wx[3] * corner[3]);
-        grad_m += dc * (s.w[0] * corner[0] + s.w[1] * corner[1] + s.w[2] * corner[2] + s.w[3] * corner[3]);
+          for (int k = 0; k < 4; ++k) corner[k] = s.reads[k] ? to_float(x[plane + s.idx[k]]) : 0.0f;
+          d_py = s.wy[0] * corner[0] + s.wy[1] * corner[1] + s.wy[2] * corner[2] + s.wy[3] * corner[3];
+          d_px = s.wx[0] * corner[0] + s.wx[1] * corner[1] + s.wx[2] * corner[2] + s.wx[3] * corner[3];
+          if (s.value_reads)
+            value = s.w[0] * corner[0] + s.w[1] * corner[1] + s.w[2] * corner[2] + s.w[3] * corner[3];
+        }
+        grad_py += (term_m * d_py) * dc;
+        grad_px += (term_m * d_px) * dc;
+        grad_m += dc * value;
       }
       if (scatter) {
         const float scaled = at.modulation * dc;
@@ -66,8 +80,9 @@ DCN_DEVICE void deform_backward_sampling(const Params& p) {
     }
     if (!kCoordinateGrads || !valid) return;
     if (grad_offset != nullptr) {
-      grad_offset[at.offset_y_at] = store_as<T>(at.modulation * grad_py);
-      grad_offset[at.offset_y_at + pixels] = store_as<T>(at.modulation * grad_px);
+      const float outer_m = finite_m ? at.modulation : 1.0f;
+      grad_offset[at.offset_y_at] = store_as<T>(outer_m * grad_py);
+      grad_offset[at.offset_y_at + pixels] = store_as<T>(outer_m * grad_px);
     }
     if (Spec::has_mask && grad_mask != nullptr) grad_mask[at.mask_at] = store_as<T>(grad_m);
   });

@@ -19,7 +19,8 @@ DCN_DEVICE void deform_im2col(const Params& p) {
     if (!valid) return;
     const TapPoint<Index> at = locate_tap<Spec>(p, item);
     TapSample<float, Index> s;
-    const bool inside = sample_tap<Spec::boundary>(at.py, at.px, H, W, s);
+    // A point that reads nothing has value 0 (docs/semantics.md); m * 0 still carries a NaN or Inf mask.
+    const bool reads = sample_tap<Spec::boundary>(at.py, at.px, H, W, s) && s.value_reads;
     const Index first_channel = at.group * Index(Spec::channels_per_group);
     // Walk the group's channels by pointer/index increments (no per-channel 64-bit products).
     const T* __restrict__ plane = x + plane_at<Spec>(p, at.image, first_channel);
@@ -28,9 +29,12 @@ DCN_DEVICE void deform_im2col(const Params& p) {
 #pragma unroll Spec::channel_unroll
     for (int c = 0; c < Spec::channels_per_group; ++c) {
       float value = 0.0f;
-      if (inside) {
-        value = s.w[0] * to_float(plane[s.idx[0]]) + s.w[1] * to_float(plane[s.idx[1]]) +
-                s.w[2] * to_float(plane[s.idx[2]]) + s.w[3] * to_float(plane[s.idx[3]]);
+      if (reads) {
+        // Corners outside the image are 0, not read: a zero weight times a NaN there would be NaN.
+        float corner[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) corner[k] = s.reads[k] ? to_float(plane[s.idx[k]]) : 0.0f;
+        value = s.w[0] * corner[0] + s.w[1] * corner[1] + s.w[2] * corner[2] + s.w[3] * corner[3];
       }
       columns[column] = store_as<T>(at.modulation * value);
       plane += plane_step;
