@@ -17,7 +17,8 @@ std::string strides_text(const TensorRef& t) {
 }
 
 void require_rank(const char* name, const TensorRef& t, int rank, const char* shape) {
-  if (t.rank != rank) invalid(fmt::format("{}: expected a {}-d tensor {}, got shape {}", name, rank, shape, t.shape_string()));
+  if (t.rank != rank)
+    invalid(fmt::format("{}: expected a {}-d tensor {}, got shape {}", name, rank, shape, t.shape_string()));
 }
 
 int narrow(const char* what, int64_t value) {

@@ -42,7 +42,8 @@ def test_offset_channels_not_a_multiple_of_taps():
 
 def test_offset_spatial_shape_is_checked_against_the_problem():
     x, offset, weight, bias, mask = tensors()
-    with pytest.raises(dcnjit.InvalidArgumentError, match=r"offset: expected shape \[2, 18, 6, 5\] .* got \[2, 18, 6, 4\]"):
+    expected = r"offset: expected shape \[2, 18, 6, 5\] .* got \[2, 18, 6, 4\]"
+    with pytest.raises(dcnjit.InvalidArgumentError, match=expected):
         call(x, offset[..., :4].contiguous(), weight, bias, None)
 
 
