@@ -1,12 +1,14 @@
 #include "algorithms/launch_context.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "generator/generator.h"
 
 namespace dcnjit::algo {
 
-LaunchContext::LaunchContext(detail::KernelDevice& device) : device_(device) {}
+LaunchContext::LaunchContext(detail::KernelDevice& device, RunOptions options)
+    : device_(device), options_(options) {}
 
 LaunchContext::~LaunchContext() {
   if (own_workspace_) device_.release(own_workspace_);
@@ -42,7 +44,13 @@ void* LaunchContext::workspace(void* caller, std::size_t caller_bytes, std::size
 }
 
 detail::ScopedPhase LaunchContext::phase(const char* name, double bytes, double flops, double atomics) {
-  return detail::ScopedPhase(sink_, name, bytes, flops, atomics, [this] { device_.synchronize(); });
+  return detail::ScopedPhase(sink_, name, bytes, flops, atomics, [this] { device_.synchronize(); }, &phase_error_);
+}
+
+void LaunchContext::begin_pass() { phase_error_ = nullptr; }
+
+void LaunchContext::end_pass() {
+  if (std::exception_ptr error = std::exchange(phase_error_, nullptr)) std::rethrow_exception(error);
 }
 
 }  // namespace dcnjit::algo

@@ -54,13 +54,13 @@ void* allocate_host_memory(std::size_t bytes, std::string_view who) {
 
 void* BackendImpl::allocate(std::size_t bytes) { return allocate_host_memory(bytes, "allocate"); }
 
-void BackendImpl::release(void* pointer) { std::free(pointer); }
+void BackendImpl::release(void* pointer) noexcept { std::free(pointer); }
 
-void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes) {
+void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes, void* /*stream*/) {
   if (bytes) std::memcpy(device, host, bytes);
 }
 
-void BackendImpl::copy_to_host(void* host, const void* device, std::size_t bytes) {
+void BackendImpl::copy_to_host(void* host, const void* device, std::size_t bytes, void* /*stream*/) {
   if (bytes) std::memcpy(host, device, bytes);
 }
 

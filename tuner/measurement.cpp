@@ -163,6 +163,10 @@ Measurement measure(detail::BackendImpl& backend, PassInputs& inputs, const Prob
     result.ok = true;
     result.median_ms = times[times.size() / 2];
     result.repeats = repeats;
+  } catch (const Error& e) {
+    result.ok = false;
+    result.error = e.what();
+    result.device_lost = e.code() == ErrorCode::DeviceLost;
   } catch (const std::exception& e) {
     result.ok = false;
     result.error = e.what();

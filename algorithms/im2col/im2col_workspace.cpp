@@ -12,12 +12,19 @@ std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAli
 
 }  // namespace
 
+int64_t column_pitch(const Problem& problem) {
+  const int64_t row = problem.layout == Layout::nhwc ? problem.C * problem.taps() : problem.Ho() * problem.Wo();
+  return (row + 7) / 8 * 8;
+}
+
 WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
   const std::size_t chunk = std::size_t(step);
   const std::size_t element = dtype_size(problem.dtype);
   const std::size_t taps = std::size_t(problem.taps());
   const std::size_t pixels = std::size_t(problem.Ho() * problem.Wo());
-  const std::size_t column_bytes = align_up(chunk * std::size_t(problem.C) * taps * pixels * element);
+  // Rows of one image: C*taps rows of the pitch (NCHW), or P rows (NHWC).
+  const std::size_t rows = problem.layout == Layout::nhwc ? pixels : std::size_t(problem.C) * taps;
+  const std::size_t column_bytes = align_up(chunk * rows * std::size_t(column_pitch(problem)) * element);
   const bool accumulators = uses_f32_accumulators(problem);
   const std::size_t weight_elements = std::size_t(problem.Co) * std::size_t(problem.C / problem.groups) * taps;
 
@@ -30,8 +37,6 @@ WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
   offset += column_bytes;
   layout.grad_x_accum = offset;
   if (accumulators) offset += align_up(chunk * std::size_t(problem.C * problem.H * problem.W) * sizeof(float));
-  layout.weight_partials = offset;
-  if (accumulators) offset += align_up(chunk * weight_elements * element);
   layout.weight_accum = offset;
   if (accumulators) offset += align_up(weight_elements * sizeof(float));
   layout.total_bytes = offset;

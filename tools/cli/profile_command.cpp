@@ -72,8 +72,9 @@ int run(std::vector<std::string>& argv) {
 const std::string kUsage = std::string(
     "usage: dcnjit profile (--backward | --forward)\n"
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
-    "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N] [--config \"k=v ...\"]\n"
-    "                      [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv] [--svg FILE]\n"
+    "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32] [--threads N]\n"
+    "                      [--config \"k=v ...\"] [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv]\n"
+    "                      [--svg FILE]\n"
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
@@ -86,7 +87,8 @@ const std::string kUsage = std::string(
     "  --in DIR / --preset NAME / --problem TEXT   the problem, as for dcnjit bench\n"
     "  --index I          which problem of the preset (default 0)\n"
     "  --backend B        cpu (default), cuda or sim\n"
-    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n"
+    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n") +
+    kAllowTf32Usage +
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      profile this config instead of the tuned one\n"
     "  --repeats K        timed runs per config (default 5)\n"
@@ -94,7 +96,7 @@ const std::string kUsage = std::string(
     "  --no-alternatives  profile the chosen config only\n"
     "  --json             {\"total_ms\", \"phases\": [...], \"alternatives\": [...], \"peaks\": {...}} on stdout\n"
     "  --csv              one row per config and phase on stdout\n"
-    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n") +
+    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n" +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});

@@ -52,11 +52,9 @@ io::ProblemResults read_outputs(const std::filesystem::path& dir, const io::Prob
   return results;
 }
 
-// Runs `dcnjit run --backend sim --backward` on the fixture's directory with its flags (plus
-// `extra`) and compares what it wrote with the fixture's references.
-void run_cli_and_compare(const std::string& name, const std::vector<std::string>& extra, double tolerance) {
-  const test::GoldenCase golden = test::load_golden_case(name);
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+// Runs `dcnjit run --backend sim --backward` on the fixture's directory with its flags (plus `extra`)
+// and returns what it wrote.
+io::ProblemResults run_cli(const test::GoldenCase& golden, const std::vector<std::string>& extra) {
   ScratchDirectory out;
   std::vector<std::string> argv = {DCNJIT_CLI_PATH, "run",       "--in",       golden.dir.string(),
                                    "--out",         out.path(),  "--backend",  "sim",
@@ -64,9 +62,19 @@ void run_cli_and_compare(const std::string& name, const std::vector<std::string>
   for (const std::string& flag : golden.cli_flags()) argv.push_back(flag);
   argv.insert(argv.end(), extra.begin(), extra.end());
   const ChildResult run = run_child(argv);
-  ASSERT_EQ(run.exit_code, 0) << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
-  EXPECT_TRUE(test::matches_golden(read_outputs(out.path(), golden.expected), golden.expected, tolerance))
-      << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
+  EXPECT_EQ(run.exit_code, 0) << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
+  if (run.exit_code != 0) return {};
+  return read_outputs(out.path(), golden.expected);
+}
+
+// The same, compared with the fixture's references.
+void run_cli_and_compare(const std::string& name, const std::vector<std::string>& extra, double tolerance) {
+  const test::GoldenCase golden = test::load_golden_case(name);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  const io::ProblemResults results = run_cli(golden, extra);
+  if (!::testing::Test::HasFailure()) {
+    EXPECT_TRUE(test::matches_golden(results, golden.expected, tolerance));
+  }
 }
 
 class SimCli : public ::testing::TestWithParam<std::string> {};
@@ -76,7 +84,7 @@ TEST_P(SimCli, RunBackwardMatchesReference) { run_cli_and_compare(GetParam(), {}
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimCli, ::testing::ValuesIn(test::list_golden_cases()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
-// Two fixtures cover f16 storage (the cast/reduce kernels and f16 atomics): one with a mask and bias
+// Two fixtures cover f16 storage (the f32 accumulators, their casts, f16 atomics): one with a mask and bias
 // and points between cells, one with groups and offset groups.
 class SimCliF16 : public ::testing::TestWithParam<std::string> {};
 
@@ -86,6 +94,18 @@ TEST_P(SimCliF16, RunBackwardInHalfPrecisionMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimCliF16, ::testing::Values("v2_mask_bias_3x3_pad1", "v2_groups3_offset_groups2"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// --allow-tf32 reaches the f32 GEMMs: the results move (the fixtures' inputs are not TF32 values) but stay
+// within TF32's error of the references. 2e-3: TF32 keeps 10 mantissa bits, so each operand is off by
+// up to 2^-11 ~ 4.9e-4 relative and a product by up to ~1e-3 (tests/runtime/sim/gemm_precision_test.cpp).
+TEST(SimCliTf32, AllowTf32ChangesTheGemmsWithinTheirError) {
+  const test::GoldenCase golden = test::load_golden_case("v2_mask_bias_3x3_pad1");
+  const io::ProblemResults exact = run_cli(golden, {});
+  const io::ProblemResults tf32 = run_cli(golden, {"--allow-tf32"});
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  EXPECT_TRUE(test::matches_golden(tf32, golden.expected, 2e-3));
+  EXPECT_FALSE(test::matches_golden(tf32, exact, 1e-6)) << "--allow-tf32 changed nothing";
+}
 
 // NHWC files: the fixture's arrays written in channels-last order (x [N,H,W,C], offset [N,Ho,Wo,2*og*k],
 // mask [N,Ho,Wo,og*k], grad_y [N,Ho,Wo,Co]), run with --layout nhwc; the outputs come back channels-last
