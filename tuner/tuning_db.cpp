@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "runtime/file_trust.h"
 #include "runtime/store/store_error.h"
 #include "runtime/store/transaction.h"
 #include "tuner/log.h"
@@ -89,9 +90,14 @@ store::Connection open_read_only(const std::string& path) {
 }
 
 store::Connection open_read_write(const std::string& path) {
-  std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);  // failure shows up as cannot_open below
+  if (!parent.empty()) {
+    try {
+      detail::create_private_directories(parent);
+    } catch (const fs::filesystem_error&) {
+      // Shows up as cannot_open below, naming the database.
+    }
+  }
   try {
     return store::Connection::open(path, store::Access::read_write);
   } catch (const StoreError& e) {

@@ -16,6 +16,8 @@
 //     naming the file; such a file holds someone's data, so it is never moved or modified.
 //   - not writable (file or directory): opened read-only with a warning; lookups work, new results are
 //     not persisted.
+//   - writable by another user (file or directory, runtime/file_trust.h): Error(CacheError) naming it;
+//     nothing is read from it. A directory this creates is private (0700).
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,11 @@
 //      to the work directory first. An entry that is not a whole shared object (shared_object_check.h)
 //      or does not load is rebuilt.
 //
-// Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>):
+// Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>), which must be
+// private (runtime/file_trust.h: created 0700; a named directory another user can write is an error,
+// the default one is then replaced by <cache dir>/sim-work or a fresh temporary directory, with a
+// warning). A shared object is loaded only after checking that the file holds the bytes the binary
+// cache has (or the compiler just wrote):
 //   include-<hash>/dcnjit_sim/*.h, include-<hash>/templates/*.cuh   shim + templates (hash of their text)
 //   include-<hash>/dcnjit_sim/simt.h.gch/<options>.gch                the shim precompiled (precompiled_shim.h)
 //   <kernel>-<key>.cpp, <kernel>-<key>.so                            source as compiled, and the library

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <utility>
 
+#include "runtime/file_trust.h"
 #include "runtime/store/store_error.h"
 
 namespace dcnjit::store {
@@ -33,10 +35,28 @@ sqlite3* open_handle(const std::string& name, int flags, int& code) {
   return db;
 }
 
+// Refuses a database another user could have written (or could write next), before SQLite reads it.
+// A missing directory is left to SQLite, which reports it as cannot_open.
+void check_trusted(const std::string& path) {
+  const std::filesystem::path file(path);
+  const std::filesystem::path directory = file.has_parent_path() ? file.parent_path() : ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(directory, ec)) return;
+  std::string where = "its directory " + directory.string();
+  std::string problem = detail::untrusted_directory_reason(directory);
+  if (problem.empty()) where = "the file", problem = detail::untrusted_file_reason(file);
+  if (!problem.empty())
+    throw StoreError(StoreErrorKind::untrusted, 0,
+                     fmt::format("database '{}': not opened: {} {}; dcnjit reads nothing that another user can "
+                                 "write (fix the permissions or choose another path)",
+                                 path, where, problem));
+}
+
 }  // namespace
 
 Connection Connection::open(const std::string& path, Access access, std::chrono::milliseconds busy_timeout) {
   const int flags = access == Access::read_write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  if (path != ":memory:") check_trusted(path);
   // Opens `name`, then reads the schema: SQLite opens lazily, so this read is what detects a file
   // that is not a database (or a WAL database whose -shm cannot be created).
   auto attempt = [&](const std::string& name) {

@@ -181,6 +181,26 @@ int run_unprivileged(Body body) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
+// Tuned configs steer what is compiled and run: a database another user can write is refused, naming
+// it, never read (runtime/file_trust.h); a directory open() creates is private.
+TEST(TuningDb, DatabaseInADirectoryWritableByOthersIsRefused) {
+  ScratchDirectory dir;
+  const std::string path = dir.file("shared/cache.sqlite");
+  { TuningDb::open(path).offer_winner(winner(key("N1 C4 H8 W8"), "step=1 tile=256", 2.0)); }
+  EXPECT_EQ(fs::status(dir / "shared").permissions(), fs::perms::owner_all);
+  fs::permissions(dir / "shared", fs::perms::all);
+  for (TuningDb::Mode mode : {TuningDb::Mode::read_write, TuningDb::Mode::read_only}) {
+    try {
+      TuningDb::open(path, mode);
+      ADD_FAILURE() << "opened a database in a world-writable directory";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::CacheError);
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("writable by other users"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(TuningDb, ReadOnlyFileInReadOnlyDirectoryStillServesLookups) {
   ScratchDirectory dir;
   const std::string path = dir.file("cache.sqlite");
