@@ -190,6 +190,11 @@ std::vector<std::string> compile_flags() {
                              "-fno-omit-frame-pointer"});
 #endif
   for (std::string& flag : split_flags(std::getenv("DCNJIT_SIM_CXXFLAGS"))) flags.push_back(std::move(flag));
+  // After the user's flags, so they win over -ffast-math, -Ofast or -ffinite-math-only: the kernels'
+  // range tests must see NaN (a NaN offset would otherwise index anywhere), and non-finite inputs must
+  // propagate as IEEE arithmetic does (docs/semantics.md).
+  flags.insert(flags.end(), {"-fno-fast-math", "-fno-finite-math-only", "-fno-unsafe-math-optimizations",
+                             "-fno-associative-math", "-fno-reciprocal-math", "-fsigned-zeros"});
   return flags;
 }
 

@@ -21,7 +21,9 @@
 //   <kernel>-<key>.cpp, <kernel>-<key>.so                            source as compiled, and the library
 // The .cpp is written on a cache hit too, so gdb shows kernel source lines either way.
 //
-// Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel).
+// Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel). Flags that
+// would break the contract's floating-point semantics (-ffast-math and its parts, -Ofast) are undone by
+// flags added after them.
 #pragma once
 
 #include <cstddef>
