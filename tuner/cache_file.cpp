@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
+#include <cstdio>
 #include <sstream>
 
 #include "dcnjit/error.h"
 #include "dcnjit/problem.h"
 #include "generator/version.h"
+#include "runtime/file_io.h"
 #include "runtime/store/connection.h"
 #include "runtime/json_writer.h"
 
@@ -115,9 +116,9 @@ void write_cache_file(const std::string& path, const CacheFile& file) {
   // Write a sibling and rename: an interrupted export never leaves a truncated file behind.
   const std::string partial = path + ".partial";
   {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error(ErrorCode::IoError, fmt::format("cache file '{}': cannot be written", path));
+    detail::OutputFile out = detail::open_output_file(partial, "cache file");
+    if (std::fwrite(text.data(), 1, text.size(), out.get()) != text.size() || std::fclose(out.release()) != 0)
+      throw Error(ErrorCode::IoError, fmt::format("cache file '{}': cannot be written", path));
   }
   if (std::rename(partial.c_str(), path.c_str()) != 0) {
     std::remove(partial.c_str());
@@ -126,11 +127,8 @@ void write_cache_file(const std::string& path, const CacheFile& file) {
 }
 
 CacheFile read_cache_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::IoError, fmt::format("cache file '{}': cannot be read", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_cache_json(text.str(), path);
+  // A regular file of at most 1 GiB (millions of entries): a FIFO or a device would hang.
+  return parse_cache_json(detail::read_regular_file(path, std::size_t(1) << 30, "cache file"), path);
 }
 
 MergeReport merge_into(TuningDb& db, const CacheFile& file, const MergeOptions& options) {

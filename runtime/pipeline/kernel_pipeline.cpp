@@ -79,7 +79,11 @@ void* KernelPipeline::workspace(void* caller_workspace, std::size_t caller_bytes
     if (own_workspace_) device_.release(own_workspace_);
     own_workspace_ = nullptr;
     own_workspace_bytes_ = 0;
-    own_workspace_ = device_.allocate(needed);
+    try {
+      own_workspace_ = device_.allocate(needed);
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("workspace of {} bytes (columns of im2col_step images): {}", needed, e.what()));
+    }
     own_workspace_bytes_ = needed;
   }
   return own_workspace_;

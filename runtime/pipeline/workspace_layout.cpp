@@ -1,37 +1,46 @@
 #include "runtime/pipeline/workspace_layout.h"
 
+#include "runtime/checked_size.h"
+
 namespace dcnjit::detail {
 
 namespace {
 
 constexpr std::size_t kAlignment = 256;  // cuBLASLt and vector loads like aligned operands
 
-std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+// Sizes are checked (runtime/checked_size.h): a chunk of im2col_step images can overflow where one
+// image does not.
+std::size_t region_bytes(const char* what, std::initializer_list<int64_t> factors, std::size_t element) {
+  const std::size_t bytes = checked_bytes(what, checked_product(what, factors), element);
+  return checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
+}
 
 }  // namespace
 
 WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int im2col_step) {
-  const std::size_t step = std::size_t(im2col_step);
+  const int64_t step = im2col_step;
   const std::size_t element = dtype_size(problem.dtype);
-  const std::size_t taps = std::size_t(problem.taps());
-  const std::size_t pixels = std::size_t(problem.Ho() * problem.Wo());
-  const std::size_t column_bytes = align_up(step * std::size_t(problem.C) * taps * pixels * element);
+  const int64_t taps = problem.taps();
+  const int64_t Ho = problem.Ho(), Wo = problem.Wo();
+  const std::size_t column_bytes = region_bytes("workspace: columns", {step, problem.C, taps, Ho, Wo}, element);
   const bool f32_accumulators = problem.dtype != DType::f32;
-  const std::size_t weight_elements = std::size_t(problem.Co) * std::size_t(problem.C / problem.groups) * taps;
+  const int64_t Cg = problem.C / problem.groups;
 
   WorkspaceLayout layout;
   std::size_t offset = 0;
+  auto add = [&](std::size_t bytes) { offset = checked_sum("workspace", offset, bytes); };
   layout.columns = offset;
-  offset += column_bytes;
+  add(column_bytes);
   layout.forward_bytes = offset;
   layout.grad_columns = offset;
-  offset += column_bytes;
+  add(column_bytes);
   layout.grad_x_accum = offset;
-  if (f32_accumulators) offset += align_up(step * std::size_t(problem.C * problem.H * problem.W) * sizeof(float));
+  if (f32_accumulators)
+    add(region_bytes("workspace: grad_x accumulators", {step, problem.C, problem.H, problem.W}, sizeof(float)));
   layout.weight_partials = offset;
-  if (f32_accumulators) offset += align_up(step * weight_elements * element);
+  if (f32_accumulators) add(region_bytes("workspace: weight partials", {step, problem.Co, Cg, taps}, element));
   layout.weight_accum = offset;
-  if (f32_accumulators) offset += align_up(weight_elements * sizeof(float));
+  if (f32_accumulators) add(region_bytes("workspace: weight accumulators", {problem.Co, Cg, taps}, sizeof(float)));
   layout.total_bytes = offset;
   return layout;
 }

@@ -3,10 +3,12 @@
 #include "tuner/cache_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/run_with_deadline.h"
 #include "tests/support/scratch_directory.h"
 
 namespace dcnjit::tuner {
@@ -83,6 +85,25 @@ TEST(CacheFileJson, MalformedEntriesAreRefusedNamingFileAndEntry) {
   expect_refused(replace("\"time_ms\": 0.125", "\"time_ms\": -1"), "entry 0");
   expect_refused(replace("\"pass\": \"backward_weight\"", "\"pass\": \"sideways\""), "entry 1");
   expect_refused(replace("N2 C8 H12 W10 Co8", "N2 C8 H12 W10 Co8 g1"), "entry 1");  // not canonical
+}
+
+// `cache import FIFO` blocked forever; a device never ended.
+TEST(CacheFileRead, FifoAndDeviceAreRefusedWithoutBlocking) {
+  ScratchDirectory dir;
+  ASSERT_EQ(mkfifo(dir.file("import.json").c_str(), 0600), 0);
+  auto read_fails_with = [](const std::string& path, const std::string& expected) {
+    try {
+      read_cache_file(path);
+      return 1;
+    } catch (const Error& e) {
+      return e.code() == ErrorCode::IoError && std::string(e.what()).find(expected) != std::string::npos ? 0 : 2;
+    }
+  };
+  EXPECT_EQ(dcnjit::testing::run_with_deadline([&] { return read_fails_with(dir.file("import.json"), "is a FIFO"); }),
+            0)
+      << "1: read, 2: another error, 114: blocked";
+  EXPECT_EQ(dcnjit::testing::run_with_deadline([&] { return read_fails_with("/dev/zero", "is a character device"); }),
+            0);
 }
 
 TEST(CacheFileMerge, RefusesAnotherGeneratorVersion) {

@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "dcnjit/error.h"
+#include "runtime/checked_size.h"
 #include "runtime/half.h"
+#include "runtime/host_memory.h"
 
 namespace dcnjit::io {
 namespace {
@@ -27,24 +29,46 @@ void check_representable(const HostArray& array, DType dtype, const char* name) 
   }
 }
 
+// The backend's memory for tensor `name`: a failure names the tensor and the bytes.
+DeviceBuffer allocate_named(const DeviceProblem::Allocator& allocate, std::size_t bytes, const char* name) {
+  try {
+    return allocate(bytes);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: {}", name, e.what()));
+  } catch (const std::bad_alloc&) {
+    throw detail::host_allocation_error(name, bytes, "out of memory");
+  }
+}
+
 DeviceBuffer upload(const DeviceProblem::Allocator& allocate, const HostArray& array, DType dtype, const char* name) {
   check_representable(array, dtype, name);
-  const std::vector<std::byte> bytes = encode(array.data, dtype);
-  DeviceBuffer buffer = allocate(bytes.size());
-  buffer.upload(bytes.data(), bytes.size());
+  const std::size_t size = detail::checked_bytes(name, array.numel(), dtype_size(dtype));
+  const std::vector<std::byte> bytes =
+      dtype == DType::f32 ? std::vector<std::byte>() : detail::allocate_host(name, size, [&] { return encode(array.data, dtype); });
+  DeviceBuffer buffer = allocate_named(allocate, size, name);
+  // f32 needs no conversion: the array's own bytes go up.
+  buffer.upload(dtype == DType::f32 ? static_cast<const void*>(array.data.data()) : bytes.data(), size);
   return buffer;
 }
 
-DeviceBuffer allocate_elements(const DeviceProblem::Allocator& allocate, int64_t count, DType dtype) {
-  return allocate(std::size_t(count) * dtype_size(dtype));
+DeviceBuffer allocate_elements(const DeviceProblem::Allocator& allocate, int64_t count, DType dtype,
+                               const char* name) {
+  return allocate_named(allocate, detail::checked_bytes(name, count, dtype_size(dtype)), name);
 }
 
-HostArray download(const DeviceBuffer& buffer, std::vector<int64_t> shape, DType dtype) {
-  int64_t count = 1;
-  for (int64_t d : shape) count *= d;
-  std::vector<std::byte> bytes(std::size_t(count) * dtype_size(dtype));
-  buffer.download(bytes.data(), bytes.size());
-  return HostArray{std::move(shape), decode(bytes, dtype)};
+HostArray download(const DeviceBuffer& buffer, std::vector<int64_t> shape, DType dtype, const char* name) {
+  HostArray array{std::move(shape), {}};
+  const int64_t count = array.numel();
+  const std::size_t size = detail::checked_bytes(name, count, dtype_size(dtype));
+  if (dtype == DType::f32) {
+    detail::allocate_host(name, size, [&] { array.data.resize(std::size_t(count)); });
+    buffer.download(array.data.data(), size);
+    return array;
+  }
+  std::vector<std::byte> bytes = detail::allocate_host(name, size, [&] { return std::vector<std::byte>(size); });
+  buffer.download(bytes.data(), size);
+  array.data = detail::allocate_host(name, std::size_t(count) * sizeof(float), [&] { return decode(bytes, dtype); });
+  return array;
 }
 
 }  // namespace
@@ -88,20 +112,21 @@ DeviceProblem::DeviceProblem(const ProblemArrays& arrays, bool backward, const A
     : problem_(arrays.problem), backward_(backward) {
   const Problem& p = problem_;
   const DType t = p.dtype;
+  p.validate();  // the sizes below are products of its dimensions
   if (backward && !arrays.grad_y) throw Error(ErrorCode::InvalidArgument, "grad_y: backward needs the gradient of y");
   x_ = upload(allocate, arrays.x, t, "x");
   offset_ = upload(allocate, arrays.offset, t, "offset");
   weight_ = upload(allocate, arrays.weight, t, "weight");
   if (arrays.mask) mask_ = upload(allocate, *arrays.mask, t, "mask");
   if (arrays.bias) bias_ = upload(allocate, *arrays.bias, t, "bias");
-  y_ = allocate_elements(allocate, p.N * p.Co * p.Ho() * p.Wo(), t);
+  y_ = allocate_elements(allocate, detail::checked_product("y", {p.N, p.Co, p.Ho(), p.Wo()}), t, "y");
   if (!backward) return;
   grad_y_ = upload(allocate, *arrays.grad_y, t, "grad_y");
-  grad_x_ = allocate_elements(allocate, arrays.x.numel(), t);
-  grad_offset_ = allocate_elements(allocate, arrays.offset.numel(), t);
-  grad_weight_ = allocate_elements(allocate, arrays.weight.numel(), t);
-  if (p.mask) grad_mask_ = allocate_elements(allocate, arrays.mask->numel(), t);
-  if (p.bias) grad_bias_ = allocate_elements(allocate, p.Co, t);
+  grad_x_ = allocate_elements(allocate, arrays.x.numel(), t, "grad_x");
+  grad_offset_ = allocate_elements(allocate, arrays.offset.numel(), t, "grad_offset");
+  grad_weight_ = allocate_elements(allocate, arrays.weight.numel(), t, "grad_weight");
+  if (p.mask) grad_mask_ = allocate_elements(allocate, arrays.mask->numel(), t, "grad_mask");
+  if (p.bias) grad_bias_ = allocate_elements(allocate, p.Co, t, "grad_bias");
 }
 
 DeviceProblem::DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool backward)
@@ -143,13 +168,15 @@ ProblemResults DeviceProblem::download() const {
   const DType t = p.dtype;
   const int64_t taps = p.taps();
   ProblemResults r;
-  r.y = io::download(y_, {p.N, p.Co, p.Ho(), p.Wo()}, t);
+  r.y = io::download(y_, {p.N, p.Co, p.Ho(), p.Wo()}, t, "y");
   if (!backward_) return r;
-  r.grad_x = io::download(grad_x_, {p.N, p.C, p.H, p.W}, t);
-  r.grad_offset = io::download(grad_offset_, {p.N, 2 * p.offset_groups * taps, p.Ho(), p.Wo()}, t);
-  r.grad_weight = io::download(grad_weight_, {p.Co, p.C / p.groups, p.kh, p.kw}, t);
-  if (p.mask) r.grad_mask = io::download(grad_mask_, {p.N, p.offset_groups * taps, p.Ho(), p.Wo()}, t);
-  if (p.bias) r.grad_bias = io::download(grad_bias_, {p.Co}, t);
+  r.grad_x = io::download(grad_x_, {p.N, p.C, p.H, p.W}, t, "grad_x");
+  r.grad_offset =
+      io::download(grad_offset_, {p.N, 2 * int64_t(p.offset_groups) * taps, p.Ho(), p.Wo()}, t, "grad_offset");
+  r.grad_weight = io::download(grad_weight_, {p.Co, p.C / p.groups, p.kh, p.kw}, t, "grad_weight");
+  if (p.mask)
+    r.grad_mask = io::download(grad_mask_, {p.N, int64_t(p.offset_groups) * taps, p.Ho(), p.Wo()}, t, "grad_mask");
+  if (p.bias) r.grad_bias = io::download(grad_bias_, {p.Co}, t, "grad_bias");
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "dcnjit/error.h"
+#include "runtime/file_io.h"
 #include "runtime/half.h"
 
 namespace dcnjit::io {
@@ -185,7 +186,10 @@ uint32_t read_le(std::string_view bytes, std::size_t offset, std::size_t width) 
 
 int64_t HostArray::numel() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      throw Error(ErrorCode::InvalidArgument, fmt::format("array of shape {}: too many elements for 64 bits",
+                                                          shape_text(shape)));
   return n;
 }
 
@@ -274,15 +278,10 @@ HostArray parse_npy(std::string_view bytes, const std::string& name) {
 }
 
 HostArray read_npy(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "rb"), &std::fclose);
-  if (!file) fail(name, fmt::format("cannot open for reading ({})", std::strerror(errno)));
-  std::string bytes;
-  char buffer[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) bytes.append(buffer, got);
-  if (std::ferror(file.get())) fail(name, fmt::format("read error ({})", std::strerror(errno)));
-  return parse_npy(bytes, name);
+  // A regular file only (a FIFO or /dev/zero would hang or never end); its size is the bound, and one
+  // larger than the machine's memory is refused before reading (runtime/file_io.h).
+  return parse_npy(detail::read_regular_file(path, std::numeric_limits<std::size_t>::max(), ""),
+                   path.string());
 }
 
 std::string format_npy(std::span<const float> data, const std::vector<int64_t>& shape, const std::string& name) {
@@ -317,8 +316,7 @@ std::string format_npy(std::span<const float> data, const std::vector<int64_t>& 
 void write_npy(const std::filesystem::path& path, std::span<const float> data, const std::vector<int64_t>& shape) {
   const std::string name = path.string();
   const std::string bytes = format_npy(data, shape, name);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "wb"), &std::fclose);
-  if (!file) fail(name, fmt::format("cannot open for writing ({})", std::strerror(errno)));
+  detail::OutputFile file = detail::open_output_file(path, "");
   if (std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size())
     fail(name, fmt::format("write failed ({})", std::strerror(errno)));
   if (std::fclose(file.release()) != 0) fail(name, fmt::format("write failed ({})", std::strerror(errno)));

@@ -3,6 +3,7 @@
 // reported phases. The numerics of the kernels themselves are tested by running them (sim backend).
 #include "runtime/pipeline/kernel_pipeline.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -288,6 +289,20 @@ TEST(KernelPipelineWorkspace, SizeCoversEverySegment) {
   for (std::size_t offset : {layout.columns, layout.grad_columns, layout.grad_x_accum, layout.weight_partials,
                              layout.weight_accum})
     EXPECT_EQ(offset % 256, 0u);
+}
+
+// Every tensor and one image's columns fit (Problem::validate), but the columns of 2^24 images do not:
+// an error naming the region, not a wrapped size that allocates too little.
+TEST(KernelPipelineWorkspace, ChunkWhoseSizeDoesNotFitIsAnError) {
+  const Problem p = Problem::parse("N16777216 C4096 H4096 W4096 Co1 k3 p1");
+  p.validate();
+  try {
+    WorkspaceLayout::of(p, 1 << 24);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("workspace: columns"));
+  }
 }
 
 TEST(KernelPipeline, RejectsAConfigOutsideTheKernelSpace) {
