@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "runtime/file_trust.h"
@@ -52,6 +54,22 @@ void check_trusted(const std::string& path) {
                                  path, where, problem));
 }
 
+// PRAGMA journal_mode=WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
+// busy handler, when another connection holds a shared lock (two processes creating the same file do).
+// So it is retried for as long as any other write would wait on the lock: the busy timeout.
+std::string switch_to_wal(Connection& connection, std::chrono::milliseconds busy_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    try {
+      auto mode = connection.prepare("PRAGMA journal_mode=WAL");
+      return mode.step() ? mode.column_text(0) : "";
+    } catch (const StoreError& e) {
+      if (e.kind() != StoreErrorKind::busy || std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 }  // namespace
 
 Connection Connection::open(const std::string& path, Access access, std::chrono::milliseconds busy_timeout) {
@@ -89,8 +107,7 @@ Connection Connection::open(const std::string& path, Access access, std::chrono:
                      fmt::format("database '{}': the file is not writable", path));
   }
   if (path == ":memory:") return connection;  // scratch database (e.g. for SQLite's JSON functions)
-  auto mode = connection.prepare("PRAGMA journal_mode=WAL");
-  const std::string journal = mode.step() ? mode.column_text(0) : "";
+  const std::string journal = switch_to_wal(connection, busy_timeout);
   if (journal != "wal") {
     throw StoreError(StoreErrorKind::read_only, SQLITE_READONLY,
                      fmt::format("database '{}': cannot switch to WAL journaling (got '{}'); is its directory "
