@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "runtime/file_trust.h"
@@ -200,10 +201,11 @@ int64_t TuningDb::upsert(store::Statement& statement, const Winner& winner) {
   if (winner.default_time_ms) statement.bind(9, *winner.default_time_ms);
   else statement.bind_null(9);
   statement.bind(10, winner.created_at ? winner.created_at : unix_now());
-  store::Transaction transaction(*connection_);
+  std::optional<store::Transaction> transaction;
+  if (!in_transaction_) transaction.emplace(*connection_);
   statement.run();
   const int64_t changed = connection_->changes();
-  transaction.commit();
+  if (transaction) transaction->commit();
   return changed;
 }
 
@@ -228,8 +230,25 @@ void TuningDb::record_trial(const Trial& trial) {
   if (trial.error.empty()) s.bind_null(9);
   else s.bind(9, trial.error);
   s.bind(10, trial.created_at ? trial.created_at : unix_now());
-  store::Transaction transaction(*connection_);
+  std::optional<store::Transaction> transaction;
+  if (!in_transaction_) transaction.emplace(*connection_);
   s.run();
+  if (transaction) transaction->commit();
+}
+
+void TuningDb::in_one_transaction(const std::function<void()>& body) {
+  if (!writable())
+    throw Error(ErrorCode::CacheError, fmt::format("tuning database '{}' is read-only", path()));
+  if (in_transaction_) return body();
+  store::Transaction transaction(*connection_);
+  in_transaction_ = true;
+  try {
+    body();
+  } catch (...) {
+    in_transaction_ = false;
+    throw;  // the transaction rolls back
+  }
+  in_transaction_ = false;
   transaction.commit();
 }
 
