@@ -17,7 +17,7 @@
 #include "dcnjit/error.h"
 #include "generator/template_library.h"
 #include "generator/version.h"
-#include "runtime/file_trust.h"
+#include "core/file_trust.h"
 #include "runtime/store/connection.h"
 #include "runtime/store/migrations.h"
 #include "runtime/store/statement.h"

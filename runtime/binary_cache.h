@@ -1,7 +1,7 @@
 // BinaryCache: compiled kernels by content key, in memory and in SQLite (binaries.sqlite beside the
 // tuning database), so a warm process or a second process never recompiles a known kernel.
 //
-// Key (design.md section 3): sha256 over the generated source, the text of every embedded template
+// Key (docs/architecture.md, caches and keys): sha256 over the generated source, the text of every embedded template
 // (generator/template_library.h; a template edit must not reuse stale binaries even if nobody bumps
 // the version), the sorted compiler options, the compiler version, the target, GENERATOR_VERSION and
 // the backend ("cuda" for NVRTC cubin/PTX, "sim" for host shared objects).
@@ -9,7 +9,7 @@
 // Persistence is best effort: the cache is derived data, so a file that is corrupt is moved aside
 // (<file>.corrupt) and recreated, and a file that cannot be opened, is locked past the busy timeout
 // or fails later leaves the cache memory-only (persistence_error() says why). So does a file that
-// another user can write, or one in such a directory (runtime/file_trust.h): its binaries would be
+// another user can write, or one in such a directory (core/file_trust.h): its binaries would be
 // loaded and run, so nothing is read from it. Compilation is never done inside a transaction; each
 // write is one short BEGIN IMMEDIATE ... COMMIT. Thread-safe.
 //

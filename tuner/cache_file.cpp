@@ -10,9 +10,9 @@
 #include "dcnjit/error.h"
 #include "dcnjit/problem.h"
 #include "generator/version.h"
-#include "runtime/file_io.h"
+#include "core/file_io.h"
 #include "runtime/store/connection.h"
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 
 namespace dcnjit::tuner {
 
@@ -51,8 +51,12 @@ std::string portability_problem(const Winner& w) {
     // Keys must be canonical, or the same problem could live under two keys.
     if (problem.to_string() != w.key.problem)
       return fmt::format("problem '{}' is not in canonical form '{}'", w.key.problem, problem.to_string());
-    if (w.key.layout != kLayoutNCHW) return fmt::format("layout '{}' is not {}", w.key.layout, kLayoutNCHW);
-    if (Config::parse(w.config).to_string() != w.config)
+    if (w.key.layout != layout_key(problem.layout))
+      return fmt::format("layout '{}' is not the problem's ({})", w.key.layout, layout_key(problem.layout));
+    // Configs are checked for form here (an algorithm, then knobs, as Config prints them); whether the
+    // knobs suit the backend is checked when a row is used (tuner/config_space.h: read_stored_config).
+    const Config config = Config::parse(w.config);
+    if (config.algorithm.empty() || config.to_string() != w.config)
       return fmt::format("config '{}' is not in canonical form", w.config);
   } catch (const Error& e) {
     return e.what();

@@ -42,8 +42,8 @@ struct CacheFile {
 };
 
 // Why `winner` cannot be carried by a cache file ("" when it can): a problem or config that is not
-// canonical or not valid, a layout other than NCHW, a time that is not a positive finite number, a
-// default time that is not finite.
+// canonical or not valid, a layout key other than the problem's, a time that is not a positive finite
+// number, a default time that is not finite.
 std::string portability_problem(const Winner& winner);
 
 // The winners as a cache file of this generator version; rows portability_problem() refuses go to

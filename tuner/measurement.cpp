@@ -7,9 +7,9 @@
 #include <cstring>
 #include <random>
 
-#include "runtime/checked_size.h"
-#include "runtime/half.h"
-#include "runtime/host_memory.h"
+#include "core/checked_size.h"
+#include "core/half.h"
+#include "core/host_memory.h"
 
 namespace dcnjit::tuner {
 

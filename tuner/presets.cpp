@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "dcnjit/error.h"
-#include "runtime/file_io.h"
+#include "core/file_io.h"
 
 namespace dcnjit::tuner {
 

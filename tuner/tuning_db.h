@@ -1,5 +1,5 @@
 // TuningDb: the persistent record of every tuning trial and of the winning config per
-// (problem, layout, pass, backend, environment) — design.md section 3.
+// (problem, layout, pass, backend, environment) — docs/architecture.md, caches and keys.
 //
 // Keys. problem = Problem::to_string() (canonical: shape, stride, pad, dilation, groups, og, mask,
 // bias, boundary, dtype), layout = "NCHW", pass = to_string(Pass), backend = to_string(Backend),
@@ -16,7 +16,7 @@
 //     naming the file; such a file holds someone's data, so it is never moved or modified.
 //   - not writable (file or directory): opened read-only with a warning; lookups work, new results are
 //     not persisted.
-//   - writable by another user (file or directory, runtime/file_trust.h): Error(CacheError) naming it;
+//   - writable by another user (file or directory, core/file_trust.h): Error(CacheError) naming it;
 //     nothing is read from it. A directory this creates is private (0700).
 #pragma once
 
@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "dcnjit/config.h"
+#include "dcnjit/problem.h"
 #include "runtime/store/connection.h"
 #include "runtime/store/migrations.h"
 #include "tuner/pass.h"
@@ -36,6 +37,8 @@
 namespace dcnjit::tuner {
 
 inline constexpr const char* kLayoutNCHW = "NCHW";
+// The layout column of a problem's key: "NCHW" or "NHWC".
+inline const char* layout_key(Layout layout) { return layout == Layout::nhwc ? "NHWC" : kLayoutNCHW; }
 
 struct TuningKey {
   std::string problem;  // Problem::to_string()

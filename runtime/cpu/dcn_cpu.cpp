@@ -9,9 +9,9 @@
 #include "dcnjit/error.h"
 #include "runtime/cpu/blas_gemm.h"
 #include "runtime/cpu/dcn_cpu_kernels.h"
-#include "runtime/checked_size.h"
+#include "core/checked_size.h"
 #include "runtime/cpu/phase_totals.h"
-#include "runtime/host_memory.h"
+#include "core/host_memory.h"
 
 namespace dcnjit::cpu {
 namespace {
@@ -48,7 +48,7 @@ struct WorkspaceLayout {
   int64_t backward_elements() const { return forward_elements() + dcol + partials + x_channels_last + weight_permuted; }
 };
 
-// Checked products (runtime/checked_size.h): a chunk of images can overflow where one image does not.
+// Checked products (core/checked_size.h): a chunk of images can overflow where one image does not.
 WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
   const ConvGeometry g = ConvGeometry::of(problem);
   WorkspaceLayout layout;

@@ -16,7 +16,7 @@
 
 #include "dcnjit/error.h"
 #include "generator/template_library.h"
-#include "runtime/file_trust.h"
+#include "core/file_trust.h"
 #include "runtime/sim/dynamic_shared_rewrite.h"
 #include "runtime/sim/precompiled_shim.h"
 #include "runtime/sim/shared_object_check.h"
@@ -95,7 +95,7 @@ std::string prepare_private_directory(const fs::path& dir) {
 }
 
 // The sim compiles and loads code from its work directory, so nobody else may be able to write it
-// (runtime/file_trust.h). A directory the user names must be private; the shared default in /tmp,
+// (core/file_trust.h). A directory the user names must be private; the shared default in /tmp,
 // which any user can create first, is replaced by a private one when it is not.
 fs::path work_directory() {
   const char* configured = std::getenv("DCNJIT_SIM_WORK_DIR");

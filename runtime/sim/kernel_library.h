@@ -12,7 +12,7 @@
 //      or does not load is rebuilt.
 //
 // Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>), which must be
-// private (runtime/file_trust.h: created 0700; a named directory another user can write is an error,
+// private (core/file_trust.h: created 0700; a named directory another user can write is an error,
 // the default one is then replaced by <cache dir>/sim-work or a fresh temporary directory, with a
 // warning). A shared object is loaded only after checking that the file holds the bytes the binary
 // cache has (or the compiler just wrote):

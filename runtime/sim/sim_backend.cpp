@@ -2,59 +2,30 @@
 
 #include <fmt/format.h>
 
-#include <mutex>
-
-#include "generator/config_space.h"
 #include "generator/version.h"
 #include "runtime/binary_cache.h"
-#include "runtime/pipeline/kernel_pipeline.h"
+#include "runtime/kernel_backend.h"
 
 namespace dcnjit::detail {
 namespace {
 
-class SimBackend final : public BackendImpl {
+class SimBackend final : public KernelBackend {
  public:
-  explicit SimBackend(const sim::SimOptions& options) : device_(options), pipeline_(device_) {}
+  SimBackend(const EngineOptions& options, std::unique_ptr<sim::SimKernelDevice> device)
+      : KernelBackend(options, std::move(device)), device_(static_cast<sim::SimKernelDevice&>(kernel_device())) {}
 
   Backend kind() const override { return Backend::sim; }
 
-  Config default_config(const Problem& problem) const override { return gen::default_kernel_config(problem); }
-
-  void validate_config(const Problem& problem, const Config& config) const override {
-    gen::validate_kernel_config(problem, config);
-    // One GEMM implementation (OpenBLAS); the cuBLASLt candidate index has no meaning here.
-    if (config.gemm_algo != 0)
-      throw Error(ErrorCode::InvalidArgument,
-                  fmt::format("gemm_algo={} is not available on the sim backend (it has one GEMM, algo=0)",
-                              config.gemm_algo));
-  }
-
-  std::size_t workspace_size(const Problem& problem, const Config& config) const override {
-    return KernelPipeline::workspace_size(problem, config);
-  }
-
-  void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {
-    std::lock_guard lock(mutex_);
-    pipeline_.forward(problem, config, args, phase_sink());
-  }
-
-  void backward(const Problem& problem, const Config& config, const BackwardArgs& args) override {
-    std::lock_guard lock(mutex_);
-    pipeline_.backward(problem, config, args, phase_sink());
-  }
-
-  // "sim:<compiler --version line>:threads=<n>:gen=<version>": tuned sim configs are only reused
-  // with the same compiler, worker count and generator.
+  // "sim:<compiler --version line>:threads=<n>:gen=<version>[:algorithm=<name>]": tuned sim configs are
+  // only reused with the same compiler, worker count and generator (and the same algorithm restriction).
   std::string environment() const override {
-    std::lock_guard lock(mutex_);
-    return fmt::format("sim:{}:threads={}:gen={}", device_.library().compiler_identity(), device_.threads(),
-                       gen::GENERATOR_VERSION);
+    std::lock_guard lock(pass_mutex());
+    return fmt::format("sim:{}:threads={}:gen={}{}", device_.library().compiler_identity(), device_.threads(),
+                       gen::GENERATOR_VERSION, restriction_suffix());
   }
 
  private:
-  mutable std::mutex mutex_;  // one pass at a time: the device and pipeline are not thread-safe
-  mutable sim::SimKernelDevice device_;
-  KernelPipeline pipeline_;
+  sim::SimKernelDevice& device_;  // owned by KernelBackend
 };
 
 unsigned resolve_threads(int requested) {
@@ -71,7 +42,7 @@ std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options, cons
   // Beside the tuning database, like the cuda backend's cubins.
   if (!resolved.binary_cache)
     resolved.binary_cache = std::make_shared<BinaryCache>(default_binary_cache_path(options.cache_path));
-  return std::make_shared<SimBackend>(resolved);
+  return std::make_shared<SimBackend>(options, std::make_unique<sim::SimKernelDevice>(resolved));
 }
 
 std::shared_ptr<BackendImpl> make_sim_backend(const EngineOptions& options) {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dcnjit/error.h"
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::sim {
 
@@ -20,8 +20,9 @@ float load_element(const void* base, int64_t index, DType dtype) {
     case DType::f32: return static_cast<const float*>(base)[index];
     case DType::f16: return half_to_float(static_cast<const uint16_t*>(base)[index]);
     case DType::bf16: return bf16_to_float(static_cast<const uint16_t*>(base)[index]);
+    case DType::f64: break;  // run_gemm multiplies f64 in double, never through these
   }
-  return 0.0f;
+  throw Error(ErrorCode::Internal, "sim gemm: no f32 view of this dtype");
 }
 
 void store_element(void* base, int64_t index, DType dtype, float value) {
@@ -29,7 +30,9 @@ void store_element(void* base, int64_t index, DType dtype, float value) {
     case DType::f32: static_cast<float*>(base)[index] = value; return;
     case DType::f16: static_cast<uint16_t*>(base)[index] = float_to_half(value); return;
     case DType::bf16: static_cast<uint16_t*>(base)[index] = float_to_bf16(value); return;
+    case DType::f64: break;
   }
+  throw Error(ErrorCode::Internal, "sim gemm: no f32 view of this dtype");
 }
 
 // A rows x cols matrix stored with leading dimension `ld` -> dense f32 (leading dimension cols).
@@ -51,6 +54,13 @@ void check(const GemmDesc& d) {
   if (d.m && d.n && (!d.c || (d.k && (!d.a || !d.b)))) fail("null operand");
 }
 
+// C += bias along rows (bias[i]) or, with bias_per_column, along columns (bias[j]).
+template <typename T>
+void add_bias(T* c, const GemmDesc& d, const T* bias) {
+  for (int64_t i = 0; i < d.m; ++i)
+    for (int64_t j = 0; j < d.n; ++j) c[i * d.ldc + j] += bias[d.bias_per_column ? j : i];
+}
+
 }  // namespace
 
 void run_gemm(const GemmDesc& d) {
@@ -69,11 +79,16 @@ void run_gemm(const GemmDesc& d) {
       float* c = static_cast<float*>(d.c) + c_offset;
       cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a, int(d.lda), bm, int(d.ldb),
                   d.beta, c, int(d.ldc));
-      if (d.bias) {
-        const float* bias = static_cast<const float*>(d.bias);
-        for (int64_t i = 0; i < d.m; ++i)
-          for (int64_t j = 0; j < d.n; ++j) c[i * d.ldc + j] += bias[i];
-      }
+      if (d.bias) add_bias(c, d, static_cast<const float*>(d.bias));
+      continue;
+    }
+    if (d.dtype == DType::f64) {
+      const double* a = static_cast<const double*>(d.a) + b * d.stride_a;
+      const double* bm = static_cast<const double*>(d.b) + b * d.stride_b;
+      double* c = static_cast<double*>(d.c) + c_offset;
+      cblas_dgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a, int(d.lda), bm, int(d.ldb),
+                  d.beta, c, int(d.ldc));
+      if (d.bias) add_bias(c, d, static_cast<const double*>(d.bias));
       continue;
     }
     // f16 / bf16: widen, multiply in f32, round the result once.
@@ -83,10 +98,11 @@ void run_gemm(const GemmDesc& d) {
                                           : std::vector<float>(std::size_t(d.m * d.n), 0.0f);
     cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a.data(), int(a_cols), bm.data(),
                 int(b_cols), d.beta, c.data(), int(d.n));
-    for (int64_t i = 0; i < d.m; ++i) {
-      const float bias = d.bias ? load_element(d.bias, i, d.dtype) : 0.0f;
-      for (int64_t j = 0; j < d.n; ++j) store_element(d.c, c_offset + i * d.ldc + j, d.dtype, c[std::size_t(i * d.n + j)] + bias);
-    }
+    for (int64_t i = 0; i < d.m; ++i)
+      for (int64_t j = 0; j < d.n; ++j) {
+        const float bias = d.bias ? load_element(d.bias, d.bias_per_column ? j : i, d.dtype) : 0.0f;
+        store_element(d.c, c_offset + i * d.ldc + j, d.dtype, c[std::size_t(i * d.n + j)] + bias);
+      }
   }
 }
 

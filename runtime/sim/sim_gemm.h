@@ -1,9 +1,9 @@
 // The GEMM of the sim device (KernelDevice::gemm): OpenBLAS sgemm per batch entry. f16/bf16
-// operands are widened to f32 (runtime/half.h), multiplied with f32 accumulation, and the result is
+// operands are widened to f32 (core/half.h), multiplied with f32 accumulation, and the result is
 // rounded back once, matching cuBLASLt's f32 compute type up to summation order.
 #pragma once
 
-#include "runtime/kernel_device.h"
+#include "algorithms/kernel_device.h"
 
 namespace dcnjit::sim {
 

@@ -19,8 +19,25 @@ std::shared_ptr<detail::BinaryCache> cache_or_default(std::shared_ptr<detail::Bi
 
 }  // namespace
 
+namespace {
+
+detail::DeviceTraits modelled_traits() {
+  detail::DeviceTraits traits;
+  traits.backend = Backend::sim;
+  traits.arch = 90;
+  traits.sm_count = 132;
+  traits.l2_bytes = std::size_t(50) << 20;
+  traits.max_grid_x = SimKernelDevice::kMaxGridX;
+  traits.max_dynamic_shared_bytes = SimKernelDevice::kMaxDynamicSharedBytes;
+  traits.gemm_algorithms = 1;
+  return traits;
+}
+
+}  // namespace
+
 SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
-    : order_(options.order),
+    : traits_(modelled_traits()),
+      order_(options.order),
       runner_(options.threads),
       library_(std::move(compiler), cache_or_default(std::move(options.binary_cache))) {}
 

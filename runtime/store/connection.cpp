@@ -8,7 +8,7 @@
 #include <thread>
 #include <utility>
 
-#include "runtime/file_trust.h"
+#include "core/file_trust.h"
 #include "runtime/store/store_error.h"
 
 namespace dcnjit::store {

@@ -24,13 +24,13 @@ using dcnjit::testing::ScratchDirectory;
 
 Winner entry(const std::string& problem, Pass pass, const std::string& env, const std::string& config, double ms,
              std::optional<double> default_ms) {
-  return Winner{TuningKey{problem, kLayoutNCHW, pass, Backend::cpu, env}, config, ms, "step=1 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=0", default_ms, 0};
+  return Winner{TuningKey{problem, kLayoutNCHW, pass, Backend::cpu, env}, config, ms, "im2col step=1 tile=0", default_ms, 0};
 }
 
 const char* const kProblemA = "N1 C4 H8 W8 Co4 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32";
 const char* const kProblemB = "N2 C8 H12 W10 Co8 k3x3 s2x2 p1x1 d1x1 g1 og1 nomask nobias v2 f16";
-const char* const kFast = "step=1 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=256";
-const char* const kSlow = "step=1 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=1024";
+const char* const kFast = "im2col step=1 tile=256";
+const char* const kSlow = "im2col step=1 tile=1024";
 
 CacheFile sample() {
   return CacheFile{current_generator_version(),
@@ -87,7 +87,9 @@ TEST(CacheFileJson, MalformedEntriesAreRefusedNamingFileAndEntry) {
     t.replace(t.find(from), from.size(), to);
     return t;
   };
-  expect_refused(replace("tile=256", "tile=256 evil=1"), "entry 0");
+  expect_refused(replace("tile=256", "tile=256 step=2"), "entry 0");           // a knob twice
+  expect_refused(replace("im2col step=1 tile=256", "step=1 tile=256"), "entry 0");  // no algorithm
+  expect_refused(replace("\"layout\": \"NCHW\"", "\"layout\": \"NHWC\""), "entry 0");  // not the problem's
   expect_refused(replace("\"time_ms\": 0.125", "\"time_ms\": -1"), "entry 0");
   expect_refused(replace("\"pass\": \"backward_weight\"", "\"pass\": \"sideways\""), "entry 1");
   expect_refused(replace("N2 C8 H12 W10 Co8", "N2 C8 H12 W10 Co8 g1"), "entry 1");  // not canonical
@@ -139,7 +141,8 @@ TEST(CacheFileJson, HeaderFieldsMustHaveTheExportersTypes) {
             std::string::npos);
   EXPECT_NE(refused_because(replace("\"format_version\": 1", "\"format_version\": 2")).find("not supported"),
             std::string::npos);
-  EXPECT_NE(refused_because(replace("\"generator_version\": \"1\"", "\"generator_version\": 1")).find(
+  const std::string version = "\"generator_version\": \"" + current_generator_version() + "\"";
+  EXPECT_NE(refused_because(replace(version, "\"generator_version\": " + current_generator_version())).find(
                 "\"generator_version\" is not a string"),
             std::string::npos);
   EXPECT_NE(refused_because(replace("\"env\": \"cpu:Test:threads=2\"", "\"env\": 7")).find(
@@ -154,7 +157,7 @@ TEST(CacheFileJson, BadEntriesAreRefusedOrSkippedByIndex) {
   three.entries.push_back(three.entries[0]);
   three.entries[2].key.env = "cpu:third";
   std::string text = to_json(three);
-  text.replace(text.find("tile=1024"), 9, "tile=1024 evil=1");  // entry 1
+  text.replace(text.find("\"time_ms\": 3.5"), 14, "\"time_ms\": -1");  // entry 1
   try {
     parse_cache_json(text, "x.json");
     ADD_FAILURE() << "accepted";
@@ -167,7 +170,8 @@ TEST(CacheFileJson, BadEntriesAreRefusedOrSkippedByIndex) {
   EXPECT_EQ(read.entries[1].key.env, "cpu:third");
   ASSERT_EQ(read.rejected.size(), 1u);
   EXPECT_EQ(read.rejected[0].index, 1u);
-  EXPECT_NE(read.rejected[0].reason.find("evil"), std::string::npos) << read.rejected[0].reason;
+  EXPECT_NE(read.rejected[0].reason.find("time_ms -1 is not a positive number"), std::string::npos)
+      << read.rejected[0].reason;
 }
 
 // Export leaves out what import would refuse (a time of Inf, a key that is not canonical: hand-edited

@@ -12,8 +12,8 @@
 #include <optional>
 
 #include "dcnjit/error.h"
-#include "runtime/file_io.h"
-#include "runtime/half.h"
+#include "core/file_io.h"
+#include "core/half.h"
 
 namespace dcnjit::io {
 
@@ -279,7 +279,7 @@ HostArray parse_npy(std::string_view bytes, const std::string& name) {
 
 HostArray read_npy(const std::filesystem::path& path) {
   // A regular file only (a FIFO or /dev/zero would hang or never end); its size is the bound, and one
-  // larger than the machine's memory is refused before reading (runtime/file_io.h).
+  // larger than the machine's memory is refused before reading (core/file_io.h).
   return parse_npy(detail::read_regular_file(path, std::numeric_limits<std::size_t>::max(), ""),
                    path.string());
 }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/phases.h"
+#include "core/phases.h"
 #include "tools/profile/peaks.h"
 #include "tools/profile/session.h"
 

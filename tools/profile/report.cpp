@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 
 namespace dcnjit::profile {
 

@@ -3,12 +3,10 @@
 #include <cmath>
 #include <random>
 
-#include "runtime/checked_size.h"
-#include "runtime/host_memory.h"
+#include "core/checked_size.h"
+#include "core/host_memory.h"
 
 namespace dcnjit::profile {
-
-const char* to_string(Pass pass) { return pass == Pass::forward ? "forward" : "backward"; }
 
 double gemm_flops(const Problem& problem, Pass pass) {
   return (pass == Pass::forward ? 2.0 : 4.0) * problem.forward_macs();

@@ -1,5 +1,5 @@
 // The sim's work directory holds what it compiles and loads, so another local user must never be able
-// to write it (runtime/file_trust.h, README.md "Security"). Each case runs sim_cache_probe, a separate
+// to write it (core/file_trust.h, README.md "Security"). Each case runs sim_cache_probe, a separate
 // process, because the work directory is chosen once per process. Cases that need a directory of
 // another user chown one to "nobody" (uid 65534) and run only as root.
 #include <gmock/gmock.h>

@@ -119,7 +119,7 @@ TEST(StoreConnection, MissingDirectoryIsCannotOpenNamingThePath) {
 }
 
 // What a database holds steers what dcnjit compiles and runs, so one that another user can write (or
-// replace) is not opened at all (runtime/file_trust.h): kind untrusted, naming the file and the reason.
+// replace) is not opened at all (core/file_trust.h): kind untrusted, naming the file and the reason.
 void expect_untrusted(const std::string& path, Access access, const std::string& reason) {
   try {
     Connection::open(path, access);

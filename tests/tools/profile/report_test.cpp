@@ -9,7 +9,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 #include "tools/profile/svg_chart.h"
 
 namespace dcnjit::profile {

@@ -1,0 +1,49 @@
+#include "algorithms/im2col/im2col_workspace.h"
+
+#include "algorithms/im2col/im2col_kernels.h"
+#include "core/checked_size.h"
+
+namespace dcnjit::algo::im2col {
+
+namespace {
+
+constexpr std::size_t kAlignment = 256;  // cuBLASLt and vector loads like aligned operands
+
+// Sizes are checked (core/checked_size.h): a chunk of `step` images can overflow where one image
+// does not.
+std::size_t region_bytes(const char* what, std::initializer_list<int64_t> factors, std::size_t element) {
+  const std::size_t bytes = detail::checked_bytes(what, detail::checked_product(what, factors), element);
+  return detail::checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
+}
+
+}  // namespace
+
+WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
+  const int64_t chunk = step;
+  const std::size_t element = dtype_size(problem.dtype);
+  const int64_t taps = problem.taps();
+  const int64_t Ho = problem.Ho(), Wo = problem.Wo();
+  const std::size_t column_bytes = region_bytes("workspace: columns", {chunk, problem.C, taps, Ho, Wo}, element);
+  const bool accumulators = uses_f32_accumulators(problem);
+  const int64_t Cg = problem.C / problem.groups;
+
+  WorkspaceLayout layout;
+  std::size_t offset = 0;
+  auto add = [&](std::size_t bytes) { offset = detail::checked_sum("workspace", offset, bytes); };
+  layout.columns = offset;
+  add(column_bytes);
+  layout.forward_bytes = offset;
+  layout.grad_columns = offset;
+  add(column_bytes);
+  layout.grad_x_accum = offset;
+  if (accumulators)
+    add(region_bytes("workspace: grad_x accumulators", {chunk, problem.C, problem.H, problem.W}, sizeof(float)));
+  layout.weight_partials = offset;
+  if (accumulators) add(region_bytes("workspace: weight partials", {chunk, problem.Co, Cg, taps}, element));
+  layout.weight_accum = offset;
+  if (accumulators) add(region_bytes("workspace: weight accumulators", {problem.Co, Cg, taps}, sizeof(float)));
+  layout.total_bytes = offset;
+  return layout;
+}
+
+}  // namespace dcnjit::algo::im2col
