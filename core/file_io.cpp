@@ -44,8 +44,9 @@ std::string read_regular_file(const std::filesystem::path& path, std::size_t max
   if (file.fd < 0) fail(what, path, fmt::format("cannot open for reading ({})", std::strerror(errno)));
   struct stat st {};
   if (fstat(file.fd, &st) != 0) fail(what, path, fmt::format("cannot be examined ({})", std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) fail(what, path, "is a directory, not a file");
   if (!S_ISREG(st.st_mode))
-    fail(what, path, fmt::format("is {}; only a regular file can be read (it would block or never end)",
+    fail(what, path, fmt::format("is {}; only a regular file can be read (reading this would block or never end)",
                                  kind_of(st.st_mode)));
   if (std::size_t(st.st_size) > max_bytes)
     fail(what, path, fmt::format("is {}, more than the {} allowed", byte_count_text(std::size_t(st.st_size)),

@@ -134,7 +134,7 @@ store::Connection open_read_write(const std::string& path) {
       return store::Connection::open(path, store::Access::read_write);
     }
     const bool unwritable = e.kind() == StoreErrorKind::read_only || e.kind() == StoreErrorKind::cannot_open;
-    if (!unwritable || !fs::exists(path)) throw;
+    if (!unwritable || !fs::is_regular_file(path)) throw;  // a directory or FIFO is no read-only database
     warn(fmt::format("tuning database '{}' is not writable; using it read-only (new tuning results are not kept)",
                      path));
     return open_read_only(path);
@@ -152,11 +152,19 @@ TuningDb TuningDb::open(const std::string& path, Mode mode) {
   store::Connection connection = mode == Mode::read_write ? open_read_write(path) : open_read_only(path);
   const int version = store::migrate(connection, kMigrations);
   if (version != schema_version()) {
-    // Only a read-only connection can be left at an older version (it cannot migrate).
+    // Only a read-only connection can be left at an older version (it cannot migrate): one the caller
+    // asked for (cache list, export), or a file that is not writable.
+    const std::string what = version == 0 ? "is empty (no dcnjit schema yet)"
+                                          : fmt::format("has schema version {}, older than this build's {}", version,
+                                                        schema_version());
+    if (mode == Mode::read_only)
+      throw Error(ErrorCode::CacheError,
+                  fmt::format("tuning database '{}' {}; this command only reads it, so it is not {}: a command that "
+                              "writes (dcnjit tune, cache import, cache clear) does that",
+                              path, what, version == 0 ? "set up" : "upgraded"));
     throw Error(ErrorCode::CacheError,
-                fmt::format("tuning database '{}' has schema version {} and is read-only, so it cannot be upgraded to "
-                            "version {}",
-                            path, version, schema_version()));
+                fmt::format("tuning database '{}' {} and is not writable, so it cannot be {}", path, what,
+                            version == 0 ? "set up" : "upgraded"));
   }
   return TuningDb(std::move(connection));
 }

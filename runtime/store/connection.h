@@ -56,6 +56,7 @@ class Connection {
   sqlite3* db_ = nullptr;
   std::string path_;
   Access access_ = Access::read_write;
+  std::chrono::milliseconds busy_timeout_{0};  // for messages: how long a write waited on a lock
 };
 
 }  // namespace dcnjit::store

@@ -1,6 +1,7 @@
 #include "runtime/store/migrations.h"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "runtime/store/connection.h"
 #include "runtime/store/store_error.h"
@@ -58,10 +59,15 @@ int migrate(Connection& connection, std::span<const Migration> migrations) {
     if (version >= migration.to_version) continue;
     try {
       connection.execute(migration.sql);
-    } catch (const Error& e) {
+    } catch (const Error&) {
+      // SQLite's reason alone (the statement is the migration script, not the user's business). A file
+      // at version N without version N's tables fails here: it says what it does not hold.
       throw StoreError(StoreErrorKind::other, 0,
-                       fmt::format("database '{}': migration to version {} ({}) failed: {}", connection.path(),
-                                   migration.to_version, migration.description, e.what()));
+                       fmt::format("database '{}': cannot upgrade schema version {} to {} ({}): {}; the file does not "
+                                   "hold what version {} has, so it is damaged or not dcnjit's: move it away or use "
+                                   "another path",
+                                   connection.path(), version, migration.to_version, migration.description,
+                                   sqlite3_errmsg(connection.handle()), version));
     }
     connection.set_user_version(migration.to_version);
     transaction.commit();

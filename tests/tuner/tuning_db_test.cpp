@@ -251,6 +251,24 @@ TEST(TuningDb, DatabaseInADirectoryWritableByOthersIsRefused) {
   }
 }
 
+// A file at user_version 1 without version 1's tables made the migration fail with its whole SQL script
+// in the message. Now SQLite's reason and what it means, in one line.
+TEST(TuningDb, FileClaimingAVersionItDoesNotHoldIsReportedWithoutTheMigrationScript) {
+  ScratchDirectory dir;
+  const std::string path = dir.file("v1.sqlite");
+  { store::Connection::open(path, store::Access::read_write).set_user_version(1); }
+  try {
+    TuningDb::open(path);
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cannot upgrade schema version 1 to 2"), std::string::npos) << message;
+    EXPECT_NE(message.find("no such table: trials"), std::string::npos) << message;
+    EXPECT_EQ(message.find("ALTER TABLE"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
 TEST(TuningDb, ReadOnlyFileInReadOnlyDirectoryStillServesLookups) {
   ScratchDirectory dir;
   const std::string path = dir.file("cache.sqlite");

@@ -29,9 +29,21 @@ constexpr std::size_t kMagicAndVersion = 8;  // magic (6) + major (1) + minor (1
   throw Error(ErrorCode::IoError, fmt::format("{}: {}", name, what));
 }
 
+// NumPy's own limit (NPY_MAXDIMS of NumPy 2): a header with more dimensions is not an array NumPy wrote.
+constexpr std::size_t kMaxDimensions = 64;
+
+// "[2, 18, 5, 7]"; a long shape keeps its first and last dimensions, so a message stays one short line.
 std::string shape_text(const std::vector<int64_t>& shape) {
+  constexpr std::size_t kHead = 4, kTail = 2;
   std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += fmt::format("{}{}", i ? ", " : "", shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape.size() > kHead + kTail + 2 && i == kHead) {
+      s += fmt::format(", ... ({} dimensions)", shape.size());
+      i = shape.size() - kTail - 1;
+      continue;
+    }
+    s += fmt::format("{}{}", i ? ", " : "", shape[i]);
+  }
   return s + "]";
 }
 
@@ -142,6 +154,7 @@ class HeaderParser {
         v = v * 10 + digit;
       }
       if (pos_ == start) malformed("expected a non-negative integer dimension");
+      if (values.size() == kMaxDimensions) malformed(fmt::format("more than {} dimensions", kMaxDimensions));
       values.push_back(v);
       if (!accept(',')) {
         expect(')');

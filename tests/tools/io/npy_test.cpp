@@ -186,6 +186,22 @@ TEST(NpyErrors, ShapeWhoseByteCountOverflows) {
                   "shape [4611686018427387904, 4] is too large");
 }
 
+// A header with 10,000 dimensions gave a 30 KB error line; NumPy writes at most 64.
+TEST(NpyErrors, TooManyDimensionsIsAShortError) {
+  std::string shape = "(";
+  for (int i = 0; i < 10000; ++i) shape += "1, ";
+  shape += ")";
+  try {
+    parse_npy(npy_file(f4_dict(shape), payload_of<float>({1}), /*major=*/2), "x.npy");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than 64 dimensions"));
+    EXPECT_LT(std::string(e.what()).size(), 400u);
+  }
+  // Long shapes in other messages keep their first and last dimensions.
+  EXPECT_EQ((HostArray{std::vector<int64_t>(20, 3), {}}.shape_string()), "[3, 3, 3, 3, ... (20 dimensions), 3, 3]");
+}
+
 TEST(NpyErrors, TruncatedHeader) {
   const std::string bytes = npy_file(f4_dict("(2,)"), "");
   expect_io_error(bytes.substr(0, 30),
