@@ -28,7 +28,10 @@ inline int64_t checked_product(std::string_view what, std::initializer_list<int6
   }
   if (overflow) {
     std::string text;
-    for (int64_t f : factors) text += (text.empty() ? "" : "*") + std::to_string(f);
+    for (int64_t f : factors) {
+      if (!text.empty()) text += '*';
+      text += std::to_string(f);
+    }
     throw Error(ErrorCode::InvalidArgument, fmt::format("{}: {} elements do not fit in 64 bits", what, text));
   }
   return product;

@@ -15,8 +15,8 @@
 namespace dcnjit::detail {
 
 // The whole contents of `path`, a regular file (or a link to one) of at most `max_bytes`. Throws
-// Error(IoError) "<what> '<path>': ..." ("<path>: ..." when `what` is empty) for anything else: missing, unreadable, a directory, a FIFO, a
-// device, or larger than `max_bytes`.
+// Error(IoError) "<what> '<path>': ..." ("<path>: ..." when `what` is empty) for anything else: missing,
+// unreadable, a directory, a FIFO, a device, or larger than `max_bytes`.
 std::string read_regular_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what);
 
 using OutputFile = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;

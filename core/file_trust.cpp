@@ -81,7 +81,8 @@ std::string untrusted_directory_reason(const fs::path& dir) {
   if (ec) return fmt::format("cannot be examined ({})", ec.message());
   for (fs::path at = real;; at = at.parent_path()) {
     struct stat st {};
-    if (stat(at.c_str(), &st) != 0) return fmt::format("cannot be examined: {} ({})", at.string(), std::strerror(errno));
+    if (stat(at.c_str(), &st) != 0)
+      return fmt::format("cannot be examined: {} ({})", at.string(), std::strerror(errno));
     const bool is_the_directory = at == real;
     if (std::string problem = directory_problem(st, is_the_directory); !problem.empty())
       return is_the_directory ? problem : fmt::format("is inside {}, which {}", at.string(), problem);

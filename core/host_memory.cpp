@@ -24,8 +24,8 @@ void check_host_bytes(std::string_view what, std::size_t bytes) {
   if (sysinfo(&info) != 0) return;  // unknown: let the allocation decide
   const double total = (double(info.totalram) + double(info.totalswap)) * double(info.mem_unit);
   if (double(bytes) > total)
-    throw host_allocation_error(what, bytes,
-                                fmt::format("this machine has {} of memory and swap", byte_count_text(std::size_t(total))));
+    throw host_allocation_error(
+        what, bytes, fmt::format("this machine has {} of memory and swap", byte_count_text(std::size_t(total))));
 }
 
 }  // namespace dcnjit::detail

@@ -144,7 +144,8 @@ namespace {
 
 // The integer `digits` of `token`, which must lie in [low, high]: a value out of range is an error, never
 // truncated (k4294967299 must not become k3).
-int64_t parse_int(const std::string& token, std::string_view digits, int64_t low = INT64_MIN, int64_t high = INT64_MAX) {
+int64_t parse_int(const std::string& token, std::string_view digits, int64_t low = INT64_MIN,
+                  int64_t high = INT64_MAX) {
   int64_t value = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec == std::errc::result_out_of_range || (ec == std::errc() && (value < low || value > high)))

@@ -100,7 +100,8 @@ std::string sha256_file_hex(const std::filesystem::path& file) {
     if (EVP_DigestUpdate(context.get(), buffer.data(), got) != 1) return {};
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  if (std::ferror(in.get()) || EVP_DigestFinal_ex(context.get(), digest.data(), &length) != 1 || length != 32) return {};
+  if (std::ferror(in.get()) || EVP_DigestFinal_ex(context.get(), digest.data(), &length) != 1 || length != 32)
+    return {};
   std::string hex;
   for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;

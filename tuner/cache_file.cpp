@@ -61,7 +61,8 @@ std::string portability_problem(const Winner& w) {
   } catch (const Error& e) {
     return e.what();
   }
-  if (!(w.time_ms > 0) || !std::isfinite(w.time_ms)) return fmt::format("time_ms {} is not a positive number", w.time_ms);
+  if (!(w.time_ms > 0) || !std::isfinite(w.time_ms))
+    return fmt::format("time_ms {} is not a positive number", w.time_ms);
   if (w.default_time_ms && !std::isfinite(*w.default_time_ms))
     return fmt::format("default_time_ms {} is not a number", *w.default_time_ms);
   return {};
@@ -110,8 +111,8 @@ CacheFile parse_cache_json(const std::string& text, const std::string& source, B
   // Exactly what to_json() writes: the integer 1, not "1" or 1.9.
   if (header.is_null(2)) malformed(source, "\"format_version\" is missing");
   if (header.column_text(1) != "integer")
-    malformed(source, fmt::format("format_version {} is {} {}, not the integer {}", header.column_text(2),
-                                  header.column_text(1) == "integer" ? "an" : "a", header.column_text(1), kFormatVersion));
+    malformed(source, fmt::format("format_version {} has JSON type {}, not the integer {}", header.column_text(2),
+                                  header.column_text(1), kFormatVersion));
   if (header.column_int64(2) != kFormatVersion)
     malformed(source, fmt::format("format_version {} is not supported (this build reads {})", header.column_text(2),
                                   kFormatVersion));
@@ -139,7 +140,8 @@ CacheFile parse_cache_json(const std::string& text, const std::string& source, B
     if (rows.column_text(1) != "object") why = "not an object";
     for (std::size_t f = 0; why.empty() && f < std::size(kTextFields); ++f)
       if (rows.column_text(kTextTypeColumns[f]) != "text")
-        why = fmt::format("\"{}\" is {}", kTextFields[f], rows.is_null(kTextTypeColumns[f]) ? "missing" : "not a string");
+        why = fmt::format("\"{}\" is {}", kTextFields[f],
+                          rows.is_null(kTextTypeColumns[f]) ? "missing" : "not a string");
     if (why.empty()) {
       try {
         w.key.problem = rows.column_text(2);
@@ -149,7 +151,8 @@ CacheFile parse_cache_json(const std::string& text, const std::string& source, B
         w.key.env = rows.column_text(6);
         w.config = rows.column_text(7);
         const std::string time_type = rows.column_text(8);
-        if (time_type != "real" && time_type != "integer") throw Error(ErrorCode::InvalidArgument, "time_ms must be a number");
+        if (time_type != "real" && time_type != "integer")
+          throw Error(ErrorCode::InvalidArgument, "time_ms must be a number");
         w.time_ms = rows.column_double(9);
         w.default_config = rows.column_text(10);
         const std::string default_type = rows.column_text(11);

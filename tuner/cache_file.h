@@ -38,7 +38,7 @@ struct RejectedEntry {
 struct CacheFile {
   std::string generator_version;
   std::vector<Winner> entries;
-  std::vector<RejectedEntry> rejected;  // bad entries that were skipped (BadEntries::skip)
+  std::vector<RejectedEntry> rejected = {};  // bad entries that were skipped (BadEntries::skip)
 };
 
 // Why `winner` cannot be carried by a cache file ("" when it can): a problem or config that is not

@@ -93,7 +93,8 @@ void* PassInputs::upload_random(const char* name, std::size_t elements, float lo
   std::bernoulli_distribution negative(0.5);
   const std::size_t element_bytes = dtype_size(problem_.dtype);
   const std::size_t bytes = detail::checked_bytes(name, int64_t(elements), element_bytes);
-  std::vector<unsigned char> host = detail::allocate_host(name, bytes, [&] { return std::vector<unsigned char>(bytes); });
+  std::vector<unsigned char> host =
+      detail::allocate_host(name, bytes, [&] { return std::vector<unsigned char>(bytes); });
   for (std::size_t i = 0; i < elements; ++i) {
     float v = magnitude(rng);
     if (signed_values && negative(rng)) v = -v;

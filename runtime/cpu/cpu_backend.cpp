@@ -104,10 +104,11 @@ class CpuBackend final : public BackendImpl {
  private:
   // The workspace reports its own size (dcn_cpu.cpp); what is left are the f32 copies of f16/bf16 tensors.
   static Error out_of_memory(const Problem& problem) {
+    const double pixels = double(problem.Ho()) * problem.Wo();
     const double tensors = double(problem.N) * problem.C * problem.H * problem.W +
-                           double(problem.N) * problem.offset_groups * problem.taps() * 3 * problem.Ho() * problem.Wo() +
+                           double(problem.N) * problem.offset_groups * problem.taps() * 3 * pixels +
                            double(problem.Co) * (problem.C / problem.groups) * problem.taps() +
-                           double(problem.N) * problem.Co * problem.Ho() * problem.Wo();
+                           double(problem.N) * problem.Co * pixels;
     return Error(ErrorCode::LaunchError,
                  fmt::format("cpu backend: out of host memory for the f32 copies of the {} tensors of '{}' (about {} "
                              "per direction)",

@@ -57,7 +57,8 @@ WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
   layout.weight_permuted = g.Co * g.channels_per_group * g.K;
   layout.dcol = layout.col;
   const int64_t blocks = int64_t(channel_segments(g, kChannelBlock).size());
-  layout.partials = detail::checked_product("cpu workspace: coordinate partials", {tiling.step, blocks, g.K, 3, tiling.tile});
+  layout.partials =
+      detail::checked_product("cpu workspace: coordinate partials", {tiling.step, blocks, g.K, 3, tiling.tile});
   // The largest total (backward) in bytes of the widest element type, so every sum and byte count below fits.
   std::size_t total = 0;
   for (int64_t part : {layout.col, layout.x_channels_last, layout.weight_permuted, layout.dcol, layout.partials,

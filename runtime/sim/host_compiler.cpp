@@ -155,7 +155,8 @@ HostCompiler::Output HostCompiler::run(const std::vector<std::string>& arguments
   bool timed_out = false;
   char buffer[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       kill(-pid, SIGKILL);

@@ -98,7 +98,8 @@ TEST(FileTrust, CreatedDirectoriesArePrivateAndExistingOnesUntouched) {
   fs::create_directory(dir / "old");
   fs::permissions(dir / "old", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   create_private_directories(dir / "old" / "a" / "b");
-  EXPECT_EQ(fs::status(dir / "old").permissions(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  EXPECT_EQ(fs::status(dir / "old").permissions(),
+            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   EXPECT_EQ(fs::status(dir / "old" / "a").permissions(), fs::perms::owner_all);
   EXPECT_EQ(fs::status(dir / "old" / "a" / "b").permissions(), fs::perms::owner_all);
   create_private_directories(dir / "old" / "a" / "b");  // exists: fine

@@ -144,7 +144,8 @@ TEST(Problem, ValidateRejectsSizeProductsThatDoNotFitNamingTheTensor) {
   // The column matrix of one image: C * taps * Ho * Wo, larger than every tensor.
   EXPECT_NE(parse_error_of("N1 C1073741824 H65536 W65536 Co1 k1x1 og1073741824").find("x [N, C, H, W]"),
             std::string::npos);
-  EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p2147483647").find("pad_h=2147483647 exceeds the limit"), std::string::npos);
+  EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p2147483647").find("pad_h=2147483647 exceeds the limit"),
+            std::string::npos);
   EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p1073741825").find("pad_h=1073741825 exceeds the limit"),
             std::string::npos);
   EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p1073741824").find("output size"), std::string::npos);

@@ -19,18 +19,31 @@ struct DcnjitResult {
 };
 
 inline std::string shell_quoted(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
+  std::string q(1, '\'');
+  for (char c : arg) {
+    if (c == '\'') q.append("'\\''");
+    else q.push_back(c);
+  }
+  q.push_back('\'');
+  return q;
 }
 
 inline DcnjitResult run_dcnjit(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& environment = {}) {
   std::string command = "env";
-  for (const auto& [name, value] : environment) command += " " + shell_quoted(name + "=" + value);
-  command += " " + shell_quoted(DCNJIT_CLI_PATH);
-  for (const std::string& arg : args) command += " " + shell_quoted(arg);
-  command += " 2>&1";
+  auto add = [&](const std::string& word) {
+    command.push_back(' ');
+    command.append(shell_quoted(word));
+  };
+  for (const auto& [name, value] : environment) {
+    std::string assignment = name;
+    assignment.push_back('=');
+    assignment.append(value);
+    add(assignment);
+  }
+  add(DCNJIT_CLI_PATH);
+  for (const std::string& arg : args) add(arg);
+  command.append(" 2>&1");
   DcnjitResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;

@@ -248,7 +248,8 @@ TEST(TuneCli, FailedRowsShowTheirReasonBelowTheTable) {
   store::Connection holder = store::Connection::open(db_path, store::Access::read_write);
   holder.execute("BEGIN IMMEDIATE");  // held for the whole run
   std::ofstream(dir.file("p.txt")) << "N1 C4 H9 W8 Co4 k3x3 p1x1\n";
-  const auto result = dcnjit::testing::run_dcnjit({"tune", "--problems", dir.file("p.txt"), "--budget", "1", "--cache", db_path});
+  const auto result =
+      dcnjit::testing::run_dcnjit({"tune", "--problems", dir.file("p.txt"), "--budget", "1", "--cache", db_path});
   holder.execute("ROLLBACK");
   EXPECT_NE(result.output.find("failed: N1 C4 H9 W8 Co4 k3x3 s1x1 p1x1 d1x1 g1 og1 nomask nobias v2 f32 forward: "),
             std::string::npos)

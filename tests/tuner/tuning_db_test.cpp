@@ -375,7 +375,9 @@ TEST(TuningDb, ProcessesCreatingTheSameNewDatabaseAtOnceAllSucceed) {
     char text[512] = {};
     if (read(report[0], text, sizeof text - 1) > 0 && first_failure.empty()) first_failure = text;
     close(report[0]);
-    if (failures == 0) EXPECT_EQ(TuningDb::open(path).trial_count(), kProcesses);
+    if (failures == 0) {
+      EXPECT_EQ(TuningDb::open(path).trial_count(), kProcesses);
+    }
   }
   EXPECT_EQ(failures, 0) << "first failure: " << first_failure;
 }

@@ -45,7 +45,8 @@ DeviceBuffer upload(const DeviceProblem::Allocator& allocate, const HostArray& a
   check_representable(array, dtype, name);
   const std::size_t size = detail::checked_bytes(name, array.numel(), dtype_size(dtype));
   const std::vector<std::byte> bytes =
-      dtype == DType::f32 ? std::vector<std::byte>() : detail::allocate_host(name, size, [&] { return encode(array.data, dtype); });
+      dtype == DType::f32 ? std::vector<std::byte>()
+                          : detail::allocate_host(name, size, [&] { return encode(array.data, dtype); });
   DeviceBuffer buffer = allocate_named(allocate, size, name);
   // f32 needs no conversion: the array's own bytes go up.
   buffer.upload(dtype == DType::f32 ? static_cast<const void*>(array.data.data()) : bytes.data(), size);

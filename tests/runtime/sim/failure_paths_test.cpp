@@ -234,9 +234,9 @@ TEST(SimFailures, CompilerThatHangsIsStoppedAfterTheTimeout) {
 // A compiler that prints 1.4 MB put all of it into the error: now its start and its end, with a note.
 TEST(SimFailures, NoisyCompilerLogIsCutToItsStartAndEnd) {
   dcnjit::testing::ScratchDirectory dir;
-  const HostCompiler compiler(
-      compiler_script(dir, "echo FIRST LINE; yes 'warning: noisy line' | head -c 1400000; echo; echo LAST LINE; exit 1"),
-      "the test");
+  const std::string script =
+      "echo FIRST LINE; yes 'warning: noisy line' | head -c 1400000; echo; echo LAST LINE; exit 1";
+  const HostCompiler compiler(compiler_script(dir, script), "the test");
   const std::string message = error_message(ErrorCode::CompileError, [&] {
     compiler.compile({"-o", dir.file("k.so"), dir.file("k.cpp")}, "kernel k", "");
   });

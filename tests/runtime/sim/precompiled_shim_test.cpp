@@ -68,7 +68,8 @@ TEST_F(SimPrecompiledShim, GccLoadsItWhenCompilingAKernelWithTheSameFlags) {
 }
 
 TEST_F(SimPrecompiledShim, NoneForClang) {
-  EXPECT_TRUE(ensure_precompiled_shim(compiler_, "Debian clang version 16.0.6", kFlags, dir_.path(), includes_, *cache_).empty());
+  const std::string clang = "Debian clang version 16.0.6";
+  EXPECT_TRUE(ensure_precompiled_shim(compiler_, clang, kFlags, dir_.path(), includes_, *cache_).empty());
   EXPECT_FALSE(fs::exists(dir_.path() / "dcnjit_sim/simt.h.gch"));
 }
 
