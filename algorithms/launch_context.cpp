@@ -1,8 +1,11 @@
 #include "algorithms/launch_context.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <utility>
 
+#include "dcnjit/error.h"
 #include "generator/generator.h"
 
 namespace dcnjit::algo {
@@ -37,7 +40,11 @@ void* LaunchContext::workspace(void* caller, std::size_t caller_bytes, std::size
     if (own_workspace_) device_.release(own_workspace_);
     own_workspace_ = nullptr;
     own_workspace_bytes_ = 0;
-    own_workspace_ = device_.allocate(needed);
+    try {
+      own_workspace_ = device_.allocate(needed);
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("workspace of {} bytes (columns of im2col_step images): {}", needed, e.what()));
+    }
     own_workspace_bytes_ = needed;
   }
   return own_workspace_;

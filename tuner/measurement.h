@@ -33,7 +33,8 @@ class PassInputs {
  private:
   struct Buffer;
   struct Set;
-  void* upload_random(std::size_t elements, float low, float high, bool signed_values, uint64_t seed);
+  void* upload_random(const char* name, std::size_t elements, float low, float high, bool signed_values,
+                      uint64_t seed);
 
   detail::BackendImpl& backend_;
   Problem problem_;

@@ -21,6 +21,7 @@
 #include "runtime/cpu/cpu_knobs.h"
 #include "runtime/cpu/dcn_cpu.h"
 #include "runtime/cpu/float_staging.h"
+#include "core/host_memory.h"
 
 namespace dcnjit::detail {
 namespace {
@@ -104,11 +105,18 @@ class CpuBackend final : public BackendImpl {
   std::string environment() const override { return fmt::format("cpu:{}:threads={}", model_, threads_); }
 
  private:
+  // The workspace reports its own size (dcn_cpu.cpp); what is left are the f32 copies of f16/bf16 tensors.
   static Error out_of_memory(const Problem& problem) {
+    const double pixels = double(problem.Ho()) * problem.Wo();
+    const double tensors = double(problem.N) * problem.C * problem.H * problem.W +
+                           double(problem.N) * problem.offset_groups * problem.taps() * 3 * pixels +
+                           double(problem.Co) * (problem.C / problem.groups) * problem.taps() +
+                           double(problem.N) * problem.Co * pixels;
     return Error(ErrorCode::LaunchError,
-                 fmt::format("cpu backend: out of host memory for the workspace or f32 staging of '{}'; a smaller "
-                             "im2col_step or cpu_pixel_tile needs less",
-                             problem.to_string()));
+                 fmt::format("cpu backend: out of host memory for the f32 copies of the {} tensors of '{}' (about {} "
+                             "per direction)",
+                             to_string(problem.dtype), problem.to_string(),
+                             detail::byte_count_text(std::size_t(tensors * sizeof(float)))));
   }
 
   void run_forward(const Problem& problem, const Config& config, const ForwardArgs& args) {

@@ -9,7 +9,9 @@
 #include "dcnjit/error.h"
 #include "runtime/cpu/blas_gemm.h"
 #include "runtime/cpu/dcn_cpu_kernels.h"
+#include "core/checked_size.h"
 #include "runtime/cpu/phase_totals.h"
+#include "core/host_memory.h"
 
 namespace dcnjit::cpu {
 namespace {
@@ -46,15 +48,22 @@ struct WorkspaceLayout {
   int64_t backward_elements() const { return forward_elements() + dcol + partials + x_channels_last + weight_permuted; }
 };
 
+// Checked products (core/checked_size.h): a chunk of images can overflow where one image does not.
 WorkspaceLayout workspace_layout(const Problem& problem, const Tiling& tiling) {
   const ConvGeometry g = ConvGeometry::of(problem);
   WorkspaceLayout layout;
-  layout.col = tiling.step * g.C * g.K * tiling.tile;
-  layout.x_channels_last = tiling.step * g.C * g.H * g.W;
+  layout.col = detail::checked_product("cpu workspace: columns", {tiling.step, g.C, g.K, tiling.tile});
+  layout.x_channels_last = detail::checked_product("cpu workspace: channels-last x", {tiling.step, g.C, g.H, g.W});
   layout.weight_permuted = g.Co * g.channels_per_group * g.K;
   layout.dcol = layout.col;
   const int64_t blocks = int64_t(channel_segments(g, kChannelBlock).size());
-  layout.partials = tiling.step * blocks * g.K * 3 * tiling.tile;
+  layout.partials =
+      detail::checked_product("cpu workspace: coordinate partials", {tiling.step, blocks, g.K, 3, tiling.tile});
+  // The largest total (backward) in bytes of the widest element type, so every sum and byte count below fits.
+  std::size_t total = 0;
+  for (int64_t part : {layout.col, layout.x_channels_last, layout.weight_permuted, layout.dcol, layout.partials,
+                       layout.x_channels_last, layout.weight_permuted})
+    total = detail::checked_sum("cpu workspace", total, detail::checked_bytes("cpu workspace", part, sizeof(double)));
   return layout;
 }
 
@@ -66,7 +75,8 @@ class Scratch {
     if (workspace) {
       data_ = static_cast<T*>(workspace);
     } else {
-      owned_.reset(new T[std::max<int64_t>(elements, 1)]);
+      const std::size_t bytes = detail::checked_bytes("cpu workspace", std::max<int64_t>(elements, 1), sizeof(T));
+      detail::allocate_host("cpu workspace", bytes, [&] { owned_.reset(new T[std::max<int64_t>(elements, 1)]); });
       data_ = owned_.get();
     }
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "dcnjit/engine.h"
@@ -121,6 +122,19 @@ TEST(EnginePlan, AnUnknownAlgorithmIsNamedWithTheBackendsOwn) {
                                          " backend's (im2col"),
               std::string::npos)
         << e.what();
+  }
+}
+
+// Engine::allocate rounded the size up to whole cache lines first: SIZE_MAX - 10 wrapped to a tiny block
+// handed out as if it were that large. Now an error naming the bytes, before anything is allocated.
+TEST(EngineAllocate, ASizeTheMachineCannotHaveIsAnErrorNotATinyBlock) {
+  Engine engine(EngineOptions{});
+  try {
+    DeviceBuffer buffer = engine.allocate(std::numeric_limits<std::size_t>::max() - 10);
+    ADD_FAILURE() << "a buffer of " << buffer.size() << " bytes was returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::LaunchError);
+    EXPECT_NE(std::string(e.what()).find("cannot allocate"), std::string::npos) << e.what();
   }
 }
 

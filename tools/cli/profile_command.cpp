@@ -2,11 +2,12 @@
 // peaks, and what each alternative config would save. Table, JSON, CSV and an SVG chart.
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "dcnjit/engine.h"
+#include "core/file_io.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
@@ -20,11 +21,11 @@
 namespace dcnjit::cli {
 namespace {
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) throw Error(ErrorCode::IoError, fmt::format("--svg {}: cannot write the file", path));
+// The chart is opened before the profile runs (a path that cannot be written fails at once, not after
+// minutes of measuring) and without blocking (core/file_io.h); written at the end.
+void write_chart(detail::OutputFile& file, const std::string& path, const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), file.get()) != text.size() || std::fflush(file.get()) != 0)
+    throw Error(ErrorCode::IoError, fmt::format("--svg {}: cannot write the file", path));
 }
 
 int run(std::vector<std::string>& argv) {
@@ -45,6 +46,8 @@ int run(std::vector<std::string>& argv) {
   if (index && !source.preset) throw UsageError("--index selects a problem of a --preset");
   if (json && csv) throw UsageError("--json and --csv are exclusive (both print to stdout)");
   const Config given = config_text ? Config::parse(*config_text) : Config{};
+  detail::OutputFile chart(nullptr, &std::fclose);
+  if (svg_path) chart = detail::open_output_file(*svg_path, "--svg");
 
   auto problems = profile::load_problems(source, flags);
   const std::size_t which = std::size_t(index.value_or(0));
@@ -65,7 +68,7 @@ int run(std::vector<std::string>& argv) {
   if (json) fmt::print("{}", profile::format_json(report));
   else if (csv) fmt::print("{}", profile::format_csv(report));
   else fmt::print("{}", profile::format_table(report));
-  if (svg_path) write_file(*svg_path, profile::format_svg(report));
+  if (chart) write_chart(chart, *svg_path, profile::format_svg(report));
   return 0;
 }
 

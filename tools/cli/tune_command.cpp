@@ -76,6 +76,13 @@ void print_table(const std::vector<BatchEntry>& entries) {
                to_string(e.pass), to_string(e.status), e.config, config_width, format_ms(e.time_ms),
                format_ms(e.default_time_ms), s ? fmt::format("{:.2f}x", *s) : "-");
   }
+  // Why a row failed (the JSON carries it whole): its first line, so the table stays readable.
+  for (const auto& e : entries) {
+    if (e.status != BatchEntry::Status::failed) continue;
+    std::string why = e.error.empty() ? "no reason recorded" : e.error.substr(0, e.error.find('\n'));
+    if (why.size() > 300) why = why.substr(0, 300) + " ...";
+    fmt::print("failed: {} {}: {}\n", e.problem.to_string(), to_string(e.pass), why);
+  }
   const auto& plan_passes = tuner::plan_passes();
   const bool investigation = std::any_of(entries.begin(), entries.end(), [&](const BatchEntry& e) {
     return std::find(plan_passes.begin(), plan_passes.end(), e.pass) == plan_passes.end();

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
 #include "algorithms/im2col/im2col_algorithm.h"
 #include "algorithms/im2col/im2col_workspace.h"
 #include "algorithms/im2col/sampling_params.cuh"
+#include "dcnjit/error.h"
 #include "templates/shared_params.cuh"
 #include "tests/support/recording_device.h"
 
@@ -300,6 +302,20 @@ TEST(Im2colBackward, WeightAndGradXF16GoThroughF32Accumulators) {
   EXPECT_EQ(f.device.launches.back().as<dcn::ElementwiseParams>().src, ws + layout.weight_accum);
   EXPECT_EQ(f.device.launches.back().as<dcn::ElementwiseParams>().dst, address(14));
   EXPECT_EQ(f.device.launches.back().as<dcn::ElementwiseParams>().count, 4 * 4 * 9);
+}
+
+// Every tensor and one image's columns fit (Problem::validate), but the columns of 2^24 images do not:
+// an error naming the region, not a wrapped size that allocates too little.
+TEST(Im2colWorkspace, ChunkWhoseSizeDoesNotFitIsAnError) {
+  const Problem p = Problem::parse("N16777216 C4096 H4096 W4096 Co1 k3 p1");
+  p.validate();
+  try {
+    im2col::WorkspaceLayout::of(p, 1 << 24);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("workspace: columns"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Im2colWorkspace, SizeCoversEverySegment) {

@@ -65,6 +65,17 @@ TEST(DcnCpuCoreTest, InvalidTilingIsRejectedWithTheFieldName) {
               HasSubstr("cpu_pixel_tile=-1"));
 }
 
+// Each tensor fits (Problem::validate); a chunk of 2^24 images' columns does not: an error, not a
+// wrapped size.
+TEST(DcnCpuCoreTest, WorkspaceThatDoesNotFitIn64BitsIsAnError) {
+  const Problem p = Problem::parse("N16777216 C4096 H4096 W4096 Co1 k3 p1");
+  p.validate();
+  cpu::CpuConfig config;
+  config.im2col_step = 1 << 24;
+  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes(p, config, 4); }), HasSubstr("cpu workspace: columns"));
+  EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes(p, config, 4); }), HasSubstr("cpu workspace"));
+}
+
 TEST(CpuBackendConfigTest, DefaultConfigIsResolvedAndBoundsTheColumnBuffer) {
   auto backend = cpu_backend(1);
   // Small problem: all five images fit in one chunk.

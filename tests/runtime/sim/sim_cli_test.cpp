@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,37 @@ TEST_P(SimCliNhwc, RunBackwardOnChannelsLastFilesMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimCliNhwc, ::testing::Values("v2_mask_bias_3x3_pad1", "v1_offset_groups2_nonsquare"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// DCNJIT_SIM_CXXFLAGS=-ffast-math took the NaN out of the kernels' range tests: NaN offsets then
+// indexed anywhere (SIGSEGV). The flags that break the contract are undone after the user's, so the
+// results equal those of the default flags, NaN, Inf and huge offsets included.
+TEST(SimCliFlags, FastMathFlagsDoNotChangeTheResults) {
+  const test::GoldenCase golden = test::load_golden_case("v2_mask_bias_3x3_pad1");
+  ScratchDirectory in, plain, fast;
+  io::ProblemArrays arrays = golden.inputs;
+  std::vector<float>& offset = arrays.offset.data;
+  for (std::size_t i = 0; i < offset.size(); i += 5) offset[i] = std::numeric_limits<float>::quiet_NaN();
+  for (std::size_t i = 2; i < offset.size(); i += 7) offset[i] = std::numeric_limits<float>::infinity();
+  for (std::size_t i = 3; i < offset.size(); i += 11) offset[i] = -1e30f;
+  io::write_npy(in / "x.npy", arrays.x);
+  io::write_npy(in / "offset.npy", arrays.offset);
+  io::write_npy(in / "weight.npy", arrays.weight);
+  io::write_npy(in / "mask.npy", *arrays.mask);
+  io::write_npy(in / "bias.npy", *arrays.bias);
+  io::write_npy(in / "grad_y.npy", *arrays.grad_y);
+  auto run = [&](const ScratchDirectory& out, const std::string& flags) {
+    std::vector<std::string> argv = {DCNJIT_CLI_PATH, "run", "--in", in.path(), "--out", out.path(), "--backend", "sim",
+                                     "--backward"};
+    for (const std::string& flag : golden.cli_flags()) argv.push_back(flag);
+    const ChildResult result = run_child(argv, {{"DCNJIT_SIM_CXXFLAGS", flags}});
+    EXPECT_EQ(result.exit_code, 0) << "DCNJIT_SIM_CXXFLAGS=" << flags << "\n" << result.output;
+    return result.exit_code == 0;
+  };
+  ASSERT_TRUE(run(plain, ""));
+  ASSERT_TRUE(run(fast, "-ffast-math"));
+  const io::ProblemResults expected = read_outputs(plain.path(), golden.expected);
+  EXPECT_TRUE(test::matches_golden(read_outputs(fast.path(), golden.expected), expected, kF32Tolerance));
+}
 
 }  // namespace
 }  // namespace dcnjit::sim
