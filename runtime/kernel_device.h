@@ -10,6 +10,7 @@
 
 #include "dcnjit/problem.h"
 #include "generator/kernel_source.h"
+#include "runtime/phases.h"
 
 namespace dcnjit::detail {
 
@@ -64,6 +65,10 @@ class KernelDevice {
   virtual unsigned max_grid_x() const = 0;
   virtual void synchronize() = 0;
   virtual void set_stream(void* stream) {}
+
+  // While the device counts (sim only): its running totals, which ScopedPhase turns into per-phase
+  // counters. Null when not counting.
+  virtual const CounterTotals* counter_totals() const { return nullptr; }
 };
 
 }  // namespace dcnjit::detail

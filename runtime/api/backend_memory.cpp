@@ -1,4 +1,5 @@
 // BackendImpl's default memory: host memory (cpu and sim backends). The cuda backend overrides these.
+// Also the default of set_counting (no counters).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,6 +24,12 @@ void* allocate_host_memory(std::size_t bytes, std::string_view who) {
 void* BackendImpl::allocate(std::size_t bytes) { return allocate_host_memory(bytes, "allocate"); }
 
 void BackendImpl::release(void* pointer) { std::free(pointer); }
+
+void BackendImpl::set_counting(bool enabled) {
+  if (enabled)
+    throw Error(ErrorCode::Unsupported,
+                fmt::format("the {} backend has no GPU memory counters (only sim counts)", to_string(kind())));
+}
 
 void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes) {
   if (bytes) std::memcpy(device, host, bytes);

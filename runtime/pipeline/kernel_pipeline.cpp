@@ -131,7 +131,7 @@ void KernelPipeline::forward(const Problem& problem, const Config& config, const
       ScopedPhase phase(sink, "im2col",
                         double(s.element) * (column_elements + images * s.og * s.K * s.P * (problem.mask ? 3 : 2) +
                                              images * s.C * s.H * s.W),
-                        column_elements * 8, 0, sync);
+                        column_elements * 8, 0, sync, device_.counter_totals());
       device_.launch(im2col_kernel, grid_stride_dims(device_, images * s.og * s.K * s.P, im2col.block_threads,
                                                      im2col.elems_per_thread),
                      &p, sizeof(p));
@@ -139,7 +139,7 @@ void KernelPipeline::forward(const Problem& problem, const Config& config, const
     {
       ScopedPhase phase(sink, "gemm_forward",
                         double(s.element) * (s.Co * s.Cg * s.K + images * (s.C * s.K * s.P + s.Co * s.P)),
-                        2.0 * images * s.Co * s.P * s.Cg * s.K, 0, sync);
+                        2.0 * images * s.Co * s.P * s.Cg * s.K, 0, sync, device_.counter_totals());
       for (int64_t g = 0; g < s.groups; ++g) {
         GemmDesc gemm;  // y_b[g] (Cog x P) = W[g] (Cog x Cg*K) * columns_b[g] (Cg*K x P) + bias[g]
         gemm.m = s.Cog;
@@ -211,7 +211,7 @@ void KernelPipeline::backward(const Problem& problem, const Config& config, cons
       {
         ScopedPhase phase(sink, "gemm_dcol",
                           double(s.element) * (s.Co * s.Cg * s.K + images * (s.C * s.K * s.P + s.Co * s.P)),
-                          2.0 * images * s.Co * s.P * s.Cg * s.K, 0, sync);
+                          2.0 * images * s.Co * s.P * s.Cg * s.K, 0, sync, device_.counter_totals());
         for (int64_t g = 0; g < s.groups; ++g) {
           GemmDesc gemm;  // dcol_b[g] (Cg*K x P) = W[g]^T (Cg*K x Cog) * dy_b[g] (Cog x P)
           gemm.trans_a = true;
@@ -261,7 +261,7 @@ void KernelPipeline::backward(const Problem& problem, const Config& config, cons
                           double(s.element) * (samples + images * s.og * s.K * s.P * (problem.mask ? 3 : 2) +
                                                (coords ? x_elements + images * s.og * s.K * s.P * 3 : 0)) +
                               (scatters ? 8.0 * x_elements : 0.0),
-                          samples * ((scatters ? 8 : 0) + (coords ? 18 : 0)), scatters ? samples * 4 : 0, sync);
+                          samples * ((scatters ? 8 : 0) + (coords ? 18 : 0)), scatters ? samples * 4 : 0, sync, device_.counter_totals());
         device_.launch(kernel(spec),
                        grid_stride_dims(device_, images * s.og * s.K * s.P, spec.block_threads, spec.elems_per_thread),
                        &p, sizeof(p));
@@ -272,7 +272,7 @@ void KernelPipeline::backward(const Problem& problem, const Config& config, cons
         p.src = grad_x_target;
         p.dst = advance<void>(args.grad_x.data, n0 * s.C * s.H * s.W, s.element);
         p.count = x_elements;
-        ScopedPhase phase(sink, "col2im", double(x_elements) * (4 + s.element), 0, 0, sync);
+        ScopedPhase phase(sink, "col2im", double(x_elements) * (4 + s.element), 0, 0, sync, device_.counter_totals());
         device_.launch(kernel(spec), grid_stride_dims(device_, x_elements, spec.block_threads, spec.elems_per_thread),
                        &p, sizeof(p));
       }
@@ -288,14 +288,14 @@ void KernelPipeline::backward(const Problem& problem, const Config& config, cons
         ScopedPhase phase(sink, "im2col",
                           double(s.element) * (column_elements + images * s.og * s.K * s.P * (problem.mask ? 3 : 2) +
                                                x_elements),
-                          column_elements * 8, 0, sync);
+                          column_elements * 8, 0, sync, device_.counter_totals());
         device_.launch(kernel(spec),
                        grid_stride_dims(device_, images * s.og * s.K * s.P, spec.block_threads, spec.elems_per_thread),
                        &p, sizeof(p));
       }
       ScopedPhase phase(sink, "gemm_weight",
                         double(s.element) * (weight_elements + images * (s.C * s.K * s.P + s.Co * s.P)),
-                        2.0 * images * s.Co * s.P * s.Cg * s.K, 0, sync);
+                        2.0 * images * s.Co * s.P * s.Cg * s.K, 0, sync, device_.counter_totals());
       // grad_W[g] (Cog x Cg*K) = dy_b[g] (Cog x P) * columns_b[g]^T (P x Cg*K), summed over images.
       auto weight_gemm = [&](int64_t g, int64_t image) {
         GemmDesc gemm;
@@ -355,7 +355,7 @@ void KernelPipeline::backward(const Problem& problem, const Config& config, cons
     p.src = ws + layout.weight_accum;
     p.dst = args.grad_weight.data;
     p.count = weight_elements;
-    ScopedPhase phase(sink, "gemm_weight", double(weight_elements) * (4 + s.element), 0, 0, sync);
+    ScopedPhase phase(sink, "gemm_weight", double(weight_elements) * (4 + s.element), 0, 0, sync, device_.counter_totals());
     device_.launch(kernel(spec), grid_stride_dims(device_, weight_elements, spec.block_threads, spec.elems_per_thread),
                    &p, sizeof(p));
   }
@@ -372,7 +372,7 @@ void KernelPipeline::backward(const Problem& problem, const Config& config, cons
     dims.grid[0] = unsigned(std::min<int64_t>(problem.Co, device_.max_grid_x()));  // one block per channel
     dims.block[0] = unsigned(spec.block_threads);
     ScopedPhase phase(sink, "bias_grad", double(s.element) * (problem.N * s.Co * s.P + s.Co),
-                      double(problem.N * s.Co * s.P), 0, sync);
+                      double(problem.N * s.Co * s.P), 0, sync, device_.counter_totals());
     device_.launch(kernel(spec), dims, &p, sizeof(p));
   }
 }

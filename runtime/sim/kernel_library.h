@@ -13,11 +13,16 @@
 //
 // Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>):
 //   include-<hash>/dcnjit_sim/*.h, include-<hash>/templates/*.cuh   shim + templates (hash of their text)
+//   include-<hash>/dcnjit_sim/cuda/*.h                              the shim's mma.h, cuda_pipeline.h
 //   include-<hash>/dcnjit_sim/simt.h.gch/<options>.gch                the shim precompiled (precompiled_shim.h)
 //   <kernel>-<key>.cpp, <kernel>-<key>.so                            source as compiled, and the library
 // The .cpp is written on a cache hit too, so gdb shows kernel source lines either way.
 //
 // Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel).
+//
+// Each kernel has two variants: the plain one, and the counting one (`counting` = true) that logs
+// its memory accesses for the GPU counters (runtime/sim/README.md "Counters"; suffix -counting.so).
+// The second is compiled only when a counting launch first needs it.
 #pragma once
 
 #include <cstddef>
@@ -45,7 +50,8 @@ class KernelLibrary {
   // `source` is a CUDA translation unit defining `extern "C" __global__ void <name>(<param_type>)`.
   // Throws Error(CompileError) with the log and numbered source when the host compiler fails, and
   // Error(InvalidArgument) when `name` is not an identifier.
-  SimKernel load(const std::string& name, const std::string& source, const std::string& param_type);
+  SimKernel load(const std::string& name, const std::string& source, const std::string& param_type,
+                 bool counting = false);
 
   // The compiler's identity (its --version line) and target machine, each computed once.
   const std::string& compiler_identity();

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
 #include <mutex>
+#include <vector>
 
 #include "generator/config_space.h"
 #include "generator/version.h"
@@ -11,6 +13,28 @@
 
 namespace dcnjit::detail {
 namespace {
+
+// The tensors of a pass are global memory for the counters (the device knows its own allocations,
+// not the caller's), for the duration of the pass.
+class PassTensors {
+ public:
+  PassTensors(sim::SimKernelDevice& device, std::initializer_list<const TensorRef*> tensors) : device_(device) {
+    for (const TensorRef* tensor : tensors) {
+      if (!tensor->present()) continue;
+      device_.track_global_memory(tensor->data, std::size_t(tensor->numel()) * dtype_size(tensor->dtype));
+      tracked_.push_back(tensor->data);
+    }
+  }
+  ~PassTensors() {
+    for (const void* pointer : tracked_) device_.untrack_global_memory(pointer);
+  }
+  PassTensors(const PassTensors&) = delete;
+  PassTensors& operator=(const PassTensors&) = delete;
+
+ private:
+  sim::SimKernelDevice& device_;
+  std::vector<const void*> tracked_;
+};
 
 class SimBackend final : public BackendImpl {
  public:
@@ -35,12 +59,21 @@ class SimBackend final : public BackendImpl {
 
   void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {
     std::lock_guard lock(mutex_);
+    const PassTensors tracked(device_, {&args.x, &args.offset, &args.mask, &args.weight, &args.bias, &args.y});
     pipeline_.forward(problem, config, args, phase_sink());
   }
 
   void backward(const Problem& problem, const Config& config, const BackwardArgs& args) override {
     std::lock_guard lock(mutex_);
+    const PassTensors tracked(device_, {&args.x, &args.offset, &args.mask, &args.weight, &args.grad_y, &args.grad_x,
+                                        &args.grad_offset, &args.grad_mask, &args.grad_weight, &args.grad_bias});
     pipeline_.backward(problem, config, args, phase_sink());
+  }
+
+  bool supports_counters() const override { return true; }
+  void set_counting(bool enabled) override {
+    std::lock_guard lock(mutex_);
+    device_.set_counting(enabled);
   }
 
   // "sim:<compiler --version line>:threads=<n>:gen=<version>": tuned sim configs are only reused

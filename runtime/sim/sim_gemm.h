@@ -4,11 +4,20 @@
 #pragma once
 
 #include "runtime/kernel_device.h"
+#include "runtime/phases.h"
 
 namespace dcnjit::sim {
 
 // Throws Error(InvalidArgument) naming the field when the descriptor is inconsistent (negative
 // sizes, leading dimensions smaller than a row, null operands).
 void run_gemm(const detail::GemmDesc& desc);
+
+// The counters a counting device reports for a GEMM, which the sim does not run as a kernel: a
+// model of a GPU GEMM at its best, not a count. Every operand is read once and C written once, in
+// fully coalesced 128-byte requests (4 sectors each), C read too when beta != 0; an operand shared
+// by the batch (stride 0) counts once. f16/bf16 run on tensor cores: mma_ops = the m16n16k16 tiles
+// covering m x n x k per batch entry, flops = 2*m*n*k per entry. f32 runs on CUDA cores (no TF32):
+// mma_ops = flops = 0 (the phase's own FLOP count stands for it).
+detail::KernelCounters gemm_counters(const detail::GemmDesc& desc);
 
 }  // namespace dcnjit::sim

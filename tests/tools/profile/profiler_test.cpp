@@ -32,11 +32,21 @@ double sum_ms(const ConfigProfile& p) {
   return s;
 }
 
+detail::PhaseStats phase_stats(const char* name, double ms, double bytes, double flops, double atomics) {
+  detail::PhaseStats stats;
+  stats.name = name;
+  stats.ms = ms;
+  stats.bytes = bytes;
+  stats.flops = flops;
+  stats.atomics = atomics;
+  return stats;
+}
+
 TEST(PhaseCollector, SumsReportsOfOnePhaseAndKeepsFirstSeenOrder) {
   PhaseCollector c;
-  c.record({"im2col", 1.0, 10, 100, 0});
-  c.record({"gemm", 2.0, 20, 200, 0});
-  c.record({"im2col", 0.5, 5, 50, 3});
+  c.record(phase_stats("im2col", 1.0, 10, 100, 0));
+  c.record(phase_stats("gemm", 2.0, 20, 200, 0));
+  c.record(phase_stats("im2col", 0.5, 5, 50, 3));
   ASSERT_EQ(c.phases().size(), 2u);
   EXPECT_EQ(c.phases()[0].name, "im2col");
   EXPECT_DOUBLE_EQ(c.phases()[0].ms, 1.5);
