@@ -204,7 +204,7 @@ const char* op_name(WarpOp op) {
     case WarpOp::reduce_and: return "__reduce_and_sync";
     case WarpOp::reduce_or: return "__reduce_or_sync";
     case WarpOp::reduce_xor: return "__reduce_xor_sync";
-    case WarpOp::custom: return "nvcuda::wmma operation";
+    case WarpOp::custom: return "a shim collective";
   }
   return "warp collective";
 }
@@ -243,6 +243,10 @@ uint64_t reduce(WarpOp op, uint64_t a, uint64_t b) {
     case WarpOp::reduce_xor: return ua ^ ub;
     default: return a;
   }
+}
+
+const char* op_name(const WarpRequest& request) {
+  return request.op == WarpOp::custom && request.name ? request.name : op_name(request.op);
 }
 
 std::string site(const char* file, unsigned line) {
@@ -389,13 +393,13 @@ void BlockExecutor::on_warp_arrival(SimThread& thread, std::vector<unsigned>& re
   const unsigned lanes = thread.context.warp_lanes;
   if (!(request.mask & (1u << thread.context.lane)))
     fail(fmt::format("{} at {}: lane {} calls it with mask {:#010x}, which does not include itself",
-                     op_name(request.op), site(request.file, request.line), thread.context.lane, request.mask));
+                     op_name(request), site(request.file, request.line), thread.context.lane, request.mask));
   if (request.mask & ~lanes)
     fail(fmt::format("{} at {}: mask {:#010x} names lanes that do not exist (the warp has lanes {:#010x}; block of "
                      "{} threads)",
-                     op_name(request.op), site(request.file, request.line), request.mask, lanes, thread_count_));
+                     op_name(request), site(request.file, request.line), request.mask, lanes, thread_count_));
   if (is_shuffle(request.op) && (request.width < 1 || request.width > 32 || (request.width & (request.width - 1))))
-    fail(fmt::format("{} at {}: width {} is not a power of two in [1, 32]", op_name(request.op),
+    fail(fmt::format("{} at {}: width {} is not a power of two in [1, 32]", op_name(request),
                      site(request.file, request.line), request.width));
 
   // Wait until every lane of the mask has arrived.
@@ -409,8 +413,8 @@ void BlockExecutor::on_warp_arrival(SimThread& thread, std::vector<unsigned>& re
         other.complete != request.complete)
       fail(fmt::format("warp {} disagrees at a collective: lane {} calls {} (mask {:#010x}) at {}, lane {} calls {} "
                        "(mask {:#010x}) at {}",
-                       warp_base / 32, thread.context.lane, op_name(request.op), request.mask,
-                       site(request.file, request.line), lane, op_name(other.op), other.mask,
+                       warp_base / 32, thread.context.lane, op_name(request), request.mask,
+                       site(request.file, request.line), lane, op_name(other), other.mask,
                        site(other.file, other.line)));
   }
 
@@ -503,7 +507,7 @@ void BlockExecutor::complete_custom_collective(const WarpRequest& request, unsig
   call.mma_ops = 0;
   call.flops = 0;
   if (const char* error = request.complete(&call))
-    fail(fmt::format("{} at {} (warp {}): {}", op_name(request.op), site(request.file, request.line), warp_base / 32,
+    fail(fmt::format("{} at {} (warp {}): {}", op_name(request), site(request.file, request.line), warp_base / 32,
                      error));
   if (launch_->counting) counter_.count_collective(call, *launch_->counting);
 }
@@ -530,7 +534,7 @@ std::string BlockExecutor::describe_waiting_threads() const {
       case State::finished: return "exited";
       case State::at_barrier: return fmt::format("wait at __syncthreads {}", site(thread.site_file, thread.site_line));
       case State::at_warp:
-        return fmt::format("wait at {} {} (mask {:#010x})", op_name(thread.request.op),
+        return fmt::format("wait at {} {} (mask {:#010x})", op_name(thread.request),
                            site(thread.site_file, thread.site_line), thread.request.mask);
       default: return "running";
     }

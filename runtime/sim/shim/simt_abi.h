@@ -103,6 +103,7 @@ struct WarpRequest {
   // and this lane's operand (a pointer into its own frame; valid while it waits).
   const char* (*complete)(CollectiveCall* call);
   const void* argument;
+  const char* name;  // custom: the operation, for messages ("nvcuda::wmma::mma_sync")
 };
 
 // What WarpRequest::complete works on. It runs on the engine's stack while every lane of `mask`

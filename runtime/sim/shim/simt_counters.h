@@ -105,29 +105,40 @@ DCNJIT_SIM_NOT_COUNTED inline bool global_region(const LaunchContext* launch, ui
   return true;
 }
 
+// Whether `address` is shared or global memory of the running block (false: local, not counted).
+DCNJIT_SIM_NOT_COUNTED inline bool classify(const ThreadContext* self, uintptr_t address, MemorySpace& space,
+                                            uint32_t& region) {
+  region = 0;
+  space = MemorySpace::shared;
+  if (address - reinterpret_cast<uintptr_t>(self->dynamic_shared) < self->dynamic_shared_bytes ||
+      in_module_tls(address))
+    return true;
+  space = MemorySpace::global;
+  return global_region(self->launch, address, region);
+}
+
 // Appends one access of the running thread to its log, if it is a global or shared one.
 DCNJIT_SIM_NOT_COUNTED inline void log_access(uintptr_t site, const void* pointer, uint32_t bytes, AccessKind kind) {
   ThreadContext* self = current_thread;
   if (!self || !self->access_log) return;
   const auto address = reinterpret_cast<uintptr_t>(pointer);
-  MemorySpace space = MemorySpace::shared;
-  uint32_t region = 0;
-  if (address - reinterpret_cast<uintptr_t>(self->dynamic_shared) >= self->dynamic_shared_bytes &&
-      !in_module_tls(address)) {
-    if (!global_region(self->launch, address, region)) return;
-    space = MemorySpace::global;
-  }
+  MemorySpace space;
+  uint32_t region;
+  if (!classify(self, address, space, region)) return;
   AccessLog* log = self->access_log;
   if (log->size == log->capacity) self->hooks->grow_access_log(self);
   log->records[log->size++] = AccessRecord{site, address, bytes, kind, space, 0, 0, region};
 }
 
-// Whether a pointer is in this block's shared memory (cp.async checks its destination).
-DCNJIT_SIM_NOT_COUNTED inline bool is_shared_address(const void* pointer) {
-  const ThreadContext* self = current_thread;
+// Logs an access a collective makes on behalf of `lane` into its CollectiveCall (see simt_abi.h).
+DCNJIT_SIM_NOT_COUNTED inline void log_collective_access(CollectiveCall* call, unsigned lane, uintptr_t site,
+                                                         const void* pointer, uint32_t bytes, AccessKind kind) {
+  MemorySpace space;
+  uint32_t region;
   const auto address = reinterpret_cast<uintptr_t>(pointer);
-  return address - reinterpret_cast<uintptr_t>(self->dynamic_shared) < self->dynamic_shared_bytes ||
-         in_module_tls(address);
+  if (!call->counting || call->record_count == kCollectiveRecords || !classify(current_thread, address, space, region))
+    return;
+  call->records[call->record_count++] = AccessRecord{site, address, bytes, kind, space, uint8_t(lane), 0, region};
 }
 
 }  // namespace dcnjit_sim
