@@ -73,8 +73,8 @@ TEST_F(SimPrecompiledShim, FailedBuildReturnsNoneAndLeavesNoFile) {
   flags.push_back("-fno-such-option-in-any-compiler");
   EXPECT_TRUE(ensure_precompiled_shim(compiler_, compiler_.identity(), flags, dir_.path(), includes_).empty());
   EXPECT_FALSE(fs::exists(dir_.path() / "dcnjit_sim/simt.h.gch"));
-  for (const auto& entry : fs::directory_iterator(dir_.path() / "dcnjit_sim"))
-    EXPECT_EQ(entry.path().extension(), ".h") << "left behind: " << entry.path();
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path() / "dcnjit_sim"))
+    if (!entry.is_directory()) EXPECT_EQ(entry.path().extension(), ".h") << "left behind: " << entry.path();
 }
 
 // GCC treats an unreadable precompiled header as a fatal error, not as a missing one; a kernel
