@@ -3,6 +3,7 @@
 // through SQLite's JSON functions instead (tuner/cache_file.cpp).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@ class JsonWriter {
   // derived from float timings, where more digits are noise; non-finite values become null.
   JsonWriter& value(double number);
   JsonWriter& value(int number) { return value(double(number)); }
+  JsonWriter& value(uint64_t count);  // exact: counters exceed 9 digits
   JsonWriter& value(bool flag);
 
   const std::string& str() const { return out_; }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
 #include "tools/cli/timing_flags.h"
+#include "tools/profile/gpu_specs.h"
 #include "tools/profile/peaks.h"
 #include "tools/profile/problem_source.h"
 #include "tools/profile/profiler.h"
@@ -38,12 +40,21 @@ int run(std::vector<std::string>& argv) {
   const bool json = args.take_flag("json");
   const bool csv = args.take_flag("csv");
   const auto svg_path = args.take("svg");
+  const auto gpu_name = args.take("gpu");
+  const bool no_counters = args.take_flag("no-counters");
   const Problem flags = take_problem_flags(args);
   args.finish();
   if (forward == backward) throw UsageError("give exactly one of --forward, --backward");
   if (source.count() != 1) throw UsageError("give exactly one of --in DIR, --preset NAME, --problem \"...\"");
   if (index && !source.preset) throw UsageError("--index selects a problem of a --preset");
   if (json && csv) throw UsageError("--json and --csv are exclusive (both print to stdout)");
+  const bool counters = options.backend == Backend::sim && !no_counters;
+  if (gpu_name && options.backend != Backend::sim)
+    throw UsageError("--gpu needs --backend sim: the estimate is built on the sim's GPU counters");
+  if (gpu_name && no_counters) throw UsageError("--gpu needs the counters (drop --no-counters)");
+  if (no_counters && options.backend != Backend::sim) throw UsageError("--no-counters applies to --backend sim only");
+  const std::optional<profile::GpuSpec> gpu =
+      gpu_name ? std::optional<profile::GpuSpec>(profile::gpu_spec(*gpu_name)) : std::nullopt;
   const Config given = config_text ? Config::parse(*config_text) : Config{};
 
   auto problems = profile::load_problems(source, flags);
@@ -59,8 +70,9 @@ int run(std::vector<std::string>& argv) {
   const profile::Workload workload = session.workload(arrays);
   // Peaks first, on an idle machine, with the pass's thread count.
   const profile::Peaks peaks = profile::measure_peaks(options.backend, options.threads, options.device, arrays.problem.dtype);
-  const profile::ProfileReport report =
-      profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives);
+  profile::ProfileReport report =
+      profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives, counters);
+  report.gpu = gpu;
 
   if (json) fmt::print("{}", profile::format_json(report));
   else if (csv) fmt::print("{}", profile::format_csv(report));
@@ -74,6 +86,7 @@ const std::string kUsage = std::string(
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
     "                      [problem flags] [--backend cpu|cuda|sim] [--threads N] [--config \"k=v ...\"]\n"
     "                      [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv] [--svg FILE]\n"
+    "                      [--gpu NAME] [--no-counters]\n"
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
@@ -81,6 +94,11 @@ const std::string kUsage = std::string(
     "no phase claims is reported as \"other\", so the phases add up to the total. Then every alternative config\n"
     "one change away (im2col step, pixel tile, kept columns; on sim/cuda also split vs fused backward, atomic\n"
     "strategy, block size) is profiled the same way, with what it saves against the chosen config.\n"
+    "\n"
+    "On --backend sim every config also runs once, untimed, with the sim's GPU counters on: per phase what its\n"
+    "kernels would do to a GPU (global load/store requests and 32-byte sectors, unique sectors, shared-memory\n"
+    "bank conflicts, atomic conflicts, tensor-core MMAs; runtime/sim/README.md). Exact for the simulated\n"
+    "execution, not timings. --gpu NAME adds a roofline estimate per phase from them and the GPU's public specs.\n"
     "\n"
     "  --in DIR / --preset NAME / --problem TEXT   the problem, as for dcnjit bench\n"
     "  --index I          which problem of the preset (default 0)\n"
@@ -92,7 +110,10 @@ const std::string kUsage = std::string(
     "  --no-alternatives  profile the chosen config only\n"
     "  --json             {\"total_ms\", \"phases\": [...], \"alternatives\": [...], \"peaks\": {...}} on stdout\n"
     "  --csv              one row per config and phase on stdout\n"
-    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n") +
+    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n"
+    "  --gpu NAME         (sim) estimate_ms per phase and the limit that binds it, on h100-sxm, h100-pcie,\n"
+    "                     a100-sxm, l40s or rtx4090: an estimate, not a measurement\n"
+    "  --no-counters      (sim) skip the counting runs\n") +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype and --boundary apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "runtime/phases.h"
+#include "tools/profile/gpu_specs.h"
 #include "tools/profile/peaks.h"
 #include "tools/profile/session.h"
 
@@ -33,6 +36,10 @@ struct ProfileReport {
   ConfigProfile chosen;
   std::vector<ConfigProfile> alternatives;
   std::vector<std::string> skipped;  // alternatives the backend rejected, each with the reason
+  // Counters (sim): every config's phases carry the GPU counters of one extra, untimed counting run
+  // (PhaseStats::counters; runtime/sim/README.md); the timed runs do not count.
+  bool counted = false;
+  std::optional<GpuSpec> gpu;  // --gpu: roofline estimates per phase (roofline.h), from the counters
 };
 
 // Times `timing.repeats` runs (after warm-up) with phase collection on and keeps the run whose total
@@ -42,9 +49,12 @@ ConfigProfile profile_config(Session& session, const Problem& problem, const Con
 
 // The chosen config, then (when `with_alternatives`) every alternative of alternatives.h that the
 // backend accepts. All configs are warmed up first and then timed round-robin (one run of each per
-// round), so drifting machine load cannot favour one of them; each keeps its median run.
+// round), so drifting machine load cannot favour one of them; each keeps its median run. With
+// `with_counters` (the backend must support counters) each config then runs once more, counting,
+// and its phases get that run's counters.
 ProfileReport profile(Session& session, const Problem& problem, const Config& chosen, const Workload& workload,
-                      Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives);
+                      Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives,
+                      bool with_counters = false);
 
 // What an alternative saves against the chosen config (negative: it costs more).
 inline double saves_ms(const ProfileReport& report, const ConfigProfile& alternative) {
