@@ -260,6 +260,54 @@ TEST(SimCounters, HistogramAtomicsCountSameAddressConflictsWithinAWarp) {
   EXPECT_EQ(total.values()[0], unsigned(n));
 }
 
+// Divergence: the grouping rule pairs the k-th execution of an instruction by each lane. A loop with
+// lane-dependent trip counts (lane % 4) gives one request per iteration with the lanes still in it; a
+// branch taken by 8 lanes is a request of 8.
+constexpr const char* kDivergent = R"(
+struct Params { const float* in; float* out; };
+extern "C" __global__ void divergent_reads(Params p) {
+  const int lane = threadIdx.x;
+  float sum = 0.0f;
+  for (int j = 0; j < lane % 4; ++j) sum += p.in[j * 32 + lane];
+  if (lane < 8) sum += p.in[128 + lane * 32];
+  p.out[lane] = sum;
+}
+)";
+
+TEST(SimCounters, DivergentLanesFormRequestsByTheKthExecutionOfEachInstruction) {
+  auto* kernel = load_kernel("divergent_reads", kDivergent);
+  std::vector<float> host(128 + 8 * 32);
+  std::iota(host.begin(), host.end(), 0.0f);
+  DeviceArray<float> in(host), out{std::size_t(32)};
+  struct Params {
+    const float* in;
+    float* out;
+  };
+  const KernelCounters c = count_launch(kernel, dims_1d(1, 32), Params{in.data(), out.data()});
+  uint64_t requests = 0, load_sectors = 0;
+  for (int k = 0; k < 3; ++k) {  // loop iteration k: the lanes whose trip count exceeds k
+    std::vector<uint64_t> addresses;
+    for (int lane = 0; lane < 32; ++lane)
+      if (lane % 4 > k) addresses.push_back(uint64_t(k * 32 + lane) * 4);
+    ++requests;
+    load_sectors += sectors(addresses, 4);
+  }
+  std::vector<uint64_t> branch;
+  for (int lane = 0; lane < 8; ++lane) branch.push_back(uint64_t(128 + lane * 32) * 4);
+  ++requests;
+  load_sectors += sectors(branch, 4);
+  EXPECT_EQ(c.global_load_requests, requests);
+  EXPECT_EQ(c.global_load_sectors, load_sectors);
+  EXPECT_EQ(c.global_store_requests, 1u);
+  EXPECT_EQ(c.global_store_sectors, 4u);
+  std::vector<float> expected(32, 0.0f);
+  for (int lane = 0; lane < 32; ++lane) {
+    for (int j = 0; j < lane % 4; ++j) expected[std::size_t(lane)] += host[std::size_t(j * 32 + lane)];
+    if (lane < 8) expected[std::size_t(lane)] += host[std::size_t(128 + lane * 32)];
+  }
+  EXPECT_EQ(out.values(), expected);
+}
+
 TEST(SimCounters, AreTheSameUnderEveryThreadOrderAndWorkerCount) {
   SimKernelDevice single(SimOptions{.threads = 1, .order = ThreadOrder::in_order()});
   const KernelCounters reference = count_transpose("transpose_unpadded", 0, single);
