@@ -5,6 +5,6 @@
 
 namespace dcnjit::gen {
 
-inline constexpr int GENERATOR_VERSION = 1;
+inline constexpr int GENERATOR_VERSION = 2;
 
 }  // namespace dcnjit::gen

@@ -1,14 +1,25 @@
 // The internal interface every backend (cpu, sim, cuda) implements. Plan holds one and forwards
 // validated arguments to it; the tuner and the profiler drive it directly.
+//
+// A backend offers one or more algorithms (the cpu backend: its own im2col; sim and cuda: the registered
+// algorithms of algorithms/, through runtime/kernel_backend.h), each with a knob table. A Config names
+// the algorithm and its knobs; resolve() turns what a caller wrote into the canonical config the backend
+// runs.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "dcnjit/engine.h"
-#include "runtime/phases.h"
+#include "core/knob_table.h"
+#include "core/phases.h"
+#include "dcnjit/args.h"
+#include "dcnjit/error.h"
+#include "dcnjit/options.h"
+#include "dcnjit/problem.h"
+#include "dcnjit/tensor.h"
 
 namespace dcnjit::detail {
 
@@ -18,17 +29,28 @@ class BackendImpl {
 
   virtual Backend kind() const = 0;
 
-  // The heuristic config used when tuning is off or nothing is cached. Fully resolved
-  // (im2col_step > 0), so it can be printed and stored.
-  virtual Config default_config(const Problem& problem) const = 0;
+  // The algorithms of this backend, in preference order (EngineOptions::algorithm restricts them to one).
+  virtual const std::vector<std::string>& algorithms() const = 0;
+  // The knob table of one of them; Error(InvalidArgument) naming the known algorithms otherwise.
+  virtual const KnobTable& knobs(std::string_view algorithm) const = 0;
+  // Empty when `algorithm` can run `problem` here, else the reason.
+  virtual std::string cannot_implement(std::string_view algorithm, const Problem& problem) const = 0;
 
-  // Throws Error(InvalidArgument) naming the field when `config` is outside this backend's space
-  // for `problem` (e.g. a tampered database row). Must not compile anything.
-  virtual void validate_config(const Problem& problem, const Config& config) const = 0;
+  // The algorithms that can run `problem`, in preference order. Error(Unsupported) with every algorithm's
+  // reason when none can.
+  std::vector<std::string> usable_algorithms(const Problem& problem) const;
+  // The heuristic config: every knob of the first usable algorithm at its default. Canonical.
+  Config default_config(const Problem& problem) const;
+  // `config` made runnable for `problem`: an empty algorithm is default_config()'s, the algorithm must
+  // be able to run the problem, and the knobs are resolved by its table (left-out knobs take their
+  // defaults). Throws Error(InvalidArgument) naming the algorithm or knob, or Error(Unsupported).
+  Config resolve(const Problem& problem, const Config& config) const;
 
+  // Scratch bytes either pass needs under a resolved config.
   virtual std::size_t workspace_size(const Problem& problem, const Config& config) const = 0;
 
-  // Arguments have already been checked against the problem (validate_args.h).
+  // Arguments have already been checked against the problem (core/validate_args.h); the config is
+  // resolved.
   virtual void forward(const Problem& problem, const Config& config, const ForwardArgs& args) = 0;
   virtual void backward(const Problem& problem, const Config& config, const BackwardArgs& args) = 0;
 
@@ -42,8 +64,8 @@ class BackendImpl {
   virtual void copy_to_host(void* host, const void* device, std::size_t bytes);
   virtual Device device() const { return Device::cpu; }
 
-  // What a tuned result depends on besides the problem (design.md section 3 "env key"): e.g.
-  // "cpu:<model>:<threads>" or "sm_90:<name>:<SMs>:<driver>:<nvrtc>:<cublasLt>". Includes the generator version.
+  // What a tuned result depends on besides the problem (the tuning database's environment key): e.g.
+  // "cpu:<model>:threads=<n>" or "sm_90:<name>:<SMs>:<driver>:<nvrtc>:<cublasLt>:gen=<version>".
   virtual std::string environment() const = 0;
 
   // GPU memory counters per phase (PhaseStats::counters; runtime/sim/README.md "Counters"): only
@@ -59,6 +81,11 @@ class BackendImpl {
  private:
   PhaseSink* phase_sink_ = nullptr;
 };
+
+// The algorithm names a backend offers under `options`: `all` (preference order), or only
+// options.algorithm when it names one of them (Error(InvalidArgument) naming the known ones otherwise).
+std::vector<std::string> offered_algorithms(const std::vector<std::string>& all, const EngineOptions& options,
+                                            Backend backend);
 
 // Zero-filled, 64-byte aligned host memory, freed with std::free: the memory of the cpu backend
 // (BackendImpl's default) and of the sim kernel device. `who` starts the out-of-memory error.

@@ -19,4 +19,4 @@ echo "== ASan+UBSan build: CPU and sim paths"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCNJIT_SANITIZE=ON -DDCNJIT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1500 -L 'api|cpu|golden|io|sim|asan_extended|store'
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1500 -L 'core|engine|algorithms|cpu|golden|io|sim|asan_extended|store'

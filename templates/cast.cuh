@@ -1,33 +1,34 @@
-// The small element-wise kernels around the f32 accumulators of f16/bf16 problems:
+// The small element-wise kernels around the f32 accumulators of f16/bf16 problems, shared by every
+// algorithm (algorithms/shared_kernels.h):
 //
 //   reduce  dst_f32[i] = (accumulate ? dst_f32[i] : 0) + sum_{b < batch} src[b * batch_stride + i]
-//           (src in storage dtype): sums the per-image grad_weight GEMM results of a chunk in f32.
+//           (src in storage dtype): sums per-image partial results in f32.
 //   cast    dst[i] = storage(src_f32[i]), round to nearest even: flushes an accumulator (grad_x,
 //           grad_weight) into the caller's f16/bf16 tensor.
 //
-// Grid-stride over i with ElemsPerThread elements per thread, BlockThreads apart (coalesced).
+// Grid-stride over i with ItemsPerThread elements per thread, BlockThreads apart (coalesced).
 #pragma once
 
 #include "templates/dtype.cuh"
-#include "templates/params.cuh"
+#include "templates/shared_params.cuh"
 
 namespace dcn {
 
-template <int DTypeId, typename IndexT, int BlockThreads, int ElemsPerThread>
+template <int DTypeId, typename IndexT, int BlockThreads, int ItemsPerThread>
 struct ElementwiseSpec {
   using storage = typename StorageOf<DTypeId>::type;
   using index = IndexT;
   static constexpr int block_threads = BlockThreads;
-  static constexpr int elems_per_thread = ElemsPerThread;
+  static constexpr int items = ItemsPerThread;
 };
 
 template <class Spec, typename Body>
 DCN_DEVICE void for_each_element(typename Spec::index count, Body body) {
   using Index = typename Spec::index;
-  constexpr Index kPerBlock = Index(Spec::block_threads) * Index(Spec::elems_per_thread);
+  constexpr Index kPerBlock = Index(Spec::block_threads) * Index(Spec::items);
   for (Index base = Index(blockIdx.x) * kPerBlock; base < count; base += Index(gridDim.x) * kPerBlock) {
 #pragma unroll
-    for (int e = 0; e < Spec::elems_per_thread; ++e) {
+    for (int e = 0; e < Spec::items; ++e) {
       const Index i = base + Index(e * Spec::block_threads) + Index(threadIdx.x);
       if (i < count) body(i);
     }
@@ -35,20 +36,20 @@ DCN_DEVICE void for_each_element(typename Spec::index count, Body body) {
 }
 
 template <class Spec>
-DCN_DEVICE void reduce_images(const Params& p) {
+DCN_DEVICE void reduce_images(const ElementwiseParams& p) {
   using Index = typename Spec::index;
   using T = typename Spec::storage;
   const T* __restrict__ src = static_cast<const T*>(p.src);
   float* __restrict__ dst = static_cast<float*>(p.dst);
   for_each_element<Spec>(Index(p.count), [&](Index i) {
     float sum = p.accumulate ? dst[i] : 0.0f;
-    for (Index b = 0; b < Index(p.batch); ++b) sum += to_float(src[b * Index(p.batch_stride) + i]);
+    for (Index b = 0; b < Index(p.batch); ++b) sum += widen(src[b * Index(p.batch_stride) + i]);
     dst[i] = sum;
   });
 }
 
 template <class Spec>
-DCN_DEVICE void cast_from_f32(const Params& p) {
+DCN_DEVICE void cast_from_f32(const ElementwiseParams& p) {
   using Index = typename Spec::index;
   using T = typename Spec::storage;
   const float* __restrict__ src = static_cast<const float*>(p.src);

@@ -13,7 +13,7 @@ constexpr double kMinGainOverDefault = 0.02;
 }  // namespace
 
 TuningKey tuning_key(const detail::BackendImpl& backend, const Problem& problem, Pass pass) {
-  return TuningKey{problem.to_string(), kLayoutNCHW, pass, backend.kind(), backend.environment()};
+  return TuningKey{problem.to_string(), layout_key(problem.layout), pass, backend.kind(), backend.environment()};
 }
 
 TuneResult tune_pass(detail::BackendImpl& backend, const Problem& problem, Pass pass, const TuneOptions& options,

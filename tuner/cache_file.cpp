@@ -10,7 +10,7 @@
 #include "dcnjit/problem.h"
 #include "generator/version.h"
 #include "runtime/store/connection.h"
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 
 namespace dcnjit::tuner {
 
@@ -85,12 +85,17 @@ CacheFile parse_cache_json(const std::string& text, const std::string& source) {
         throw Error(ErrorCode::InvalidArgument, fmt::format("problem '{}' is not in canonical form '{}'",
                                                             w.key.problem, problem.to_string()));
       w.key.layout = rows.column_text(3);
-      if (w.key.layout != kLayoutNCHW) throw Error(ErrorCode::InvalidArgument, "layout '" + w.key.layout + "'");
+      if (w.key.layout != layout_key(problem.layout))
+        throw Error(ErrorCode::InvalidArgument, fmt::format("layout '{}' is not the problem's ({})", w.key.layout,
+                                                            layout_key(problem.layout)));
       w.key.pass = parse_pass(rows.column_text(4));
       w.key.backend = parse_backend(rows.column_text(5));
       w.key.env = rows.column_text(6);
+      // Configs are checked for form here (an algorithm, then knobs, as Config prints them); whether the
+      // knobs suit the backend is checked when a row is used (tuner/config_space.h: read_stored_config).
       w.config = rows.column_text(7);
-      if (Config::parse(w.config).to_string() != w.config)
+      const Config config = Config::parse(w.config);
+      if (config.algorithm.empty() || config.to_string() != w.config)
         throw Error(ErrorCode::InvalidArgument, fmt::format("config '{}' is not in canonical form", w.config));
       const std::string time_type = rows.column_text(8);
       w.time_ms = rows.column_double(9);

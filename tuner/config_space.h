@@ -1,9 +1,12 @@
-// The candidate configs of one pass of one problem on one backend: the default config first, then
-// the product of the knobs that pass is sensitive to, nearest to the default first (so a tight time
-// budget explores small changes before exotic ones). Candidates the backend rejects
-// (BackendImpl::validate_config) are pruned here, before anything is compiled or run.
+// The candidate configs of one pass of one problem on one backend, derived from the knob tables of the
+// backend's algorithms (core/knob_table.h): every algorithm that can run the problem contributes its
+// table's space for the pass's direction. The backend's default config comes first; then the other
+// algorithms' defaults, then the rest, nearest to each algorithm's defaults first and the algorithms
+// interleaved, so a tight time budget compares the algorithms before it explores exotic knobs.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "dcnjit/config.h"
@@ -13,20 +16,18 @@
 
 namespace dcnjit::tuner {
 
-// cpu: im2col step (powers of two up to N, N, the default) x pixel tile {0, 256, 1024, 4096, default},
-// the same for every pass (the cpu backend has no other knob: it ignores the GPU ones).
-// cuda / sim: the generator's space for the pass (gen::enumerate_configs: step, threads, elements
-// per thread, and for every backward pass fused/split and the atomic strategy) x, on cuda for the
-// GEMM-bound passes (forward, backward, backward_weight), the first four cuBLASLt algorithms.
-// keep_columns is not a knob of any space: no backend implements cols=keep yet (the generator
-// and the cpu backend reject it).
+// The direction a tuning pass times (its sub-passes are backward).
+Direction direction_of(Pass pass);
+
 std::vector<Config> candidate_configs(const detail::BackendImpl& backend, const Problem& problem, Pass pass);
 
-// True when `config` is one of candidate_configs() or the default: what a database row must be to
-// be used (a tampered row names values outside the space).
-bool in_config_space(const detail::BackendImpl& backend, const Problem& problem, Pass pass, const Config& config);
-
-// True when the backend's validate_config takes `config` for `problem` (its error is the reason why not).
-bool backend_accepts(const detail::BackendImpl& backend, const Problem& problem, const Config& config);
+// A config read back from the tuning database, made runnable: it must parse, name an algorithm of the
+// backend that can run the problem, name every knob of that algorithm's table with a valid value, and
+// be canonical (what resolve() makes of it is itself). Otherwise the reason it is refused.
+struct StoredConfig {
+  std::optional<Config> config;
+  std::string why_not;  // when !config
+};
+StoredConfig read_stored_config(const detail::BackendImpl& backend, const Problem& problem, const std::string& text);
 
 }  // namespace dcnjit::tuner

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <random>
 
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::tuner {
 

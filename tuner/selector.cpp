@@ -1,6 +1,4 @@
-// The tuning policies behind Engine::plan: heuristic, database lookup, tune on a miss; and, for
-// databases older than the `backward` pass, the composition of the backward config from the
-// backward sub-pass winners.
+// The tuning policies behind Engine::plan: heuristic, database lookup, tune on a miss.
 #include "tuner/selector.h"
 
 #include <fmt/format.h>
@@ -63,32 +61,12 @@ class DatabaseSelector final : public ConfigSelector {
     if (auto it = memo_.find(memo_key); it != memo_.end()) return it->second;
     const Config fallback = backend.default_config(problem);
     const PlanConfigs chosen{winner(backend, problem, Pass::forward).value_or(fallback),
-                             backward_config(backend, problem, fallback)};
+                             winner(backend, problem, Pass::backward).value_or(fallback)};
     memo_.emplace(memo_key, chosen);
     return chosen;
   }
 
  private:
-  // The `backward` winner (tuned on a miss under on_first_use); without a row and without tuning,
-  // the composition from an older database's sub-pass rows documented in selector.h.
-  Config backward_config(detail::BackendImpl& backend, const Problem& problem, const Config& fallback) {
-    const Lookup full = lookup(backend, problem, Pass::backward);
-    if (full.config) return *full.config;
-    if (full.rejected) return fallback;
-    if (tune_on_miss_) return tuned(backend, problem, Pass::backward).value_or(fallback);
-    return composed_from_sub_passes(backend, problem, fallback);
-  }
-
-  Config composed_from_sub_passes(detail::BackendImpl& backend, const Problem& problem, const Config& fallback) {
-    const Config data = lookup(backend, problem, Pass::backward_data).config.value_or(fallback);
-    const std::optional<Config> weight = lookup(backend, problem, Pass::backward_weight).config;
-    if (!weight) return data;
-    Config composed = data;
-    composed.keep_columns = weight->keep_columns;
-    composed.gemm_algo = weight->gemm_algo;
-    return backend_accepts(backend, problem, composed) ? composed : data;
-  }
-
   // The winner of one pass: from the database, else (on_first_use, and only when there is no row at
   // all) tuned now, persisted and returned. Empty: use the default.
   std::optional<Config> winner(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
@@ -106,7 +84,7 @@ class DatabaseSelector final : public ConfigSelector {
     return result.winner;
   }
 
-  // The database's winner for one pass, parsed strictly and checked against the config space.
+  // The database's winner for one pass, parsed strictly and checked against the knob tables.
   Lookup lookup(detail::BackendImpl& backend, const Problem& problem, Pass pass) {
     if (!db_) return {};
     std::optional<Winner> winner;
@@ -117,16 +95,11 @@ class DatabaseSelector final : public ConfigSelector {
       return {};
     }
     if (!winner) return {};
-    try {
-      Config config = Config::parse(winner->config);
-      if (!in_config_space(backend, problem, pass, config))
-        throw Error(ErrorCode::InvalidArgument, "outside this backend's config space");
-      return Lookup{config, false};
-    } catch (const Error& e) {
-      warn(fmt::format("tuning database '{}': rejected the stored {} config '{}' for '{}' ({}); using the default",
-                       db_->path(), to_string(pass), winner->config, problem.to_string(), e.what()));
-      return Lookup{std::nullopt, true};
-    }
+    const StoredConfig stored = read_stored_config(backend, problem, winner->config);
+    if (stored.config) return Lookup{stored.config, false};
+    warn(fmt::format("tuning database '{}': rejected the stored {} config '{}' for '{}' ({}); using the default",
+                     db_->path(), to_string(pass), winner->config, problem.to_string(), stored.why_not));
+    return Lookup{std::nullopt, true};
   }
 
   bool tune_on_miss_;

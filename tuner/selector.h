@@ -10,17 +10,6 @@
 // the reverse) once every gradient is computed. So the backward config is measured whole, never
 // assembled from separately timed parts.
 //
-// Fallback for databases written before the `backward` pass existed (they hold only the sub-pass
-// rows backward_data / backward_weight), used only when there is no `backward` row and the policy
-// does not tune (cache_only): the backward_data winner with keep_columns and gemm_algo of the
-// backward_weight winner (the knobs that act on the grad_weight side, which backward_data does not
-// run), checked with BackendImpl::validate_config (refused: the backward_data winner alone); the
-// backward_weight knobs on the default when only that row exists. This is the old composition, kept
-// so an older cache still serves what it was tuned for; its fused/split value was never measured
-// (backward_data runs col2im only, where fused and split time the same). on_first_use instead
-// tunes the missing `backward` pass. Never the forward winner: a forward launch config says nothing
-// about an atomic scatter.
-//
 // Policies. off: the heuristic default for both directions, never opens the database. cache_only:
 // the stored winners, the default for any pass without one; never tunes. on_first_use: as
 // cache_only, but a plan pass (forward, backward) without a row is tuned (each within
@@ -32,7 +21,7 @@
 
 #include <memory>
 
-#include "dcnjit/engine.h"
+#include "dcnjit/options.h"
 #include "runtime/backend.h"
 
 namespace dcnjit::tuner {

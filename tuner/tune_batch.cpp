@@ -18,22 +18,19 @@ const char* to_string(BatchEntry::Status status) {
 
 namespace {
 
-// The database's winner if it is usable; a row that does not parse or is outside the space is
+// The database's winner if it is usable; a row that read_stored_config() refuses is
 // reported and treated as missing (it is then re-tuned and replaced).
 std::optional<Winner> usable_winner(detail::BackendImpl& backend, TuningDb& db, const Problem& problem, Pass pass,
                                     bool& rejected) {
   rejected = false;
   auto winner = db.find_winner(tuning_key(backend, problem, pass));
   if (!winner) return std::nullopt;
-  try {
-    if (in_config_space(backend, problem, pass, Config::parse(winner->config))) return winner;
-    throw Error(ErrorCode::InvalidArgument, "outside this backend's config space");
-  } catch (const Error& e) {
-    rejected = true;
-    warn(fmt::format("tuning database '{}': rejected the stored {} config '{}' for '{}' ({}); tuning again",
-                     db.path(), to_string(pass), winner->config, problem.to_string(), e.what()));
-    return std::nullopt;
-  }
+  const StoredConfig stored = read_stored_config(backend, problem, winner->config);
+  if (stored.config) return winner;
+  rejected = true;
+  warn(fmt::format("tuning database '{}': rejected the stored {} config '{}' for '{}' ({}); tuning again", db.path(),
+                   to_string(pass), winner->config, problem.to_string(), stored.why_not));
+  return std::nullopt;
 }
 
 }  // namespace

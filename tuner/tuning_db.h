@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "dcnjit/config.h"
+#include "dcnjit/problem.h"
 #include "runtime/store/connection.h"
 #include "runtime/store/migrations.h"
 #include "tuner/pass.h"
@@ -33,6 +34,8 @@
 namespace dcnjit::tuner {
 
 inline constexpr const char* kLayoutNCHW = "NCHW";
+// The layout column of a problem's key: "NCHW" or "NHWC".
+inline const char* layout_key(Layout layout) { return layout == Layout::nhwc ? "NHWC" : kLayoutNCHW; }
 
 struct TuningKey {
   std::string problem;  // Problem::to_string()

@@ -1,8 +1,20 @@
-// Config: the tunable choices for one problem on one backend. A plain struct with a stable,
-// canonical to_string() (the tuning database stores that string) and a strict parse().
+// Config: how one pass of one problem runs on one backend: an algorithm plus the values of that
+// algorithm's knobs. Each algorithm declares its knobs per backend in a knob table (core/knob_table.h,
+// docs/architecture.md): their names, values, defaults and the passes they affect. Config itself is
+// only the text form; the backend checks it against the table (Engine::plan, Error naming the knob).
+//
+// Canonical text (the tuning database stores it): the algorithm, then every knob of its table in table
+// order, e.g.
+//   "im2col step=8 threads=256 items=1 bwd=fused atomic=plain"   (sim)
+//   "im2col step=1 tile=0"                                       (cpu)
+// parse() accepts an optional algorithm word first and any subset of knobs in any order; the backend
+// fills the knobs that are left out with their defaults for the problem, and chooses the algorithm when
+// none is named.
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace dcnjit {
 
@@ -10,33 +22,24 @@ enum class Backend { cpu, cuda, sim };
 const char* to_string(Backend backend);
 Backend parse_backend(const std::string& text);  // "cpu" | "cuda" | "sim"
 
-// How col2im scatters into grad_x.
-enum class AtomicStrategy {
-  plain,  // one atomicAdd per (tap, corner)
-  warp,   // lanes that hit the same address combine through shuffles first
-  block,  // accumulate a privatized tile in shared memory, flush once per block
+struct Knob {
+  std::string name;   // "step"
+  std::string value;  // "8", "fused": the text form; the knob table parses it
+  bool operator==(const Knob&) const = default;
 };
-const char* to_string(AtomicStrategy strategy);
 
 struct Config {
-  // Images per chunk: the column buffer holds im2col_step images. 0 = heuristic (Plan resolves it).
-  int im2col_step = 0;
+  std::string algorithm;    // "im2col", "fused"; empty: the backend's choice for the problem
+  std::vector<Knob> knobs;  // named values; unnamed knobs take their defaults
 
-  // GPU / sim kernels.
-  int block_threads = 256;       // threads per block of the sampling kernels
-  int elems_per_thread = 1;      // output elements each thread produces (ILP)
-  bool fused_backward = true;    // one pass over dcol computes grad_x, grad_offset and grad_mask
-  AtomicStrategy atomic = AtomicStrategy::plain;
-  int gemm_algo = 0;             // index into cuBLASLt's heuristic list (0 = its first choice)
-  bool keep_columns = false;     // backward: reuse forward columns for grad_weight instead of recomputing
+  // The value of knob `name`, or null when the config does not name it.
+  const std::string* find(std::string_view name) const;
+  // Sets knob `name` (replacing its value when present, else appending it); returns *this.
+  Config& set(std::string_view name, std::string value);
 
-  // CPU backend.
-  int cpu_pixel_tile = 0;        // output pixels per im2col tile (0 = whole image)
-
-  // Canonical: "step=4 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=0".
   std::string to_string() const;
-  // Accepts any subset of the keys above in any order; unknown keys or bad values throw
-  // Error(InvalidArgument) naming the key.
+  // Syntax only: "[algorithm] key=value ...". Throws Error(InvalidArgument) for a token that is not
+  // key=value (after the first), an empty key or value, or a knob named twice.
   static Config parse(const std::string& text);
 
   bool operator==(const Config&) const = default;

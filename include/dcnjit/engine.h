@@ -3,55 +3,23 @@
 // that runs forward/backward for that problem as many times as the caller likes.
 //
 // A Plan holds one Config per pass direction: forward() runs config(), backward() runs
-// backward_config(). The best configs of the two directions need not agree (backward scatters into
-// grad_x with atomics and runs different GEMMs, so its best im2col step, block size or elements per
-// thread can differ from the forward's), so each direction is tuned on its own (tuner/selector.h).
+// backward_config(). The best configs of the two directions need not agree, not even in their
+// algorithm (backward scatters into grad_x and runs different GEMMs), so each direction is tuned on its
+// own (tuner/selector.h).
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
 
+#include "dcnjit/args.h"
 #include "dcnjit/config.h"
 #include "dcnjit/error.h"
+#include "dcnjit/options.h"
 #include "dcnjit/problem.h"
 #include "dcnjit/tensor.h"
 
 namespace dcnjit {
-
-enum class TuningPolicy {
-  off,           // heuristic default config; never touches the tuning database
-  on_first_use,  // look up the database; on a miss tune, persist, then run
-  cache_only,    // use the database when it has an entry, else the heuristic; never tune
-};
-const char* to_string(TuningPolicy policy);
-
-struct EngineOptions {
-  Backend backend = Backend::cpu;
-  int threads = 0;                    // CPU threads (cpu backend, sim blocks); 0 = all cores
-  std::string cache_path;             // "" = $DCNJIT_CACHE, $XDG_CACHE_HOME/dcnjit/cache.sqlite, ~/.cache/...
-  TuningPolicy tuning = TuningPolicy::off;
-  double tune_budget_s = 20.0;        // wall-clock budget per problem and pass when tuning
-  int device = 0;                     // CUDA device ordinal
-};
-
-struct ForwardArgs {
-  TensorRef x, offset, mask, weight, bias;  // mask/bias may be absent (data == nullptr)
-  TensorRef y;
-  void* stream = nullptr;                   // CUstream for the cuda backend
-  void* workspace = nullptr;                // optional caller scratch of Plan::workspace_size() bytes
-  std::size_t workspace_bytes = 0;
-};
-
-struct BackwardArgs {
-  TensorRef x, offset, mask, weight;  // the forward inputs (mask optional)
-  TensorRef grad_y;
-  // Outputs: any subset; a target with data == nullptr is not computed.
-  TensorRef grad_x, grad_offset, grad_mask, grad_weight, grad_bias;
-  void* stream = nullptr;
-  void* workspace = nullptr;
-  std::size_t workspace_bytes = 0;
-};
 
 namespace detail {
 class BackendImpl;
@@ -126,8 +94,9 @@ class Engine {
   // Validates the problem and selects the forward and backward configs according to the tuning
   // policy (off: the heuristic default for both; cache_only / on_first_use: the database's winners).
   Plan plan(const Problem& problem);
-  // A plan that runs `config` in both directions. im2col_step 0 is resolved to the heuristic's; the
-  // config is validated against the backend's space (Error(InvalidArgument) naming the field).
+  // A plan that runs `config` in both directions: an empty algorithm is the backend's default for the
+  // problem, knobs the config leaves out take their defaults, and every knob is checked against the
+  // algorithm's knob table (Error(InvalidArgument) naming the knob and its allowed values).
   Plan plan(const Problem& problem, const Config& config);
   // A plan with explicit configs per direction, each resolved and validated as above; the error
   // names which one ("forward config: ..." / "backward config: ...").

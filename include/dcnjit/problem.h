@@ -1,4 +1,4 @@
-// Problem: everything that defines one deformable convolution (design.md section 1).
+// Problem: everything that defines one deformable convolution (docs/semantics.md).
 // A Problem is plain data; validate() checks it and names the offending parameter.
 #pragma once
 
@@ -7,18 +7,26 @@
 
 namespace dcnjit {
 
-// Element type of x, offset, mask, weight, bias, y and all gradients. f16/bf16 accumulate in f32.
-enum class DType { f32, f16, bf16 };
+// Element type of x, offset, mask, weight, bias, y and all gradients. f16/bf16 accumulate in f32;
+// f64 (cpu and sim backends) computes in double, for gradient checks against finite differences.
+enum class DType { f32, f16, bf16, f64 };
 
-// How a sample point outside the image is treated (design.md section 1).
+// Memory order of the activation tensors (x, offset, mask, y and their gradients); the logical shape is
+// NCHW either way (as PyTorch's channels_last): nchw is contiguous [N, C, H, W], nhwc is [N, H, W, C] in
+// memory. weight [Co, C/groups, kh, kw] and bias [Co] are the same in both (docs/semantics.md).
+enum class Layout { nchw, nhwc };
+
+// How a sample point outside the image is treated (docs/semantics.md).
 //   v2: torchvision / mmcv / DCNv2: zero outside (-1, H) x (-1, W), bilinear with zero-padded corners.
 //   v1: MXNet DCNv1 / TensorFlow ports: zero outside [0, H) x [0, W), last row/column repeated.
 enum class Boundary { v2, v1 };
 
 const char* to_string(DType dtype);
 const char* to_string(Boundary boundary);
-DType parse_dtype(const std::string& text);        // "f32" | "f16" | "bf16", else Error naming the value
+const char* to_string(Layout layout);
+DType parse_dtype(const std::string& text);        // "f32" | "f16" | "bf16" | "f64", else Error naming the value
 Boundary parse_boundary(const std::string& text);  // "v1" | "v2"
+Layout parse_layout(const std::string& text);      // "nchw" | "nhwc"
 std::size_t dtype_size(DType dtype);
 
 struct Problem {
@@ -34,6 +42,7 @@ struct Problem {
   bool bias = false;      // bias present (affects only forward; grad_bias is requested per call)
   Boundary boundary = Boundary::v2;
   DType dtype = DType::f32;
+  Layout layout = Layout::nchw;
 
   int64_t Ho() const;  // (H + 2*pad_h - (dilation_h*(kh-1)+1)) / stride_h + 1
   int64_t Wo() const;
@@ -44,8 +53,9 @@ struct Problem {
 
   // Canonical one-line form, also the syntax of `dcnjit tune --problems FILE` and `dcnjit cache list`:
   //   N2 C256 H50 W76 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2 f32
-  // ("nomask"/"nobias" when absent). parse() accepts the fields in any order; omitted ones keep defaults
-  // except N, C, H, W which are required. Errors name the token at fault.
+  // ("nomask"/"nobias" when absent; " nhwc" is appended for the channels-last layout, nchw is implied).
+  // parse() accepts the fields in any order; omitted ones keep defaults except N, C, H, W which are
+  // required. Errors name the token at fault.
   std::string to_string() const;
   static Problem parse(const std::string& text);
 

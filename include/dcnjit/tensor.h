@@ -23,7 +23,9 @@ struct TensorRef {
 
   bool present() const { return data != nullptr; }
   int64_t numel() const;
-  bool is_contiguous() const;
+  bool is_contiguous() const;      // dense row-major in the logical (NCHW) order
+  bool is_channels_last() const;   // rank 4, dense in [N, H, W, C] memory order (PyTorch's channels_last)
+  bool is_dense(Layout layout) const { return layout == Layout::nhwc ? is_channels_last() : is_contiguous(); }
   std::string shape_string() const;  // "[2, 18, 50, 76]"
 
   // A dense row-major (NCHW) tensor of the given shape.
@@ -31,6 +33,10 @@ struct TensorRef {
   static TensorRef contiguous(const void* data, DType dtype, Device device, std::initializer_list<int64_t> shape) {
     return contiguous(const_cast<void*>(data), dtype, device, shape);
   }
+  // A rank-4 tensor of logical shape [N, C, H, W] stored as [N, H, W, C] (channels-last strides).
+  static TensorRef channels_last(void* data, DType dtype, Device device, std::initializer_list<int64_t> nchw_shape);
+  // contiguous() for Layout::nchw, channels_last() for Layout::nhwc (rank 4 only; others are contiguous).
+  static TensorRef dense(void* data, DType dtype, Device device, Layout layout, std::initializer_list<int64_t> shape);
 };
 
 }  // namespace dcnjit

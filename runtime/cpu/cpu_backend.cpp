@@ -1,5 +1,6 @@
-// The cpu backend: adapts Plan's TensorRefs and Config to the f32 core in dcn_cpu.h (f16/bf16 tensors are
-// staged through f32 copies), owns the thread pool, and keeps a column workspace between calls.
+// The cpu backend: adapts Plan's TensorRefs and Config to the core in dcn_cpu.h (f32; f16/bf16 tensors are
+// staged through f32 copies; f64 runs the double instantiation), owns the thread pool, and keeps a column
+// workspace between calls. Its one algorithm, "im2col", has the knob table of cpu_knobs.h.
 //
 // Concurrency: an Engine shares one backend among all its plans, so each pass takes a mutex; passes from
 // several threads are serialized (each one already uses all the configured threads).
@@ -17,18 +18,12 @@
 #include <vector>
 
 #include "runtime/backend.h"
+#include "runtime/cpu/cpu_knobs.h"
 #include "runtime/cpu/dcn_cpu.h"
 #include "runtime/cpu/float_staging.h"
 
 namespace dcnjit::detail {
 namespace {
-
-// The default config keeps the column buffer of one chunk and tile under this size, so the GEMM reads
-// the columns the sampling pass just wrote from the last-level cache, not from DRAM (on the r50 layer,
-// 35 MB of columns against a 32 MB L3: forward 57.7 -> 53 ms on one thread), while the GEMMs stay long
-// (>= 1000 columns for these layers). A constant, not sysconf's L3 size: in a VM that reports the host's
-// whole L3 (320 MB here) where one core reaches 32 MB.
-constexpr int64_t kColumnBudgetBytes = int64_t(16) << 20;
 
 std::string cpu_model_name() {
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -54,16 +49,6 @@ int resolve_threads(int requested) {
   return std::max(1, int(std::thread::hardware_concurrency()));
 }
 
-// `heuristic` is default_config(problem). im2col_step 0 means "heuristic" everywhere in the API; it is
-// resolved here too (step, and the pixel tile unless one is given) so a raw Config{} runs bounded.
-cpu::CpuConfig to_cpu_config(const Config& config, const Config& heuristic) {
-  cpu::CpuConfig c;
-  const bool use_heuristic = config.im2col_step == 0;
-  c.im2col_step = use_heuristic ? heuristic.im2col_step : config.im2col_step;
-  c.pixel_tile = use_heuristic && config.cpu_pixel_tile == 0 ? heuristic.cpu_pixel_tile : config.cpu_pixel_tile;
-  return c;
-}
-
 class CpuBackend final : public BackendImpl {
  public:
   explicit CpuBackend(const EngineOptions& options)
@@ -71,48 +56,28 @@ class CpuBackend final : public BackendImpl {
 
   Backend kind() const override { return Backend::cpu; }
 
-  Config default_config(const Problem& problem) const override {
-    Config config;
-    // In double: the product can exceed int64 for absurd (but valid) problem sizes.
-    const double column_bytes_per_pixel = double(problem.C) * problem.taps() * sizeof(float);
-    const double pixels = double(problem.Ho()) * double(problem.Wo());
-    const double column_bytes_per_image = column_bytes_per_pixel * pixels;
-    const double budget = double(kColumnBudgetBytes);
-    if (column_bytes_per_image <= budget) {
-      const double images = std::floor(budget / column_bytes_per_image);
-      config.im2col_step = int(std::clamp<double>(images, 1, double(std::min<int64_t>(problem.N, INT32_MAX))));
-    } else {
-      // One image alone is over budget: tile its pixels into equal tiles (no short last tile for a
-      // slow GEMM), each a multiple of 64 pixels.
-      config.im2col_step = 1;
-      const double most = std::max(64.0, std::floor(budget / column_bytes_per_pixel / 64) * 64);
-      const double tiles = std::ceil(pixels / most);
-      const double tile = std::ceil(pixels / tiles / 64) * 64;
-      config.cpu_pixel_tile = int(std::clamp<double>(tile, 64, INT32_MAX));
-    }
-    return config;
+  const std::vector<std::string>& algorithms() const override { return algorithms_; }
+
+  const KnobTable& knobs(std::string_view algorithm) const override {
+    if (algorithm != "im2col")
+      throw Error(ErrorCode::InvalidArgument,
+                  fmt::format("algorithm: '{}' is not one of the cpu backend's (im2col)", algorithm));
+    return cpu::cpu_knobs();
   }
 
-  void validate_config(const Problem& problem, const Config& config) const override {
-    if (config.im2col_step < 1)
-      throw Error(ErrorCode::InvalidArgument,
-                  fmt::format("im2col_step={} must be >= 1 for the cpu backend", config.im2col_step));
-    if (config.cpu_pixel_tile < 0)
-      throw Error(ErrorCode::InvalidArgument,
-                  fmt::format("cpu_pixel_tile={} must not be negative (0 = whole image)", config.cpu_pixel_tile));
-    // A backward call never sees the forward's columns, so "keep" cannot be honoured; saying so
-    // beats silently recomputing under a config that claims otherwise (profile lists it as skipped).
-    if (config.keep_columns)
-      throw Error(ErrorCode::InvalidArgument,
-                  "keep_columns: cols=keep is not supported by the cpu backend (columns are recomputed in backward)");
+  std::string cannot_implement(std::string_view algorithm, const Problem& problem) const override {
+    knobs(algorithm);
+    if (problem.layout == Layout::nhwc) return "the cpu backend runs NCHW tensors only";
+    return {};
   }
 
   std::size_t workspace_size(const Problem& problem, const Config& config) const override {
     // One workspace serves either direction: forward (columns, channels-last x, permuted weights) or
     // backward (columns, dcol, coordinate partials), whichever is larger for this problem.
-    const cpu::CpuConfig cpu_config = to_cpu_config(config, default_config(problem));
-    return std::max(cpu::forward_workspace_bytes(problem, cpu_config, sizeof(float)),
-                    cpu::backward_workspace_bytes(problem, cpu_config, sizeof(float)));
+    const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
+    const std::size_t element = problem.dtype == DType::f64 ? sizeof(double) : sizeof(float);
+    return std::max(cpu::forward_workspace_bytes(problem, cpu_config, element),
+                    cpu::backward_workspace_bytes(problem, cpu_config, element));
   }
 
   void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {
@@ -144,7 +109,8 @@ class CpuBackend final : public BackendImpl {
   }
 
   void run_forward(const Problem& problem, const Config& config, const ForwardArgs& args) {
-    const cpu::CpuConfig cpu_config = to_cpu_config(config, default_config(problem));
+    const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
+    if (problem.dtype == DType::f64) return run_forward_f64(problem, cpu_config, args);
     std::vector<float> x, offset, mask, weight, bias, y;
     cpu::ForwardTensors<float> t;
     t.x = cpu::input_as_f32(args.x, x);
@@ -160,7 +126,8 @@ class CpuBackend final : public BackendImpl {
   }
 
   void run_backward(const Problem& problem, const Config& config, const BackwardArgs& args) {
-    const cpu::CpuConfig cpu_config = to_cpu_config(config, default_config(problem));
+    const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
+    if (problem.dtype == DType::f64) return run_backward_f64(problem, cpu_config, args);
     std::vector<float> x, offset, mask, weight, grad_y, grad_x, grad_offset, grad_mask, grad_weight, grad_bias;
     cpu::BackwardTensors<float> t;
     t.x = cpu::input_as_f32(args.x, x);
@@ -183,17 +150,51 @@ class CpuBackend final : public BackendImpl {
     cpu::store_output(args.grad_bias, grad_bias);
   }
 
+  // f64: the caller's tensors are used as they are (the core is templated on double).
+  static const double* in64(const TensorRef& t) { return static_cast<const double*>(t.data); }
+  static double* out64(const TensorRef& t) { return static_cast<double*>(t.data); }
+
+  void run_forward_f64(const Problem& problem, const cpu::CpuConfig& cpu_config, const ForwardArgs& args) {
+    cpu::ForwardTensors<double> t;
+    t.x = in64(args.x);
+    t.offset = in64(args.offset);
+    t.mask = problem.mask ? in64(args.mask) : nullptr;
+    t.weight = in64(args.weight);
+    t.bias = in64(args.bias);
+    t.y = out64(args.y);
+    void* workspace = workspace_for(cpu::forward_workspace_bytes(problem, cpu_config, sizeof(double)),
+                                    args.workspace, args.workspace_bytes);
+    cpu::dcn_forward<double>(problem, cpu_config, t, cpu::CpuContext{pool_, phase_sink()}, workspace);
+  }
+
+  void run_backward_f64(const Problem& problem, const cpu::CpuConfig& cpu_config, const BackwardArgs& args) {
+    cpu::BackwardTensors<double> t;
+    t.x = in64(args.x);
+    t.offset = in64(args.offset);
+    t.mask = problem.mask ? in64(args.mask) : nullptr;
+    t.weight = in64(args.weight);
+    t.grad_y = in64(args.grad_y);
+    t.grad_x = out64(args.grad_x);
+    t.grad_offset = out64(args.grad_offset);
+    t.grad_mask = problem.mask ? out64(args.grad_mask) : nullptr;
+    t.grad_weight = out64(args.grad_weight);
+    t.grad_bias = out64(args.grad_bias);
+    void* workspace = workspace_for(cpu::backward_workspace_bytes(problem, cpu_config, sizeof(double)),
+                                    args.workspace, args.workspace_bytes);
+    cpu::dcn_backward<double>(problem, cpu_config, t, cpu::CpuContext{pool_, phase_sink()}, workspace);
+  }
+
   // The caller's workspace when it is large enough and float-aligned, else the backend's own buffer,
   // grown on demand and kept for later calls.
   void* workspace_for(std::size_t needed, void* caller, std::size_t caller_bytes) {
-    if (caller && caller_bytes >= needed && reinterpret_cast<std::uintptr_t>(caller) % alignof(float) == 0)
+    if (caller && caller_bytes >= needed && reinterpret_cast<std::uintptr_t>(caller) % alignof(double) == 0)
       return caller;
-    const std::size_t floats = (needed + sizeof(float) - 1) / sizeof(float);
-    if (kept_floats_ < floats) {
+    const std::size_t words = (needed + sizeof(double) - 1) / sizeof(double);
+    if (kept_words_ < words) {
       kept_.reset();  // release the old buffer before allocating the larger one
-      kept_floats_ = 0;
-      kept_.reset(new float[std::max<std::size_t>(floats, 1)]);
-      kept_floats_ = floats;
+      kept_words_ = 0;
+      kept_.reset(new double[std::max<std::size_t>(words, 1)]);
+      kept_words_ = words;
     }
     return kept_.get();
   }
@@ -202,8 +203,9 @@ class CpuBackend final : public BackendImpl {
   std::mutex mutex_;  // one pass at a time: the pool and the kept workspace are shared
   cpu::ThreadPool pool_;
   const std::string model_;
-  std::unique_ptr<float[]> kept_;
-  std::size_t kept_floats_ = 0;
+  const std::vector<std::string> algorithms_{"im2col"};
+  std::unique_ptr<double[]> kept_;  // double: aligned for either element type
+  std::size_t kept_words_ = 0;
 };
 
 }  // namespace

@@ -20,7 +20,7 @@
 
 #include "dcnjit/problem.h"
 #include "runtime/cpu/thread_pool.h"
-#include "runtime/phases.h"
+#include "core/phases.h"
 
 namespace dcnjit::cpu {
 

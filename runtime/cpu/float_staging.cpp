@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::cpu {
 

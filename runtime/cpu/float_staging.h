@@ -1,5 +1,5 @@
 // The CPU backend computes f16 and bf16 problems in f32: inputs are widened into f32 copies before a
-// pass and outputs are rounded back (round to nearest even, runtime/half.h) after it. For f32 tensors
+// pass and outputs are rounded back (round to nearest even, core/half.h) after it. For f32 tensors
 // the caller's memory is used directly and nothing is copied.
 #pragma once
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/phases.h"
+#include "core/phases.h"
 
 namespace dcnjit::cpu {
 

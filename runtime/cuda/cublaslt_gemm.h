@@ -27,7 +27,7 @@
 #include <tuple>
 #include <vector>
 
-#include "runtime/kernel_device.h"
+#include "algorithms/kernel_device.h"
 
 namespace dcnjit::cuda {
 

@@ -1,6 +1,6 @@
-// The cuda backend: gen's KernelPipeline (im2col -> cuBLASLt GEMM -> col2im/coord ...) over a
-// CudaDevice whose kernels come from NVRTC through the binary cache, with the Engine's tensors in GPU
-// memory (allocate/copy overrides) so DeviceBuffer and `dcnjit run --backend cuda` work end to end.
+// The cuda backend: the registered algorithms (runtime/kernel_backend.h) over a CudaDevice whose
+// kernels come from NVRTC through the binary cache, with the Engine's tensors in GPU memory
+// (allocate/copy overrides) so DeviceBuffer and `dcnjit run --backend cuda` work end to end.
 //
 // Concurrency: an Engine shares one backend among its plans; each pass takes a mutex, as on cpu/sim.
 #include "runtime/cuda/cuda_backend.h"
@@ -10,13 +10,12 @@
 #include <memory>
 #include <mutex>
 
-#include "generator/config_space.h"
 #include "generator/version.h"
 #include "runtime/binary_cache.h"
 #include "runtime/cuda/cublaslt_gemm.h"
 #include "runtime/cuda/driver_api.h"
 #include "runtime/nvrtc/nvrtc_compiler.h"
-#include "runtime/pipeline/kernel_pipeline.h"
+#include "runtime/kernel_backend.h"
 
 namespace dcnjit::cuda {
 namespace {
@@ -38,99 +37,64 @@ std::string nvrtc_version_number() {
   return space == std::string::npos ? text : text.substr(space + 1);
 }
 
-// Points the device at the caller's stream for one pass and back at the default stream afterwards,
-// so DeviceBuffer copies between passes never run on a stream the caller may have destroyed since.
-class StreamScope {
- public:
-  StreamScope(CudaDevice& device, void* stream) : device_(device) { device_.set_stream(stream); }
-  ~StreamScope() { device_.set_stream(nullptr); }
-  StreamScope(const StreamScope&) = delete;
-  StreamScope& operator=(const StreamScope&) = delete;
-
- private:
-  CudaDevice& device_;
-};
-
-class CudaBackend final : public detail::BackendImpl {
+class CudaBackend final : public detail::KernelBackend {
  public:
   // The driver is loaded first so that a machine without one fails before the binary cache is opened.
-  explicit CudaBackend(const EngineOptions& options)
-      : api_(driver()),
-        device_(api_, options.device,
-                cached_nvrtc_compiler(std::make_shared<detail::BinaryCache>(
-                    detail::default_binary_cache_path(options.cache_path)))),
-        pipeline_(device_) {}
+  explicit CudaBackend(const EngineOptions& options) : CudaBackend(options, driver()) {}
 
   Backend kind() const override { return Backend::cuda; }
   Device device() const override { return Device::cuda; }
 
-  Config default_config(const Problem& problem) const override { return gen::default_kernel_config(problem); }
-
-  void validate_config(const Problem& problem, const Config& config) const override {
-    gen::validate_kernel_config(problem, config);
-    // How many algorithms cuBLASLt offers depends on the shape and is known only when the GEMM is
-    // planned (an index past it then fails with the count); here: what no shape can satisfy.
-    if (config.gemm_algo < 0 || config.gemm_algo >= CublasLtGemm::kMaxCandidates)
-      throw Error(ErrorCode::InvalidArgument, fmt::format("gemm_algo={} is outside [0, {}) (cuBLASLt heuristic list)",
-                                                          config.gemm_algo, CublasLtGemm::kMaxCandidates));
-  }
-
-  std::size_t workspace_size(const Problem& problem, const Config& config) const override {
-    return detail::KernelPipeline::workspace_size(problem, config);
-  }
-
-  void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {
-    std::lock_guard lock(mutex_);
-    StreamScope stream(device_, args.stream);
-    pipeline_.forward(problem, config, args, phase_sink());
-  }
-
-  void backward(const Problem& problem, const Config& config, const BackwardArgs& args) override {
-    std::lock_guard lock(mutex_);
-    StreamScope stream(device_, args.stream);
-    pipeline_.backward(problem, config, args, phase_sink());
-  }
-
   void synchronize() override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pass_mutex());
     device_.synchronize();
   }
 
   void* allocate(std::size_t bytes) override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pass_mutex());
     void* pointer = device_.allocate(bytes);
     device_.fill_zero(pointer, bytes);
     device_.synchronize();  // DeviceBuffer promises zero-filled memory as soon as it exists
     return pointer;
   }
   void release(void* pointer) override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pass_mutex());
     device_.release(pointer);
   }
   void copy_to_device(void* device, const void* host, std::size_t bytes) override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pass_mutex());
     device_.copy_to_device(device, host, bytes);
   }
   void copy_to_host(void* host, const void* device, std::size_t bytes) override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pass_mutex());
     device_.copy_to_host(host, device, bytes);
   }
 
-  // "sm_90:NVIDIA H100 80GB HBM3:132:driver=13.0:nvrtc=13.0:cublasLt=13.1.0:gen=1".
+  // "sm_90:NVIDIA H100 80GB HBM3:132:driver=13.0:nvrtc=13.0:cublasLt=13.1.0:gen=2".
   std::string environment() const override {
     const DeviceInfo& info = device_.info();
-    return fmt::format("{}:{}:{}:driver={}:nvrtc={}:cublasLt={}:gen={}", info.arch(), info.name, info.sm_count,
+    return fmt::format("{}:{}:{}:driver={}:nvrtc={}:cublasLt={}:gen={}{}", info.arch(), info.name, info.sm_count,
                        format_cuda_version(info.driver_version), nvrtc_version_number(), cublaslt_version(),
-                       gen::GENERATOR_VERSION);
+                       gen::GENERATOR_VERSION, restriction_suffix());
   }
 
   CudaDevice& cuda_device() { return device_; }
 
+ protected:
+  // Points the device at the caller's stream for one pass and back at the default stream afterwards,
+  // so DeviceBuffer copies between passes never run on a stream the caller may have destroyed since.
+  void begin_pass(void* stream) override { device_.set_stream(stream); }
+  void end_pass() override { device_.set_stream(nullptr); }
+
  private:
-  std::mutex mutex_;
-  const DriverApi& api_;
-  CudaDevice device_;
-  detail::KernelPipeline pipeline_;
+  CudaBackend(const EngineOptions& options, const DriverApi& api)
+      : KernelBackend(options, std::make_unique<CudaDevice>(
+                                   api, options.device,
+                                   cached_nvrtc_compiler(std::make_shared<detail::BinaryCache>(
+                                       detail::default_binary_cache_path(options.cache_path))))),
+        device_(static_cast<CudaDevice&>(kernel_device())) {}
+
+  CudaDevice& device_;  // owned by KernelBackend
 };
 
 }  // namespace

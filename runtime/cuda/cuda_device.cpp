@@ -38,8 +38,28 @@ class CudaDevice::Kernel final : public detail::LoadedKernel {
   std::size_t param_bytes_;
 };
 
+namespace {
+
+detail::DeviceTraits traits_of(const DeviceInfo& info) {
+  detail::DeviceTraits traits;
+  traits.backend = Backend::cuda;
+  traits.arch = info.arch_number();
+  traits.sm_count = info.sm_count;
+  traits.l2_bytes = std::size_t(info.l2_bytes);
+  traits.max_grid_x = info.max_grid_x;
+  traits.max_dynamic_shared_bytes = std::size_t(info.max_shared_per_block_optin);
+  traits.gemm_algorithms = CublasLtGemm::kMaxCandidates;
+  return traits;
+}
+
+}  // namespace
+
 CudaDevice::CudaDevice(const DriverApi& api, int ordinal, KernelCompiler compiler)
-    : api_(api), info_(query_device(api, ordinal)), context_(api, ordinal), compiler_(std::move(compiler)) {
+    : api_(api),
+      info_(query_device(api, ordinal)),
+      traits_(traits_of(info_)),
+      context_(api, ordinal),
+      compiler_(std::move(compiler)) {
   if (!compiler_) throw Error(ErrorCode::Internal, "CudaDevice: no kernel compiler given");
 }
 

@@ -20,7 +20,7 @@
 #include "runtime/cuda/cublaslt_gemm.h"
 #include "runtime/cuda/device_context.h"
 #include "runtime/cuda/driver_api.h"
-#include "runtime/kernel_device.h"
+#include "algorithms/kernel_device.h"
 
 namespace dcnjit::cuda {
 
@@ -52,7 +52,7 @@ class CudaDevice final : public detail::KernelDevice {
   void gemm(const detail::GemmDesc& desc) override;
   int gemm_candidate_count(const detail::GemmDesc& desc);
 
-  unsigned max_grid_x() const override { return info_.max_grid_x; }
+  const detail::DeviceTraits& traits() const override { return traits_; }
   void synchronize() override;
   void set_stream(void* stream) override { stream_ = static_cast<CUstream>(stream); }
   CUstream stream() const { return stream_; }
@@ -78,6 +78,7 @@ class CudaDevice final : public detail::KernelDevice {
 
   const DriverApi& api_;
   DeviceInfo info_;
+  detail::DeviceTraits traits_;
   PrimaryContext context_;
   KernelCompiler compiler_;
   CUstream stream_ = nullptr;

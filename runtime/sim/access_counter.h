@@ -26,7 +26,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/phases.h"
+#include "core/phases.h"
 #include "runtime/sim/shim/simt_abi.h"
 
 namespace dcnjit::sim {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/phases.h"
+#include "core/phases.h"
 #include "runtime/sim/access_counter.h"
 #include "runtime/sim/fiber_stack_pool.h"
 #include "runtime/sim/shim/simt_abi.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dcnjit/error.h"
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::sim {
 
@@ -21,8 +21,9 @@ float load_element(const void* base, int64_t index, DType dtype) {
     case DType::f32: return static_cast<const float*>(base)[index];
     case DType::f16: return half_to_float(static_cast<const uint16_t*>(base)[index]);
     case DType::bf16: return bf16_to_float(static_cast<const uint16_t*>(base)[index]);
+    case DType::f64: break;  // run_gemm multiplies f64 in double, never through these
   }
-  return 0.0f;
+  throw Error(ErrorCode::Internal, "sim gemm: no f32 view of this dtype");
 }
 
 void store_element(void* base, int64_t index, DType dtype, float value) {
@@ -30,7 +31,9 @@ void store_element(void* base, int64_t index, DType dtype, float value) {
     case DType::f32: static_cast<float*>(base)[index] = value; return;
     case DType::f16: static_cast<uint16_t*>(base)[index] = float_to_half(value); return;
     case DType::bf16: static_cast<uint16_t*>(base)[index] = float_to_bf16(value); return;
+    case DType::f64: break;
   }
+  throw Error(ErrorCode::Internal, "sim gemm: no f32 view of this dtype");
 }
 
 // A rows x cols matrix stored with leading dimension `ld` -> dense f32 (leading dimension cols).
@@ -52,6 +55,13 @@ void check(const GemmDesc& d) {
   if (d.m && d.n && (!d.c || (d.k && (!d.a || !d.b)))) fail("null operand");
 }
 
+// C += bias along rows (bias[i]) or, with bias_per_column, along columns (bias[j]).
+template <typename T>
+void add_bias(T* c, const GemmDesc& d, const T* bias) {
+  for (int64_t i = 0; i < d.m; ++i)
+    for (int64_t j = 0; j < d.n; ++j) c[i * d.ldc + j] += bias[d.bias_per_column ? j : i];
+}
+
 }  // namespace
 
 void run_gemm(const GemmDesc& d) {
@@ -70,11 +80,16 @@ void run_gemm(const GemmDesc& d) {
       float* c = static_cast<float*>(d.c) + c_offset;
       cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a, int(d.lda), bm, int(d.ldb),
                   d.beta, c, int(d.ldc));
-      if (d.bias) {
-        const float* bias = static_cast<const float*>(d.bias);
-        for (int64_t i = 0; i < d.m; ++i)
-          for (int64_t j = 0; j < d.n; ++j) c[i * d.ldc + j] += bias[i];
-      }
+      if (d.bias) add_bias(c, d, static_cast<const float*>(d.bias));
+      continue;
+    }
+    if (d.dtype == DType::f64) {
+      const double* a = static_cast<const double*>(d.a) + b * d.stride_a;
+      const double* bm = static_cast<const double*>(d.b) + b * d.stride_b;
+      double* c = static_cast<double*>(d.c) + c_offset;
+      cblas_dgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a, int(d.lda), bm, int(d.ldb),
+                  d.beta, c, int(d.ldc));
+      if (d.bias) add_bias(c, d, static_cast<const double*>(d.bias));
       continue;
     }
     // f16 / bf16: widen, multiply in f32, round the result once.
@@ -84,10 +99,11 @@ void run_gemm(const GemmDesc& d) {
                                           : std::vector<float>(std::size_t(d.m * d.n), 0.0f);
     cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a.data(), int(a_cols), bm.data(),
                 int(b_cols), d.beta, c.data(), int(d.n));
-    for (int64_t i = 0; i < d.m; ++i) {
-      const float bias = d.bias ? load_element(d.bias, i, d.dtype) : 0.0f;
-      for (int64_t j = 0; j < d.n; ++j) store_element(d.c, c_offset + i * d.ldc + j, d.dtype, c[std::size_t(i * d.n + j)] + bias);
-    }
+    for (int64_t i = 0; i < d.m; ++i)
+      for (int64_t j = 0; j < d.n; ++j) {
+        const float bias = d.bias ? load_element(d.bias, d.bias_per_column ? j : i, d.dtype) : 0.0f;
+        store_element(d.c, c_offset + i * d.ldc + j, d.dtype, c[std::size_t(i * d.n + j)] + bias);
+      }
   }
 }
 
@@ -100,14 +116,14 @@ detail::KernelCounters gemm_counters(const GemmDesc& desc) {
   const uint64_t a = sectors(m * k * element * (desc.stride_a ? batch : 1));
   const uint64_t b = sectors(k * n * element * (desc.stride_b ? batch : 1));
   const uint64_t c = sectors(m * n * element * batch);
-  const uint64_t bias = desc.bias ? sectors(m * element) : 0;
+  const uint64_t bias = desc.bias ? sectors((desc.bias_per_column ? n : m) * element) : 0;
   detail::KernelCounters counters;
   counters.global_load_sectors = a + b + bias + (desc.beta != 0.0f ? c : 0);
   counters.global_load_requests = requests(a) + requests(b) + requests(bias) + (desc.beta != 0.0f ? requests(c) : 0);
   counters.global_store_sectors = c;
   counters.global_store_requests = requests(c);
   counters.global_unique_sectors = a + b + bias + c;
-  if (desc.dtype != DType::f32) {
+  if (desc.dtype == DType::f16 || desc.dtype == DType::bf16) {
     auto tiles = [](uint64_t extent) { return (extent + 15) / 16; };
     counters.mma_ops = tiles(m) * tiles(n) * tiles(k) * batch;
     counters.flops = 2 * m * n * k * batch;

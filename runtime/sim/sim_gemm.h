@@ -1,10 +1,10 @@
 // The GEMM of the sim device (KernelDevice::gemm): OpenBLAS sgemm per batch entry. f16/bf16
-// operands are widened to f32 (runtime/half.h), multiplied with f32 accumulation, and the result is
+// operands are widened to f32 (core/half.h), multiplied with f32 accumulation, and the result is
 // rounded back once, matching cuBLASLt's f32 compute type up to summation order.
 #pragma once
 
-#include "runtime/kernel_device.h"
-#include "runtime/phases.h"
+#include "algorithms/kernel_device.h"
+#include "core/phases.h"
 
 namespace dcnjit::sim {
 
@@ -16,8 +16,8 @@ void run_gemm(const detail::GemmDesc& desc);
 // model of a GPU GEMM at its best, not a count. Every operand is read once and C written once, in
 // fully coalesced 128-byte requests (4 sectors each), C read too when beta != 0; an operand shared
 // by the batch (stride 0) counts once. f16/bf16 run on tensor cores: mma_ops = the m16n16k16 tiles
-// covering m x n x k per batch entry, flops = 2*m*n*k per entry. f32 runs on CUDA cores (no TF32):
-// mma_ops = flops = 0 (the phase's own FLOP count stands for it).
+// covering m x n x k per batch entry, flops = 2*m*n*k per entry. f32 (no TF32) and f64 run on CUDA
+// cores: mma_ops = flops = 0 (the phase's own FLOP count stands for it).
 detail::KernelCounters gemm_counters(const detail::GemmDesc& desc);
 
 }  // namespace dcnjit::sim

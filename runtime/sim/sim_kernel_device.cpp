@@ -18,6 +18,18 @@ std::shared_ptr<detail::BinaryCache> cache_or_default(std::shared_ptr<detail::Bi
   return cache ? std::move(cache) : std::make_shared<detail::BinaryCache>(detail::default_binary_cache_path());
 }
 
+detail::DeviceTraits modelled_traits() {
+  detail::DeviceTraits traits;
+  traits.backend = Backend::sim;
+  traits.arch = 90;
+  traits.sm_count = 132;
+  traits.l2_bytes = std::size_t(50) << 20;
+  traits.max_grid_x = SimKernelDevice::kMaxGridX;
+  traits.max_dynamic_shared_bytes = SimKernelDevice::kMaxDynamicSharedBytes;
+  traits.gemm_algorithms = 1;
+  return traits;
+}
+
 }  // namespace
 
 const SimKernel& SimLoadedKernel::counting_kernel(KernelLibrary& library) {
@@ -27,7 +39,8 @@ const SimKernel& SimLoadedKernel::counting_kernel(KernelLibrary& library) {
 }
 
 SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
-    : order_(options.order),
+    : traits_(modelled_traits()),
+      order_(options.order),
       runner_(options.threads),
       library_(std::move(compiler), cache_or_default(std::move(options.binary_cache))),
       wmma_(WmmaLayouts::for_seed(options.wmma_permutation_seed)),

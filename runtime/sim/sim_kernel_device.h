@@ -1,4 +1,4 @@
-// SimKernelDevice: the KernelDevice (runtime/kernel_device.h) of the sim backend. Kernels are the
+// SimKernelDevice: the KernelDevice (algorithms/kernel_device.h) of the sim backend. Kernels are the
 // generated CUDA source compiled by the host compiler against the SIMT shim (KernelLibrary), run
 // block by block on a pool of worker threads (GridRunner); GEMMs go to OpenBLAS; memory is host
 // memory; everything is synchronous, so synchronize() has nothing to wait for.
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/kernel_device.h"
-#include "runtime/phases.h"
+#include "algorithms/kernel_device.h"
+#include "core/phases.h"
 #include "runtime/sim/grid_runner.h"
 #include "runtime/sim/kernel_library.h"
 #include "runtime/sim/thread_order.h"
@@ -92,12 +92,15 @@ class SimKernelDevice final : public detail::KernelDevice {
               std::size_t params_bytes) override;
   void gemm(const detail::GemmDesc& desc) override;
 
-  unsigned max_grid_x() const override { return kMaxGridX; }
+  // The sim models an H100 (sm_90): the limits above, its SM count and L2 size (the heuristic's
+  // defaults depend on them), and one GEMM implementation.
+  const detail::DeviceTraits& traits() const override { return traits_; }
   void synchronize() override {}
 
  private:
   std::vector<dcnjit_sim::MemoryRegion> global_regions() const;
 
+  detail::DeviceTraits traits_;
   ThreadOrder order_;
   GridRunner runner_;
   KernelLibrary library_;

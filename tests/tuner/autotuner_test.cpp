@@ -15,6 +15,7 @@ namespace dcnjit::tuner {
 namespace {
 
 using testing::FakeBackend;
+using testing::has_knob;
 using dcnjit::testing::ScratchDirectory;
 
 Problem small_problem() { return Problem::parse("N4 C4 H8 W8 Co4 k3x3 p1x1 mask"); }
@@ -27,19 +28,21 @@ TEST(ConfigSpaceCpu, DefaultFirstThenOnlyValidConfigs) {
   EXPECT_EQ(candidates.front(), backend.default_config(p));
   // steps {1, 2, 4} (divisors of N=4) x tiles {0, 256, 1024, 4096}
   EXPECT_EQ(candidates.size(), 12u);
-  for (const Config& c : candidates) EXPECT_NO_THROW(backend.validate_config(p, c)) << c.to_string();
+  for (const Config& c : candidates) EXPECT_EQ(backend.resolve(p, c), c) << c.to_string();
 }
 
-TEST(ConfigSpaceCpu, TamperedValuesAreOutsideTheSpace) {
+TEST(ConfigSpaceCpu, TamperedStoredValuesAreRefusedWithTheReason) {
   FakeBackend backend;
   const Problem p = small_problem();
-  Config c = backend.default_config(p);
-  EXPECT_TRUE(in_config_space(backend, p, Pass::forward, c));
-  c.cpu_pixel_tile = 999;
-  EXPECT_FALSE(in_config_space(backend, p, Pass::forward, c));
-  c = backend.default_config(p);
-  c.im2col_step = 3;  // does not divide N=4
-  EXPECT_FALSE(in_config_space(backend, p, Pass::forward, c));
+  const Config c = backend.default_config(p);
+  EXPECT_TRUE(read_stored_config(backend, p, c.to_string()).config);
+  EXPECT_NE(read_stored_config(backend, p, "im2col step=1 tile=999").why_not.find("tile=999"), std::string::npos);
+  EXPECT_NE(read_stored_config(backend, p, "im2col step=3 tile=0").why_not.find("step does not divide N"),
+            std::string::npos);
+  EXPECT_NE(read_stored_config(backend, p, "im2col tile=0").why_not.find("not canonical"), std::string::npos);
+  EXPECT_NE(read_stored_config(backend, p, "step=1 tile=0").why_not.find("no algorithm"), std::string::npos);
+  EXPECT_NE(read_stored_config(backend, p, "im2col step=1 tile=0 cols=keep").why_not.find("unknown knob 'cols'"),
+            std::string::npos);
 }
 
 TEST(AutotunerCpu, FastestConfigWinsAndEveryTrialIsRecorded) {
@@ -47,13 +50,12 @@ TEST(AutotunerCpu, FastestConfigWinsAndEveryTrialIsRecorded) {
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   // step=2 tile=1024 is 10x faster than everything else: a margin no timing noise can invert.
-  backend.cost_us = [](const Config& c) { return c.im2col_step == 2 && c.cpu_pixel_tile == 1024 ? 30.0 : 300.0; };
+  backend.cost_us = [](const Config& c) { return has_knob(c, "step", "2") && has_knob(c, "tile", "1024") ? 30.0 : 300.0; };
   TuneOptions options;
   options.budget_s = 30;  // ample: the whole space is measured
   const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
   ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.winner.im2col_step, 2);
-  EXPECT_EQ(r.winner.cpu_pixel_tile, 1024);
+  EXPECT_EQ(r.winner.to_string(), "im2col step=2 tile=1024");
   EXPECT_EQ(r.measured, 12);
   EXPECT_EQ(r.failed, 0);
   EXPECT_TRUE(r.stored);
@@ -71,12 +73,14 @@ TEST(AutotunerCpu, FailingConfigsAreRecordedAsFailedAndNeverWin) {
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   // tile=4096 "fails to launch"; it would otherwise be the fastest.
-  backend.cost_us = [](const Config& c) { return c.cpu_pixel_tile == 4096 ? -1.0 : c.cpu_pixel_tile == 256 ? 30.0 : 300.0; };
+  backend.cost_us = [](const Config& c) {
+    return has_knob(c, "tile", "4096") ? -1.0 : has_knob(c, "tile", "256") ? 30.0 : 300.0;
+  };
   TuneOptions options;
   options.budget_s = 30;
   const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
   ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.winner.cpu_pixel_tile, 256);
+  EXPECT_TRUE(has_knob(r.winner, "tile", "256")) << r.winner.to_string();
   EXPECT_EQ(r.failed, 3);  // one per step value
   int failed_rows = 0;
   for (const Trial& t : db.trials()) {
@@ -161,14 +165,26 @@ TEST(ConfigSpaceCuda, BackwardSpaceHoldsFusedSplitAtomicsAndGemmAlgorithms) {
   backend.space = Backend::cuda;
   const auto candidates = candidate_configs(backend, small_problem(), Pass::backward);
   auto offers = [&](auto&& predicate) { return std::any_of(candidates.begin(), candidates.end(), predicate); };
-  EXPECT_TRUE(offers([](const Config& c) { return c.fused_backward; }));
-  EXPECT_TRUE(offers([](const Config& c) { return !c.fused_backward; }));
-  EXPECT_TRUE(offers([](const Config& c) { return c.atomic == AtomicStrategy::warp; }));
-  EXPECT_TRUE(offers([](const Config& c) { return c.gemm_algo == 3; }));
-  EXPECT_TRUE(offers([](const Config& c) { return c.block_threads != 256; }));
-  // backward_data keeps the GEMM algorithm at the heuristic's choice: its time is the scatter's.
-  for (const Config& c : candidate_configs(backend, small_problem(), Pass::backward_data))
-    EXPECT_EQ(c.gemm_algo, 0) << c.to_string();
+  EXPECT_TRUE(offers([](const Config& c) { return has_knob(c, "bwd", "fused"); }));
+  EXPECT_TRUE(offers([](const Config& c) { return has_knob(c, "bwd", "split"); }));
+  EXPECT_TRUE(offers([](const Config& c) { return has_knob(c, "atomic", "warp"); }));
+  EXPECT_TRUE(offers([](const Config& c) { return has_knob(c, "gemm_dcol", "3"); }));
+  EXPECT_TRUE(offers([](const Config& c) { return has_knob(c, "gemm_wgrad", "3"); }));
+  EXPECT_TRUE(offers([](const Config& c) { return !has_knob(c, "threads", "256"); }));
+  // The forward GEMM's algorithm is a forward knob: backward keeps it at the heuristic's choice.
+  for (const Config& c : candidates) EXPECT_TRUE(has_knob(c, "gemm_fwd", "0")) << c.to_string();
+}
+
+TEST(ConfigSpaceCuda, ForwardSpaceVariesOnlyForwardKnobs) {
+  FakeBackend backend;
+  backend.space = Backend::cuda;
+  const auto candidates = candidate_configs(backend, small_problem(), Pass::forward);
+  for (const Config& c : candidates) {
+    EXPECT_TRUE(has_knob(c, "bwd", "fused") && has_knob(c, "atomic", "plain")) << c.to_string();
+    EXPECT_TRUE(has_knob(c, "gemm_dcol", "0") && has_knob(c, "gemm_wgrad", "0")) << c.to_string();
+  }
+  EXPECT_TRUE(std::any_of(candidates.begin(), candidates.end(),
+                          [](const Config& c) { return has_knob(c, "gemm_fwd", "3"); }));
 }
 
 }  // namespace

@@ -16,13 +16,13 @@ using dcnjit::testing::ScratchDirectory;
 
 Winner entry(const std::string& problem, Pass pass, const std::string& env, const std::string& config, double ms,
              std::optional<double> default_ms) {
-  return Winner{TuningKey{problem, kLayoutNCHW, pass, Backend::cpu, env}, config, ms, "step=1 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=0", default_ms, 0};
+  return Winner{TuningKey{problem, kLayoutNCHW, pass, Backend::cpu, env}, config, ms, "im2col step=1 tile=0", default_ms, 0};
 }
 
 const char* const kProblemA = "N1 C4 H8 W8 Co4 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32";
 const char* const kProblemB = "N2 C8 H12 W10 Co8 k3x3 s2x2 p1x1 d1x1 g1 og1 nomask nobias v2 f16";
-const char* const kFast = "step=1 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=256";
-const char* const kSlow = "step=1 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=1024";
+const char* const kFast = "im2col step=1 tile=256";
+const char* const kSlow = "im2col step=1 tile=1024";
 
 CacheFile sample() {
   return CacheFile{current_generator_version(),
@@ -79,7 +79,9 @@ TEST(CacheFileJson, MalformedEntriesAreRefusedNamingFileAndEntry) {
     t.replace(t.find(from), from.size(), to);
     return t;
   };
-  expect_refused(replace("tile=256", "tile=256 evil=1"), "entry 0");
+  expect_refused(replace("tile=256", "tile=256 step=2"), "entry 0");           // a knob twice
+  expect_refused(replace("im2col step=1 tile=256", "step=1 tile=256"), "entry 0");  // no algorithm
+  expect_refused(replace("\"layout\": \"NCHW\"", "\"layout\": \"NHWC\""), "entry 0");  // not the problem's
   expect_refused(replace("\"time_ms\": 0.125", "\"time_ms\": -1"), "entry 0");
   expect_refused(replace("\"pass\": \"backward_weight\"", "\"pass\": \"sideways\""), "entry 1");
   expect_refused(replace("N2 C8 H12 W10 Co8", "N2 C8 H12 W10 Co8 g1"), "entry 1");  // not canonical

@@ -2,9 +2,10 @@
 // policy logic can be checked exactly (which config must win) without depending on a real backend's
 // noisy timings. It records the config of the latest forward and backward call, so a test can see
 // which config a Plan passed down, and which gradients the latest backward call asked for (a cost
-// may depend on them, as the fused/split choice does on a real backend). Its config space is the cpu backend's shape (im2col step x pixel
-// tile) or, with `space = Backend::cuda`, the generated kernels' (step, threads, elements per
-// thread, fused/split, atomics) x 4 GEMM algorithms, so GPU-only knobs can be tested without a GPU.
+// may depend on them, as the fused/split choice does on a real backend). Its one algorithm "im2col" has
+// a knob table shaped like the cpu backend's (step dividing N, pixel tile) or, with `space =
+// Backend::cuda`, the real im2col table of a cuda device with 4 GEMM candidates (step, threads, items,
+// fused/split, atomics, per-role GEMM algorithms), so GPU-only knobs can be tested without a GPU.
 #pragma once
 
 #include <atomic>
@@ -14,7 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "generator/config_space.h"
+#include "algorithms/im2col/im2col_knobs.h"
 #include "runtime/backend.h"
 #include "tuner/pass.h"
 
@@ -30,44 +31,27 @@ class FakeBackend final : public detail::BackendImpl {
   // The same for backward calls, knowing which gradients the call requested; takes precedence over
   // backward_cost_us when set.
   std::function<double(const Config&, const PassOutputs&)> backward_cost_for_outputs_us;
-  // Which real backend's space the tuner sees (tuner/config_space.cpp chooses by kind()): cpu or cuda.
+  // Which real backend's space the tuner sees: cpu or cuda (set before the first use).
   Backend space = Backend::cpu;
-  // A combination validate_config refuses on top of the space's rules (throws); none when empty.
-  std::function<void(const Config&)> refuse;
+  // A combination the backend refuses on top of the table's rules: returns why, or "" to accept.
+  std::function<std::string(const Config&)> refuse;
   std::string env = "fake:test-device:gen1";
   std::atomic<int> runs{0};
 
   Backend kind() const override { return space; }
-
-  Config default_config(const Problem& problem) const override {
-    if (space == Backend::cuda) return gen::default_kernel_config(problem);
-    Config c;
-    c.im2col_step = 1;
-    c.cpu_pixel_tile = 0;
-    return c;
+  const std::vector<std::string>& algorithms() const override { return algorithms_; }
+  const KnobTable& knobs(std::string_view algorithm) const override {
+    if (algorithm != "im2col")
+      throw Error(ErrorCode::InvalidArgument, "algorithm: '" + std::string(algorithm) + "' is not the fake's");
+    return space == Backend::cuda ? cuda_table_ : cpu_table_;
   }
+  std::string cannot_implement(std::string_view, const Problem&) const override { return {}; }
 
-  // cpu: 1 <= step <= N and step divides N; tile in {0, 256, 1024, 4096}; GPU knobs at defaults.
-  // cuda: the generator's kernel rules and a GEMM algorithm in [0, 4).
-  void validate_config(const Problem& problem, const Config& config) const override {
-    if (space == Backend::cuda) {
-      gen::validate_kernel_config(problem, config);
-      if (config.gemm_algo < 0 || config.gemm_algo >= 4) throw Error(ErrorCode::InvalidArgument, "config: algo");
-    } else {
-      if (config.im2col_step < 1 || config.im2col_step > problem.N || problem.N % config.im2col_step != 0)
-        throw Error(ErrorCode::InvalidArgument, "config: step does not divide N");
-      const int t = config.cpu_pixel_tile;
-      if (t != 0 && t != 256 && t != 1024 && t != 4096) throw Error(ErrorCode::InvalidArgument, "config: tile");
-      Config gpu_defaults;
-      if (config.block_threads != gpu_defaults.block_threads ||
-          config.elems_per_thread != gpu_defaults.elems_per_thread || config.gemm_algo != gpu_defaults.gemm_algo)
-        throw Error(ErrorCode::InvalidArgument, "config: GPU knobs are not tunable on this backend");
-    }
-    if (refuse) refuse(config);
-  }
+  // A knob's value in a config of this backend, as an integer (word knobs: the word's index).
+  int64_t knob(const Config& config, const char* name) const { return knobs("im2col").value(config, name); }
 
   std::size_t workspace_size(const Problem&, const Config& config) const override {
-    return 64 * std::size_t(config.im2col_step);
+    return 64 * std::size_t(knob(config, "step"));
   }
 
   void forward(const Problem&, const Config& config, const ForwardArgs&) override {
@@ -125,9 +109,53 @@ class FakeBackend final : public detail::BackendImpl {
     }
   }
 
+  static detail::DeviceTraits cuda_traits() {
+    detail::DeviceTraits traits;
+    traits.backend = Backend::cuda;
+    traits.gemm_algorithms = 4;
+    return traits;
+  }
+
+  ConfigCheck refusal() {
+    return [this](const Problem&, const KnobTable&, const Config& c) { return refuse ? refuse(c) : std::string(); };
+  }
+
+  const std::vector<std::string> algorithms_{"im2col"};
+  // cpu: 1 <= step <= N and step divides N (powers of two and N tried); tile in {0, 256, 1024, 4096}.
+  const KnobTable cpu_table_{
+      "im2col",
+      {{"step", "images per chunk", Affects::both, {},
+        [](const Problem& p) {
+          std::vector<int64_t> v;
+          for (int64_t s = 1; s < p.N; s *= 2) v.push_back(s);
+          v.push_back(p.N);
+          return v;
+        },
+        [](const Problem&) -> int64_t { return 1; },
+        [](const Problem& p, int64_t v) -> std::string {
+          return v >= 1 && v <= p.N && p.N % v == 0 ? "" : "step does not divide N";
+        }},
+       {"tile", "pixels per tile", Affects::both, {},
+        [](const Problem&) { return std::vector<int64_t>{0, 256, 1024, 4096}; },
+        [](const Problem&) -> int64_t { return 0; },
+        [](const Problem&, int64_t t) -> std::string {
+          return t == 0 || t == 256 || t == 1024 || t == 4096 ? "" : "tile";
+        }}},
+      refusal()};
+  // cuda: the im2col algorithm's own table, with the refusal on top.
+  const KnobTable cuda_table_{"im2col",
+                              std::vector<KnobDef>(algo::im2col::make_im2col_knobs(cuda_traits()).knobs()),
+                              refusal()};
+
   mutable std::mutex mutex_;
   std::optional<Config> last_forward_, last_backward_;
   std::optional<PassOutputs> last_backward_outputs_;
 };
+
+// True when `config` sets knob `name` to `value`.
+inline bool has_knob(const Config& config, const char* name, const char* value) {
+  const std::string* v = config.find(name);
+  return v && *v == value;
+}
 
 }  // namespace dcnjit::tuner::testing

@@ -53,8 +53,8 @@ TEST(PlanFromDatabase, ForwardRunsTheForwardWinnerAndBackwardTheBackwardWinner) 
   ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   auto backend = std::make_shared<FakeBackend>();
-  const Config forward_winner = Config::parse("step=2 tile=256");
-  const Config backward_winner = Config::parse("step=1 tile=1024");
+  const Config forward_winner = Config::parse("im2col step=2 tile=256");
+  const Config backward_winner = Config::parse("im2col step=1 tile=1024");
   {
     TuningDb db = TuningDb::open(path);
     db.offer_winner(Winner{tuning_key(*backend, kProblem, Pass::forward), forward_winner.to_string(), 1.0, "", {}, 0});
@@ -83,7 +83,7 @@ TEST(PlanFromDatabase, ForwardRunsTheForwardWinnerAndBackwardTheBackwardWinner) 
 
 TEST(PlanFromDatabase, OneConfigPlanRunsItInBothDirections) {
   auto backend = std::make_shared<FakeBackend>();
-  const Config config = Config::parse("step=2 tile=4096");
+  const Config config = Config::parse("im2col step=2 tile=4096");
   const Plan plan(kProblem, config, backend);
   EXPECT_EQ(plan.backward_config(), config);
   HostTensors tensors;

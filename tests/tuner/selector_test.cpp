@@ -1,8 +1,8 @@
 // The policies behind Engine::plan: off never touches the database, on_first_use tunes once per pass
 // direction and then serves from the database (this process's memo or another process's file),
 // cache_only never tunes, a tampered row is refused in favour of the default; the backward config is
-// the winner of the full `backward` pass, which measures the fused/split choice the sub-passes cannot;
-// and an older database with only sub-pass rows still gets the composed config (tuner/selector.h).
+// the winner of the full `backward` pass, which measures the fused/split choice the sub-passes cannot,
+// and sub-pass rows never stand in for it (tuner/selector.h).
 #include "tuner/selector.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +20,7 @@ namespace dcnjit::tuner {
 namespace {
 
 using testing::FakeBackend;
+using testing::has_knob;
 using dcnjit::testing::ScratchDirectory;
 
 Problem small_problem() { return Problem::parse("N2 C4 H8 W8 Co4 k3x3 p1x1"); }
@@ -40,17 +41,22 @@ PlanConfigs defaults_of(const FakeBackend& backend) {
 // Costs that make step=2 tile=256 the clear forward winner and step=1 tile=1024 the clear backward
 // winner (10x: a margin no timing noise can invert).
 void make_forward_and_backward_winners_differ(FakeBackend& backend) {
-  backend.cost_us = [](const Config& c) { return c.im2col_step == 2 && c.cpu_pixel_tile == 256 ? 20.0 : 200.0; };
+  backend.cost_us = [](const Config& c) { return has_knob(c, "step", "2") && has_knob(c, "tile", "256") ? 20.0 : 200.0; };
   backend.backward_cost_us = [](const Config& c) {
-    return c.im2col_step == 1 && c.cpu_pixel_tile == 1024 ? 20.0 : 200.0;
+    return has_knob(c, "step", "1") && has_knob(c, "tile", "1024") ? 20.0 : 200.0;
   };
 }
 
 // A database row as `dcnjit tune` would leave it (canonical config text).
 void store_winner(const std::string& path, const FakeBackend& backend, Pass pass, const std::string& config) {
   TuningDb db = TuningDb::open(path);
-  ASSERT_TRUE(db.offer_winner(
-      Winner{tuning_key(backend, small_problem(), pass), Config::parse(config).to_string(), 1.0, "", std::nullopt, 0}));
+  const std::string canonical = backend.resolve(small_problem(), Config::parse(config)).to_string();
+  ASSERT_TRUE(db.offer_winner(Winner{tuning_key(backend, small_problem(), pass), canonical, 1.0, "", std::nullopt, 0}));
+}
+
+// The canonical text of a config of the fake backend.
+std::string canonical(const FakeBackend& backend, const char* text) {
+  return backend.resolve(small_problem(), Config::parse(text)).to_string();
 }
 
 void tamper(const std::string& path, Pass pass, const std::string& config) {
@@ -79,8 +85,8 @@ TEST(SelectorPolicy, OnFirstUseTunesEachDirectionOnceThenHitsMemoAndDatabase) {
   make_forward_and_backward_winners_differ(backend);
   auto selector = make_config_selector(options_for(path, TuningPolicy::on_first_use));
   const PlanConfigs first = selector->select(backend, small_problem());
-  EXPECT_EQ(first.forward.to_string(), Config::parse("step=2 tile=256").to_string());
-  EXPECT_EQ(first.backward.to_string(), Config::parse("step=1 tile=1024").to_string());
+  EXPECT_EQ(first.forward.to_string(), canonical(backend, "step=2 tile=256"));
+  EXPECT_EQ(first.backward.to_string(), canonical(backend, "step=1 tile=1024"));
   const int runs_after_tuning = backend.runs;
   EXPECT_GT(runs_after_tuning, 0);
   // forward and the full backward, each over steps {1, 2} x tiles {0, 256, 1024, 4096}; the
@@ -109,8 +115,8 @@ TEST(SelectorPolicy, OnFirstUseTunesOnlyTheDirectionsWithoutARow) {
   store_winner(path, backend, Pass::forward, "step=1 tile=4096");
   auto selector = make_config_selector(options_for(path, TuningPolicy::on_first_use));
   const PlanConfigs chosen = selector->select(backend, small_problem());
-  EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=1 tile=4096").to_string());
-  EXPECT_EQ(chosen.backward.to_string(), Config::parse("step=1 tile=1024").to_string());
+  EXPECT_EQ(chosen.forward.to_string(), canonical(backend, "step=1 tile=4096"));
+  EXPECT_EQ(chosen.backward.to_string(), canonical(backend, "step=1 tile=1024"));
   EXPECT_EQ(TuningDb::open(path).trial_count(), 8);  // the backward pass only
 }
 
@@ -133,7 +139,7 @@ TEST(SelectorPolicy, CacheOnlyWithOnlyAForwardWinnerGivesTheDefaultBackwardConfi
   store_winner(path, backend, Pass::forward, "step=2 tile=256");
   auto selector = make_config_selector(options_for(path, TuningPolicy::cache_only));
   const PlanConfigs chosen = selector->select(backend, small_problem());
-  EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=2 tile=256").to_string());
+  EXPECT_EQ(chosen.forward.to_string(), canonical(backend, "step=2 tile=256"));
   EXPECT_EQ(chosen.backward, backend.default_config(small_problem()));
   EXPECT_EQ(backend.runs, 0);
 }
@@ -196,7 +202,7 @@ TEST(SelectorPolicy, TamperedBackwardRowGivesTheDefaultBackwardConfigWithAWarnin
     auto selector = make_config_selector(options_for(path, policy));
     const PlanConfigs chosen = selector->select(backend, small_problem());
     const std::string log = ::testing::internal::GetCapturedStderr();
-    EXPECT_EQ(chosen.forward.to_string(), Config::parse("step=2 tile=256").to_string());
+    EXPECT_EQ(chosen.forward.to_string(), canonical(backend, "step=2 tile=256"));
     EXPECT_EQ(chosen.backward, backend.default_config(small_problem())) << to_string(policy);
     EXPECT_NE(log.find("rejected the stored backward config 'step=2 tile=1000'"), std::string::npos) << log;
   }
@@ -214,8 +220,9 @@ class SelectorFusedVersusSplit : public ::testing::Test {
     backend.space = Backend::cuda;
     backend.backward_cost_for_outputs_us = [](const Config& c, const PassOutputs& requested) {
       const bool every_gradient = requested.grad_x && requested.grad_offset && requested.grad_weight;
-      if (every_gradient) return c.fused_backward ? 100.0 : 50.0;
-      return c.fused_backward ? 50.0 : 65.0;
+      const bool fused = has_knob(c, "bwd", "fused");
+      if (every_gradient) return fused ? 100.0 : 50.0;
+      return fused ? 50.0 : 65.0;
     };
   }
   ScratchDirectory dir;
@@ -224,16 +231,16 @@ class SelectorFusedVersusSplit : public ::testing::Test {
 };
 
 TEST_F(SelectorFusedVersusSplit, TheBackwardPassMeasuresEveryGradientAndPicksSplit) {
-  ASSERT_TRUE(backend.default_config(small_problem()).fused_backward) << "the default must be the loser here";
+  ASSERT_TRUE(has_knob(backend.default_config(small_problem()), "bwd", "fused")) << "the default must be the loser here";
   TuningDb db = TuningDb::open(path);
   TuneOptions options;
   options.budget_s = 5;
   const TuneResult full = tune_pass(backend, small_problem(), Pass::backward, options, &db);
   ASSERT_TRUE(full.ok);
-  EXPECT_FALSE(full.winner.fused_backward) << full.winner.to_string();
+  EXPECT_TRUE(has_knob(full.winner, "bwd", "split")) << full.winner.to_string();
   const TuneResult data_only = tune_pass(backend, small_problem(), Pass::backward_data, options, &db);
   ASSERT_TRUE(data_only.ok);
-  EXPECT_TRUE(data_only.winner.fused_backward) << data_only.winner.to_string();
+  EXPECT_TRUE(has_knob(data_only.winner, "bwd", "fused")) << data_only.winner.to_string();
 
   // The Plan's backward config is the backward winner, not the backward_data one.
   const PlanConfigs chosen =
@@ -244,72 +251,51 @@ TEST_F(SelectorFusedVersusSplit, TheBackwardPassMeasuresEveryGradientAndPicksSpl
 TEST_F(SelectorFusedVersusSplit, OnFirstUseTunesTheFullBackwardAndPicksSplit) {
   const PlanConfigs chosen =
       make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(backend, small_problem());
-  EXPECT_FALSE(chosen.backward.fused_backward) << chosen.backward.to_string();
+  EXPECT_TRUE(has_knob(chosen.backward, "bwd", "split")) << chosen.backward.to_string();
   const auto stored = TuningDb::open(path).find_winner(tuning_key(backend, small_problem(), Pass::backward));
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->config, chosen.backward.to_string());
 }
 
-// A database written before the `backward` pass existed: only the sub-pass rows, in the cuda-shaped
-// space where they have knobs of their own: fused/split and atomics (backward_data) and the GEMM
-// algorithm (backward_weight). cache_only composes them; a `backward` row, when present, wins.
-class SelectorLegacyComposition : public ::testing::Test {
+// Sub-pass rows (backward_data, backward_weight: what `dcnjit tune --pass backward_data` leaves for an
+// investigation) never make a Plan's backward config: only the full `backward` pass measures what a
+// backward call runs. cache_only without a backward row gives the default; on_first_use tunes it.
+class SelectorSubPassRows : public ::testing::Test {
  protected:
   void SetUp() override {
     backend.space = Backend::cuda;
-    for (auto [pass, text] : {std::pair{Pass::forward, kForward}, std::pair{Pass::backward_data, kData},
-                              std::pair{Pass::backward_weight, kWeight}}) {
-      ASSERT_TRUE(in_config_space(backend, small_problem(), pass, Config::parse(text))) << text;
-      store_winner(path, backend, pass, text);
-    }
+    store_winner(path, backend, Pass::forward, kForward);
+    store_winner(path, backend, Pass::backward_data, kData);
+    store_winner(path, backend, Pass::backward_weight, kWeight);
   }
 
-  PlanConfigs select() {
-    return make_config_selector(options_for(path, TuningPolicy::cache_only))->select(backend, small_problem());
-  }
-
-  static constexpr const char* kForward = "step=2 threads=256 ept=4 bwd=fused atomic=plain algo=1";
-  static constexpr const char* kData = "step=2 threads=128 ept=2 bwd=split atomic=warp algo=0";
-  static constexpr const char* kWeight = "step=1 threads=512 ept=1 bwd=fused atomic=plain algo=3";
+  static constexpr const char* kForward = "step=2 threads=256 items=4 gemm_fwd=1";
+  static constexpr const char* kData = "step=2 threads=128 items=2 bwd=split atomic=warp";
+  static constexpr const char* kWeight = "step=1 threads=512 gemm_wgrad=3";
   ScratchDirectory dir;
   const std::string path = dir.file("c.sqlite");
   FakeBackend backend;
 };
 
-TEST_F(SelectorLegacyComposition, BackwardIsTheDataWinnerWithTheWeightWinnersGemmAlgorithm) {
-  const PlanConfigs chosen = select();
-  EXPECT_EQ(chosen.forward.to_string(), Config::parse(kForward).to_string());
-  EXPECT_EQ(chosen.backward.to_string(),
-            Config::parse("step=2 threads=128 ept=2 bwd=split atomic=warp algo=3 cols=recompute").to_string());
+TEST_F(SelectorSubPassRows, CacheOnlyUsesTheDefaultBackwardConfig) {
+  const PlanConfigs chosen =
+      make_config_selector(options_for(path, TuningPolicy::cache_only))->select(backend, small_problem());
+  EXPECT_EQ(chosen.forward.to_string(), canonical(backend, kForward));
+  EXPECT_EQ(chosen.backward, backend.default_config(small_problem()));
 }
 
-TEST_F(SelectorLegacyComposition, AMixTheBackendRefusesFallsBackToTheDataWinnerAlone) {
-  backend.refuse = [](const Config& c) {
-    if (c.atomic == AtomicStrategy::warp && c.gemm_algo == 3)
-      throw Error(ErrorCode::InvalidArgument, "config: warp atomics with algo=3");
-  };
-  EXPECT_EQ(select().backward.to_string(), Config::parse(kData).to_string());
-}
-
-TEST_F(SelectorLegacyComposition, WithoutADataWinnerTheWeightKnobsApplyToTheDefault) {
-  store::Connection::open(path, store::Access::read_write).execute("DELETE FROM winners WHERE pass='backward_data'");
-  Config expected = backend.default_config(small_problem());
-  expected.gemm_algo = 3;
-  EXPECT_EQ(select().backward.to_string(), expected.to_string());
-}
-
-TEST_F(SelectorLegacyComposition, ABackwardRowIsUsedWholeInsteadOfTheComposition) {
-  const char* full = "step=1 threads=128 ept=1 bwd=fused atomic=plain algo=2";
-  ASSERT_TRUE(in_config_space(backend, small_problem(), Pass::backward, Config::parse(full)));
+TEST_F(SelectorSubPassRows, ABackwardRowIsUsedWhole) {
+  const char* full = "step=1 threads=128 items=1 bwd=fused atomic=plain gemm_dcol=2";
   store_winner(path, backend, Pass::backward, full);
-  EXPECT_EQ(select().backward.to_string(), Config::parse(full).to_string());
+  const PlanConfigs chosen =
+      make_config_selector(options_for(path, TuningPolicy::cache_only))->select(backend, small_problem());
+  EXPECT_EQ(chosen.backward.to_string(), canonical(backend, full));
 }
 
-TEST_F(SelectorLegacyComposition, OnFirstUseTunesTheBackwardPassRatherThanComposing) {
+TEST_F(SelectorSubPassRows, OnFirstUseTunesTheBackwardPass) {
   // Every backward call costs the same except under one config, which only a measurement of the
   // full backward can find (5x margin).
-  const Config fastest = Config::parse("step=2 threads=256 ept=1 bwd=split atomic=plain algo=0");
-  ASSERT_TRUE(in_config_space(backend, small_problem(), Pass::backward, fastest));
+  const Config fastest = backend.resolve(small_problem(), Config::parse("step=2 threads=256 items=1 bwd=split"));
   backend.backward_cost_us = [&](const Config& c) { return c == fastest ? 20.0 : 100.0; };
   const PlanConfigs chosen =
       make_config_selector(options_for(path, TuningPolicy::on_first_use))->select(backend, small_problem());

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "runtime/store/connection.h"
 #include "runtime/store/migrations.h"
@@ -42,7 +43,7 @@ TEST(TuningDb, FreshDatabaseIsAtLatestSchemaInWalMode) {
     EXPECT_TRUE(db.writable());
   }
   auto c = store::Connection::open(path, store::Access::read_only);
-  EXPECT_EQ(c.user_version(), 2);
+  EXPECT_EQ(c.user_version(), 3);
   auto mode = c.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
   EXPECT_EQ(mode.column_text(0), "wal");
@@ -105,9 +106,56 @@ TEST(TuningDb, MigratesAVersion1DatabaseKeepingItsWinners) {
   EXPECT_FALSE(found->default_time_ms);  // unknown to version 1
   ASSERT_EQ(db.trials().size(), 1u);
   EXPECT_EQ(db.trials()[0].key.layout, "NCHW");
-  // The migrated table accepts version-2 rows.
-  EXPECT_TRUE(db.offer_winner(winner(key("N2 C4 H8 W8"), "step=2 tile=0", 1.0)));
-  EXPECT_EQ(store::Connection::open(path, store::Access::read_only).user_version(), 2);
+  // The migrated table accepts current rows.
+  EXPECT_TRUE(db.offer_winner(winner(key("N2 C4 H8 W8"), "im2col step=2 tile=0", 1.0)));
+  EXPECT_EQ(store::Connection::open(path, store::Access::read_only).user_version(), 3);
+}
+
+// Version 2 spelled every knob of every backend in one string; version 3 names the algorithm and its
+// own knobs, per backend. The configs are rewritten, nothing is lost; rows already in the new form
+// (or that never had the old one) are left alone.
+TEST(TuningDb, MigratesVersion2ConfigsToTheirAlgorithmsKnobs) {
+  ScratchDirectory dir;
+  const std::string path = dir.file("v2.sqlite");
+  const char* old_cpu = "step=2 threads=256 ept=1 bwd=fused atomic=plain algo=0 cols=recompute tile=1024";
+  const char* old_sim = "step=4 threads=128 ept=2 bwd=split atomic=warp algo=0 cols=recompute tile=0";
+  const char* old_cuda = "step=8 threads=512 ept=4 bwd=fused atomic=plain algo=3 cols=recompute tile=0";
+  {
+    auto c = store::Connection::open(path, store::Access::read_write);
+    ASSERT_EQ(store::migrate(c, TuningDb::migrations().first(2)), 2);
+    auto insert = c.prepare(
+        "INSERT INTO winners(problem, layout, pass, backend, env, config, time_ms, default_config, created_at) "
+        "VALUES(?1, 'NCHW', 'forward', ?2, 'env', ?3, 1.0, ?4, 1700000000)");
+    for (auto [problem, backend, config] :
+         {std::tuple{"N1 C4 H8 W8", "cpu", old_cpu}, std::tuple{"N2 C4 H8 W8", "sim", old_sim},
+          std::tuple{"N3 C4 H8 W8", "cuda", old_cuda}}) {
+      insert.reset();
+      insert.bind(1, std::string(problem));
+      insert.bind(2, std::string(backend));
+      insert.bind(3, std::string(config));
+      insert.bind(4, std::string(config));
+      ASSERT_FALSE(insert.step());
+    }
+    c.execute(std::string("INSERT INTO trials(problem, layout, pass, backend, env, config, status, time_ms, "
+                          "created_at) VALUES('N1 C4 H8 W8', 'NCHW', 'forward', 'cpu', 'env', '") +
+              old_cpu + "', 'ok', 1.0, 1700000000)");
+  }
+  TuningDb db = TuningDb::open(path);
+  EXPECT_EQ(store::Connection::open(path, store::Access::read_only).user_version(), 3);
+  auto config_of = [&](const char* problem, Backend backend) {
+    TuningKey k = key(problem);
+    k.backend = backend;
+    k.env = "env";
+    const auto w = db.find_winner(k);
+    return w ? std::pair{w->config, w->default_config} : std::pair{std::string("(missing)"), std::string()};
+  };
+  EXPECT_EQ(config_of("N1 C4 H8 W8", Backend::cpu).first, "im2col step=2 tile=1024");
+  EXPECT_EQ(config_of("N1 C4 H8 W8", Backend::cpu).second, "im2col step=2 tile=1024");
+  EXPECT_EQ(config_of("N2 C4 H8 W8", Backend::sim).first, "im2col step=4 threads=128 items=2 bwd=split atomic=warp");
+  EXPECT_EQ(config_of("N3 C4 H8 W8", Backend::cuda).first,
+            "im2col step=8 threads=512 items=4 bwd=fused atomic=plain gemm_fwd=3 gemm_dcol=3 gemm_wgrad=3");
+  ASSERT_EQ(db.trials().size(), 1u);
+  EXPECT_EQ(db.trials()[0].config, "im2col step=2 tile=1024");
 }
 
 TEST(TuningDb, CorruptFileIsMovedAsideAndAFreshDatabaseStarted) {

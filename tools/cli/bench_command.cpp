@@ -11,7 +11,7 @@
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
 #include "tools/cli/timing_flags.h"
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 #include "tools/profile/problem_source.h"
 #include "tools/profile/session.h"
 

@@ -1,6 +1,7 @@
-// `dcnjit emit`: prints the CUDA source the generator produces for a problem, or, with --arch, compiles
-// every kernel through NVRTC (via the binary cache) and reports each one's registers, spills and
-// shared memory from ptxas' log: no GPU needed.
+// `dcnjit emit`: prints the CUDA source of the kernels an algorithm launches for a problem (the list
+// comes from the algorithm, algorithms/algorithm.h), or, with --arch, compiles every kernel through
+// NVRTC (via the binary cache) and reports each one's registers, spills and shared memory from ptxas'
+// log: no GPU needed. The knob table is the cuda backend's for that architecture.
 #include <fmt/format.h>
 
 #include <optional>
@@ -8,8 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/registry.h"
+#include "core/json_writer.h"
 #include "dcnjit/error.h"
-#include "generator/config_space.h"
 #include "generator/generator.h"
 #include "runtime/binary_cache.h"
 #include "runtime/nvrtc/nvrtc_compiler.h"
@@ -21,35 +23,99 @@ namespace dcnjit::cli {
 namespace {
 
 struct PassKernel {
-  gen::Pass pass;
+  Direction pass;
   gen::KernelSource kernel;
 };
 
-std::vector<gen::Pass> parse_passes(const std::string& text) {
-  if (text == "forward") return {gen::Pass::forward};
-  if (text == "backward") return {gen::Pass::backward};
-  if (text == "all") return {gen::Pass::forward, gen::Pass::backward};
+std::vector<Direction> parse_passes(const std::string& text) {
+  if (text == "forward") return {Direction::forward};
+  if (text == "backward") return {Direction::backward};
+  if (text == "all") return {Direction::forward, Direction::backward};
   throw UsageError(fmt::format("--pass: '{}' is not one of forward, backward, all", text));
 }
 
-// The kernels of the passes, each once (backward's im2col is forward's kernel).
-std::vector<PassKernel> kernels_of(const Problem& problem, const Config& config, const std::vector<gen::Pass>& passes) {
+// The device emit generates for: the cuda backend's view of an sm_XX GPU (its knob tables include the
+// cuBLASLt candidates). Only the architecture matters to the generated source.
+detail::DeviceTraits emit_target(int arch) {
+  detail::DeviceTraits traits;
+  traits.backend = Backend::cuda;
+  traits.arch = arch;
+  traits.gemm_algorithms = 8;
+  return traits;
+}
+
+const algo::Algorithm& find_algorithm(const std::vector<std::unique_ptr<algo::Algorithm>>& algorithms,
+                                      const std::string& name, const Problem& problem) {
+  std::vector<std::string> names, reasons;
+  for (const auto& a : algorithms) {
+    names.push_back(a->name());
+    if (!name.empty() && a->name() != name) continue;
+    if (std::string why = a->cannot_implement(problem); !why.empty()) {
+      reasons.push_back(why);
+      continue;
+    }
+    return *a;
+  }
+  if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end())
+    throw UsageError(fmt::format("--algorithm: '{}' is not one of {}", name, fmt::join(names, ", ")));
+  throw Error(ErrorCode::Unsupported, fmt::format("no algorithm can run '{}': {}", problem.to_string(),
+                                                  fmt::join(reasons, "; ")));
+}
+
+// The kernels of the passes, each once (backward's im2col is forward's kernel), with every gradient.
+std::vector<PassKernel> kernels_of(const algo::Algorithm& algorithm, const Problem& problem, const Config& config,
+                                   const std::vector<Direction>& passes) {
   std::vector<PassKernel> kernels;
   std::set<std::string> seen;
-  for (gen::Pass pass : passes)
-    for (gen::KernelSource& kernel : gen::generate(problem, pass, config))
-      if (seen.insert(kernel.name).second) kernels.push_back({pass, std::move(kernel)});
+  for (Direction pass : passes)
+    for (const gen::KernelSpec& spec : algorithm.kernels(problem, config, pass, algo::all_gradients(problem)))
+      if (seen.insert(spec.name()).second) kernels.push_back({pass, gen::generate_kernel(spec)});
   return kernels;
 }
 
 void print_sources(const std::vector<PassKernel>& kernels) {
   for (const PassKernel& k : kernels) {
-    fmt::print("// ===== {}: {} =====\n{}", gen::to_string(k.pass), k.kernel.name, k.kernel.source);
+    fmt::print("// ===== {}: {} =====\n{}", to_string(k.pass), k.kernel.name, k.kernel.source);
     if (!k.kernel.source.ends_with('\n')) fmt::print("\n");
   }
 }
 
-int report_resources(const std::vector<PassKernel>& kernels, int arch, bool json) {
+// The --json report: the resolved config, the workspace bytes and every kernel (with --arch, its
+// compiled resources; else only its name).
+int report_json(const Problem& problem, const Config& config, std::size_t workspace_bytes,
+                const std::vector<PassKernel>& kernels, std::optional<int> arch) {
+  detail::BinaryCache cache;  // beside the tuning database; memory-only if that is unusable
+  JsonWriter json;
+  json.begin_object()
+      .key("problem").value(problem.to_string())
+      .key("config").value(config.to_string())
+      .key("workspace_bytes").value((long long)workspace_bytes)
+      .key("kernels").begin_array();
+  for (const PassKernel& k : kernels) {
+    json.begin_object().key("name").value(k.kernel.name).key("pass").value(to_string(k.pass));
+    if (arch) {
+      const nvrtc::CompiledKernel compiled = nvrtc::compile(k.kernel, *arch, cache);
+      const nvrtc::KernelResources& res = compiled.resources;
+      json.key("target").value(compiled.target);
+      // Unknown resources (PTX target: ptxas runs in the driver) are null.
+      auto resource = [&](const char* name, int value) {
+        json.key(name);
+        if (res.known) json.value((long long)value);
+        else json.null();
+      };
+      resource("registers", res.registers);
+      resource("spill_stores", res.spill_stores);
+      resource("spill_loads", res.spill_loads);
+      resource("shared_bytes", res.shared_bytes);
+    }
+    json.end_object();
+  }
+  json.end_array().end_object();
+  fmt::print("{}\n", json.str());
+  return 0;
+}
+
+int report_resources(const std::vector<PassKernel>& kernels, int arch) {
   detail::BinaryCache cache;  // beside the tuning database; memory-only if that is unusable
   struct Row {
     std::string name;
@@ -58,24 +124,6 @@ int report_resources(const std::vector<PassKernel>& kernels, int arch, bool json
   std::vector<Row> rows;
   for (const PassKernel& k : kernels) rows.push_back({k.kernel.name, nvrtc::compile(k.kernel, arch, cache)});
   bool spills = false;
-  if (json) {
-    std::vector<std::string> items;
-    for (const Row& r : rows) {
-      const nvrtc::KernelResources& res = r.compiled.resources;
-      // Kernel names are C identifiers: no escaping needed. Unknown resources (PTX target) are null.
-      if (res.known)
-        items.push_back(fmt::format(
-            R"({{"name": "{}", "registers": {}, "spill_stores": {}, "spill_loads": {}, "shared_bytes": {}}})", r.name,
-            res.registers, res.spill_stores, res.spill_loads, res.shared_bytes));
-      else
-        items.push_back(fmt::format(
-            R"({{"name": "{}", "registers": null, "spill_stores": null, "spill_loads": null, "shared_bytes": null}})",
-            r.name));
-      spills = spills || res.spill_stores > 0 || res.spill_loads > 0;
-    }
-    fmt::print("{{\"kernels\": [{}]}}\n", fmt::join(items, ", "));
-    return 0;
-  }
   std::size_t width = 6;
   for (const Row& r : rows) width = std::max(width, r.name.size());
   fmt::print("{:<{}}  {:>9}  {:>12}  {:>11}  {:>12}  {}\n", "kernel", width, "registers", "spill_stores",
@@ -98,47 +146,59 @@ int emit(std::vector<std::string>& argv) {
   Args args(argv);
   const std::optional<std::string> in = args.take("in");
   const std::optional<std::string> problem_text = args.take("problem");
-  const std::vector<gen::Pass> passes = parse_passes(args.take_or("pass", "all"));
+  const std::vector<Direction> passes = parse_passes(args.take_or("pass", "all"));
   const std::optional<std::string> arch_text = args.take("arch");
   const std::optional<std::string> config_text = args.take("config");
+  const std::string algorithm_name = take_algorithm(args);
   const bool json = args.take_flag("json");
   const Problem flags = take_problem_flags(args);
   args.finish();
   if (in.has_value() == problem_text.has_value())
     throw UsageError("give exactly one of --in DIR (arrays that fix the shapes) or --problem \"N2 C64 H32 W32 ...\"");
-  if (json && !arch_text) throw UsageError("--json reports compiled resources: it needs --arch sm_XX");
 
   const Problem problem = in ? load_problem_inputs(*in, flags, io::GradYFile::ignore).problem : Problem::parse(*problem_text);
   problem.validate();
-  Config config = config_text ? Config::parse(*config_text) : gen::default_kernel_config(problem);
-  gen::validate_kernel_config(problem, config);
-  const std::vector<PassKernel> kernels = kernels_of(problem, config, passes);
-  if (!arch_text) {
+  const std::optional<int> arch = arch_text ? std::optional<int>(nvrtc::parse_arch(*arch_text)) : std::nullopt;
+  const auto algorithms = algo::make_algorithms(emit_target(arch.value_or(90)));
+  const Config given = config_text ? Config::parse(*config_text) : Config{};
+  const algo::Algorithm& algorithm =
+      find_algorithm(algorithms, given.algorithm.empty() ? algorithm_name : given.algorithm, problem);
+  if (!algorithm_name.empty() && !given.algorithm.empty() && algorithm_name != given.algorithm)
+    throw UsageError(fmt::format("--algorithm {} and --config's algorithm {} disagree", algorithm_name, given.algorithm));
+  const Config config = algorithm.knobs().resolve(problem, given);
+  const std::vector<PassKernel> kernels = kernels_of(algorithm, problem, config, passes);
+  if (json) return report_json(problem, config, algorithm.workspace_size(problem, config), kernels, arch);
+  if (!arch) {
+    fmt::print("// config {}\n", config.to_string());
     print_sources(kernels);
     return 0;
   }
-  return report_resources(kernels, nvrtc::parse_arch(*arch_text), json);
+  return report_resources(kernels, *arch);
 }
 
 const std::string kUsage = std::string(
-    "usage: dcnjit emit (--in DIR | --problem TEXT) [--pass forward|backward|all] [--config TEXT]\n"
-    "                   [--arch sm_XX [--json]] [problem flags]\n"
+    "usage: dcnjit emit (--in DIR | --problem TEXT) [--pass forward|backward|all] [--algorithm NAME]\n"
+    "                   [--config TEXT] [--arch sm_XX] [--json] [problem flags]\n"
     "\n"
-    "Prints the CUDA source of every kernel the generator emits for the problem (each kernel once, in launch\n"
-    "order). With --arch, compiles each through NVRTC for that architecture instead (cubin, or PTX when NVRTC\n"
-    "does not support it; through the binary cache) and reports registers, spill stores, spill loads and static\n"
-    "shared memory per kernel from ptxas' log. No GPU is needed.\n"
+    "Prints the CUDA source of every kernel the algorithm launches for the problem (each kernel once, in launch\n"
+    "order, backward with every gradient), after a line with the resolved config. With --arch, compiles each\n"
+    "through NVRTC for that architecture instead (cubin, or PTX when NVRTC does not support it; through the\n"
+    "binary cache) and reports registers, spill stores, spill loads and static shared memory per kernel from\n"
+    "ptxas' log. No GPU is needed.\n"
     "\n"
     "  --in DIR           arrays as for `dcnjit run` (x.npy, offset.npy, weight.npy, [mask.npy], [bias.npy])\n"
     "  --problem TEXT     the problem in its canonical form instead, e.g. \"N2 C64 H32 W32 Co64 k3x3 p1x1 mask\"\n"
     "                     (the problem flags below are then ignored)\n"
-    "  --pass P           forward, backward or all (default)\n"
-    "  --config TEXT      kernel config, e.g. \"step=2 threads=128 ept=2 bwd=split atomic=warp\"\n"
-    "                     (default: the heuristic config)\n"
-    "  --arch sm_XX       compile for this architecture and report resources\n"
-    "  --json             with --arch: {\"kernels\": [{\"name\", \"registers\", \"spill_stores\", \"spill_loads\",\n"
-    "                     \"shared_bytes\"}, ...]}\n") + kProblemFlagsUsage + "\n"
-    "\nExit status: 0 on success, 1 on a failure (compile errors print the numbered source), 2 on a usage error.";
+    "  --pass P           forward, backward or all (default)\n") +
+    kAlgorithmUsage +
+    "  --config TEXT      the algorithm and knobs, e.g. \"im2col step=2 threads=128 items=2 bwd=split\" (knobs\n"
+    "                     left out take their defaults; default: the heuristic config of the first algorithm\n"
+    "                     that can run the problem)\n"
+    "  --arch sm_XX       compile for this architecture and report resources (default knobs: sm_90)\n"
+    "  --json             {\"problem\", \"config\" (resolved), \"workspace_bytes\", \"kernels\": [{\"name\", \"pass\"\n"
+    "                     and with --arch \"target\", \"registers\", \"spill_stores\", \"spill_loads\",\n"
+    "                     \"shared_bytes\"}]}\n" + kProblemFlagsUsage +
+    "\n\nExit status: 0 on success, 1 on a failure (compile errors print the numbered source), 2 on a usage error.";
 
 DCNJIT_COMMAND(Command{"emit", "print the generated CUDA source, or its register/spill report (--arch)",
                        kUsage.c_str(), emit});

@@ -15,7 +15,10 @@ const char* const kProblemFlagsUsage =
     "  --dilation D[,D]   dilation, one value or height,width (default 1)\n"
     "  --groups G         convolution groups (default 1)\n"
     "  --boundary v1|v2   sampling at the image border: v2 = torchvision/DCNv2, v1 = MXNet DCNv1 (default v2)\n"
-    "  --dtype f32|f16|bf16  element type the backend computes with; files are converted (default f32)";
+    "  --dtype f32|f16|bf16|f64  element type the backend computes with; files are converted (default f32)\n"
+    "  --layout nchw|nhwc memory order of x, offset, mask, y and their gradients (nhwc: channels-last files\n"
+    "                     x [N,H,W,C], offset [N,Ho,Wo,2*og*kh*kw], mask [N,Ho,Wo,og*kh*kw], y/grad_y [N,Ho,Wo,Co];\n"
+    "                     weight and bias are the same in both) (default nchw)";
 
 namespace {
 
@@ -40,7 +43,14 @@ Problem take_problem_flags(Args& args) {
   if (auto groups = args.take_int("groups", 1, 1 << 20)) p.groups = int(*groups);
   if (auto boundary = args.take("boundary")) p.boundary = parse_flag(*boundary, parse_boundary);
   if (auto dtype = args.take("dtype")) p.dtype = parse_flag(*dtype, parse_dtype);
+  if (auto layout = args.take("layout")) p.layout = parse_flag(*layout, parse_layout);
   return p;
+}
+
+std::string take_algorithm(Args& args) {
+  auto algorithm = args.take("algorithm");
+  if (algorithm && algorithm->empty()) throw UsageError("--algorithm: give an algorithm name (e.g. im2col)");
+  return algorithm.value_or("");
 }
 
 Backend take_backend(Args& args) {

@@ -13,13 +13,19 @@ namespace dcnjit::cli {
 // Usage lines for the flags below, for the commands' --help texts.
 extern const char* const kProblemFlagsUsage;
 
-// Takes --stride S[,S] --pad P[,P] --dilation D[,D] --groups G --boundary v1|v2 --dtype f32|f16|bf16 from
+// Takes --stride S[,S] --pad P[,P] --dilation D[,D] --groups G --boundary v1|v2 --dtype f32|f16|bf16|f64
+// --layout nchw|nhwc from
 // `args` (defaults 1, 0, 1, 1, v2, f32) into a Problem whose shape fields are left at their defaults.
 // A malformed value is a UsageError naming the flag.
 Problem take_problem_flags(Args& args);
 
 // Takes --backend cpu|cuda|sim (default cpu); a UsageError names a bad value.
 Backend take_backend(Args& args);
+
+// Takes --algorithm NAME ("" when absent: every algorithm of the backend); the backend checks the name.
+std::string take_algorithm(Args& args);
+inline constexpr const char* kAlgorithmUsage =
+    "  --algorithm NAME   run only this algorithm (im2col, fused; the cpu backend has im2col only)\n";
 
 // Reads the arrays in `dir` with the parameters of `flags` (from take_problem_flags).
 io::ProblemArrays load_problem_inputs(const std::string& dir, const Problem& flags, io::GradYFile grad_y);

@@ -13,7 +13,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tuner/cache_path.h"
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 #include "tuner/pass.h"
 #include "tuner/presets.h"
 #include "tuner/tune_batch.h"

@@ -3,7 +3,8 @@
 #include <cstring>
 
 #include "dcnjit/error.h"
-#include "runtime/half.h"
+#include "core/half.h"
+#include "core/problem_tensors.h"
 
 namespace dcnjit::io {
 namespace {
@@ -19,12 +20,21 @@ DeviceBuffer allocate_elements(const DeviceProblem::Allocator& allocate, int64_t
   return allocate(std::size_t(count) * dtype_size(dtype));
 }
 
-HostArray download(const DeviceBuffer& buffer, std::vector<int64_t> shape, DType dtype) {
-  int64_t count = 1;
-  for (int64_t d : shape) count *= d;
-  std::vector<std::byte> bytes(std::size_t(count) * dtype_size(dtype));
+// The tensor of `role` in its memory order (the order of the .npy files: NHWC activations for nhwc).
+HostArray download(const DeviceBuffer& buffer, const Problem& problem, TensorRole role) {
+  const TensorShape shape = tensor_shape(problem, role);
+  std::vector<std::byte> bytes(std::size_t(shape.elements) * dtype_size(problem.dtype));
   buffer.download(bytes.data(), bytes.size());
-  return HostArray{std::move(shape), decode(bytes, dtype)};
+  return HostArray{shape.memory_shape(), decode(bytes, problem.dtype)};
+}
+
+TensorRef tensor_of(const DeviceBuffer& buffer, const Problem& problem, TensorRole role) {
+  const TensorShape s = tensor_shape(problem, role);
+  TensorRef t = buffer.tensor(problem.dtype, {s.elements});  // checks the size, sets the device
+  t.rank = s.rank;
+  t.shape = s.shape;
+  t.strides = s.strides;
+  return t;
 }
 
 }  // namespace
@@ -40,6 +50,12 @@ std::vector<std::byte> encode(const std::vector<float>& values, DType dtype) {
       for (std::size_t i = 0; i < values.size(); ++i) {
         const uint16_t h = dtype == DType::f16 ? float_to_half(values[i]) : float_to_bf16(values[i]);
         std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+      break;
+    case DType::f64:
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const double d = values[i];
+        std::memcpy(bytes.data() + 8 * i, &d, 8);
       }
       break;
   }
@@ -60,6 +76,13 @@ std::vector<float> decode(const std::vector<std::byte>& bytes, DType dtype) {
         values[i] = dtype == DType::f16 ? half_to_float(h) : bf16_to_float(h);
       }
       break;
+    case DType::f64:
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        double d;
+        std::memcpy(&d, bytes.data() + 8 * i, 8);
+        values[i] = float(d);
+      }
+      break;
   }
   return values;
 }
@@ -74,7 +97,7 @@ DeviceProblem::DeviceProblem(const ProblemArrays& arrays, bool backward, const A
   weight_ = upload(allocate, arrays.weight, t);
   if (arrays.mask) mask_ = upload(allocate, *arrays.mask, t);
   if (arrays.bias) bias_ = upload(allocate, *arrays.bias, t);
-  y_ = allocate_elements(allocate, p.N * p.Co * p.Ho() * p.Wo(), t);
+  y_ = allocate_elements(allocate, tensor_shape(p, TensorRole::y).elements, t);
   if (!backward) return;
   grad_y_ = upload(allocate, *arrays.grad_y, t);
   grad_x_ = allocate_elements(allocate, arrays.x.numel(), t);
@@ -89,14 +112,13 @@ DeviceProblem::DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool b
 
 ForwardArgs DeviceProblem::forward_args() const {
   const Problem& p = problem_;
-  const DType t = p.dtype;
   ForwardArgs a;
-  a.x = x_.tensor(t, {p.N, p.C, p.H, p.W});
-  a.offset = offset_.tensor(t, {p.N, 2 * p.offset_groups * p.taps(), p.Ho(), p.Wo()});
-  a.weight = weight_.tensor(t, {p.Co, p.C / p.groups, p.kh, p.kw});
-  if (p.mask) a.mask = mask_.tensor(t, {p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()});
-  if (p.bias) a.bias = bias_.tensor(t, {p.Co});
-  a.y = y_.tensor(t, {p.N, p.Co, p.Ho(), p.Wo()});
+  a.x = tensor_of(x_, p, TensorRole::x);
+  a.offset = tensor_of(offset_, p, TensorRole::offset);
+  a.weight = tensor_of(weight_, p, TensorRole::weight);
+  if (p.mask) a.mask = tensor_of(mask_, p, TensorRole::mask);
+  if (p.bias) a.bias = tensor_of(bias_, p, TensorRole::bias);
+  a.y = tensor_of(y_, p, TensorRole::y);
   return a;
 }
 
@@ -109,27 +131,25 @@ BackwardArgs DeviceProblem::backward_args() const {
   a.offset = f.offset;
   a.mask = f.mask;
   a.weight = f.weight;
-  a.grad_y = grad_y_.tensor(p.dtype, {p.N, p.Co, p.Ho(), p.Wo()});
-  a.grad_x = grad_x_.tensor(p.dtype, {p.N, p.C, p.H, p.W});
-  a.grad_offset = grad_offset_.tensor(p.dtype, {p.N, 2 * p.offset_groups * p.taps(), p.Ho(), p.Wo()});
-  a.grad_weight = grad_weight_.tensor(p.dtype, {p.Co, p.C / p.groups, p.kh, p.kw});
-  if (p.mask) a.grad_mask = grad_mask_.tensor(p.dtype, {p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()});
-  if (p.bias) a.grad_bias = grad_bias_.tensor(p.dtype, {p.Co});
+  a.grad_y = tensor_of(grad_y_, p, TensorRole::y);
+  a.grad_x = tensor_of(grad_x_, p, TensorRole::x);
+  a.grad_offset = tensor_of(grad_offset_, p, TensorRole::offset);
+  a.grad_weight = tensor_of(grad_weight_, p, TensorRole::weight);
+  if (p.mask) a.grad_mask = tensor_of(grad_mask_, p, TensorRole::mask);
+  if (p.bias) a.grad_bias = tensor_of(grad_bias_, p, TensorRole::bias);
   return a;
 }
 
 ProblemResults DeviceProblem::download() const {
   const Problem& p = problem_;
-  const DType t = p.dtype;
-  const int64_t taps = p.taps();
   ProblemResults r;
-  r.y = io::download(y_, {p.N, p.Co, p.Ho(), p.Wo()}, t);
+  r.y = io::download(y_, p, TensorRole::y);
   if (!backward_) return r;
-  r.grad_x = io::download(grad_x_, {p.N, p.C, p.H, p.W}, t);
-  r.grad_offset = io::download(grad_offset_, {p.N, 2 * p.offset_groups * taps, p.Ho(), p.Wo()}, t);
-  r.grad_weight = io::download(grad_weight_, {p.Co, p.C / p.groups, p.kh, p.kw}, t);
-  if (p.mask) r.grad_mask = io::download(grad_mask_, {p.N, p.offset_groups * taps, p.Ho(), p.Wo()}, t);
-  if (p.bias) r.grad_bias = io::download(grad_bias_, {p.Co}, t);
+  r.grad_x = io::download(grad_x_, p, TensorRole::x);
+  r.grad_offset = io::download(grad_offset_, p, TensorRole::offset);
+  r.grad_weight = io::download(grad_weight_, p, TensorRole::weight);
+  if (p.mask) r.grad_mask = io::download(grad_mask_, p, TensorRole::mask);
+  if (p.bias) r.grad_bias = io::download(grad_bias_, p, TensorRole::bias);
   return r;
 }
 

@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "dcnjit/error.h"
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::io {
 

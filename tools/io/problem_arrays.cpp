@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/problem_tensors.h"
 #include "dcnjit/error.h"
 
 namespace dcnjit::io {
@@ -51,15 +52,20 @@ void infer_problem(ProblemArrays& a, const Problem& params, const std::filesyste
   const std::string bias_file = (dir / "bias.npy").string();
   const std::string grad_y_file = (dir / "grad_y.npy").string();
 
-  require_layout(x_file, a.x, 4, "[N, C, H, W]");
+  const bool nhwc = params.layout == Layout::nhwc;
+  require_layout(x_file, a.x, 4, nhwc ? "[N, H, W, C]" : "[N, C, H, W]");
   require_layout(weight_file, a.weight, 4, "[Co, C/groups, kh, kw]");
-  require_layout(offset_file, a.offset, 4, "[N, 2*offset_groups*kh*kw, Ho, Wo]");
+  require_layout(offset_file, a.offset, 4,
+                 nhwc ? "[N, Ho, Wo, 2*offset_groups*kh*kw]" : "[N, 2*offset_groups*kh*kw, Ho, Wo]");
+  // The activation arrays in logical (NCHW) order; the files hold them in the layout's memory order.
+  const std::vector<int64_t> x = logical_shape(a.x.shape, params.layout);
+  const std::vector<int64_t> offset = logical_shape(a.offset.shape, params.layout);
 
   Problem p = params;
-  p.N = a.x.shape[0];
-  p.C = a.x.shape[1];
-  p.H = a.x.shape[2];
-  p.W = a.x.shape[3];
+  p.N = x[0];
+  p.C = x[1];
+  p.H = x[2];
+  p.W = x[3];
   p.Co = a.weight.shape[0];
   p.kh = kernel_extent(weight_file, a.weight, a.weight.shape[2], "height");
   p.kw = kernel_extent(weight_file, a.weight, a.weight.shape[3], "width");
@@ -77,16 +83,16 @@ void infer_problem(ProblemArrays& a, const Problem& params, const std::filesyste
   if (p.Co % p.groups != 0)
     mismatch(fmt::format("{}: {} output channels are not divisible by groups={}", weight_file, p.Co, p.groups));
 
-  if (a.offset.shape[0] != p.N)
-    mismatch(fmt::format("{}: batch size {} does not match {} (N={})", offset_file, a.offset.shape[0], x_file, p.N));
+  if (offset[0] != p.N)
+    mismatch(fmt::format("{}: batch size {} does not match {} (N={})", offset_file, offset[0], x_file, p.N));
   const int64_t per_group = 2 * int64_t(p.kh) * p.kw;
-  if (a.offset.shape[1] % per_group != 0)
+  if (offset[1] % per_group != 0)
     mismatch(fmt::format("{}: {} channels is not a multiple of 2*kh*kw={} (kernel {}x{} from {})", offset_file,
-                         a.offset.shape[1], per_group, p.kh, p.kw, weight_file));
-  const int64_t offset_groups = a.offset.shape[1] / per_group;
+                         offset[1], per_group, p.kh, p.kw, weight_file));
+  const int64_t offset_groups = offset[1] / per_group;
   if (offset_groups > INT_MAX || p.C % offset_groups != 0)
     mismatch(fmt::format("{}: {} channels mean {} offset groups, which does not divide C={} of {}", offset_file,
-                         a.offset.shape[1], offset_groups, p.C, x_file));
+                         offset[1], offset_groups, p.C, x_file));
   p.offset_groups = int(offset_groups);
 
   // The remaining parameter checks (kernel larger than the padded image, ...) name the parameter.
@@ -95,17 +101,18 @@ void infer_problem(ProblemArrays& a, const Problem& params, const std::filesyste
   const std::string geometry = fmt::format(
       "the output size of H={} W={} with kernel {}x{}, stride {},{}, pad {},{}, dilation {},{}", p.H, p.W, p.kh, p.kw,
       p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w);
-  if (a.offset.shape[2] != p.Ho() || a.offset.shape[3] != p.Wo())
-    mismatch(fmt::format("{}: spatial size {}x{} does not match {}x{}, {}", offset_file, a.offset.shape[2],
-                         a.offset.shape[3], p.Ho(), p.Wo(), geometry));
+  if (offset[2] != p.Ho() || offset[3] != p.Wo())
+    mismatch(fmt::format("{}: spatial size {}x{} does not match {}x{}, {}", offset_file, offset[2], offset[3], p.Ho(),
+                         p.Wo(), geometry));
   if (a.mask)
-    require_shape(mask_file, *a.mask, {p.N, int64_t(p.offset_groups) * p.taps(), p.Ho(), p.Wo()},
-                  fmt::format("[N, offset_groups*kh*kw, Ho, Wo] with offset_groups={} from {}", p.offset_groups,
-                              offset_file));
+    require_shape(mask_file, *a.mask, tensor_shape(p, TensorRole::mask).memory_shape(),
+                  fmt::format("{} with offset_groups={} from {}",
+                              nhwc ? "[N, Ho, Wo, offset_groups*kh*kw]" : "[N, offset_groups*kh*kw, Ho, Wo]",
+                              p.offset_groups, offset_file));
   if (a.bias) require_shape(bias_file, *a.bias, {p.Co}, fmt::format("[Co] with Co={} from {}", p.Co, weight_file));
   if (a.grad_y)
-    require_shape(grad_y_file, *a.grad_y, {p.N, p.Co, p.Ho(), p.Wo()},
-                  "[N, Co, Ho, Wo], the shape of y");
+    require_shape(grad_y_file, *a.grad_y, tensor_shape(p, TensorRole::y).memory_shape(),
+                  nhwc ? "[N, Ho, Wo, Co], the shape of y" : "[N, Co, Ho, Wo], the shape of y");
   a.problem = p;
 }
 

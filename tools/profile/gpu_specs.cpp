@@ -31,6 +31,7 @@ std::vector<GpuSpec> make_specs() {
     g.dram_gbps = 3350;
     g.l2_mb = 50;
     g.fp32_tflops = 66.9;
+    g.fp64_tflops = 33.5;  // datasheet: FP64 34 TFLOPS (whitepaper 33.5)
     g.tf32_tflops = 494.7;
     g.f16_tflops = 989.4;
     g.bf16_tflops = 989.4;
@@ -50,6 +51,7 @@ std::vector<GpuSpec> make_specs() {
     g.dram_gbps = 2000;
     g.l2_mb = 50;
     g.fp32_tflops = 51.2;
+    g.fp64_tflops = 25.6;  // datasheet: FP64 26 TFLOPS (whitepaper 25.6)
     g.tf32_tflops = 378;
     g.f16_tflops = 756.5;
     g.bf16_tflops = 756.5;
@@ -67,6 +69,7 @@ std::vector<GpuSpec> make_specs() {
     g.dram_gbps = 2039;
     g.l2_mb = 40;
     g.fp32_tflops = 19.5;
+    g.fp64_tflops = 9.7;  // datasheet: FP64 9.7 TFLOPS
     g.tf32_tflops = 156;
     g.f16_tflops = 312;
     g.bf16_tflops = 312;
@@ -85,6 +88,7 @@ std::vector<GpuSpec> make_specs() {
     g.dram_gbps = 864;
     g.l2_mb = 96;
     g.fp32_tflops = 91.6;
+    g.fp64_tflops = 91.6 / 64;  // not in the datasheet: Ada's FP64 rate is 1/64 of FP32 (Ada whitepaper)
     g.tf32_tflops = 183;
     g.f16_tflops = 362.05;
     g.bf16_tflops = 362.05;
@@ -103,6 +107,7 @@ std::vector<GpuSpec> make_specs() {
     g.dram_gbps = 1008;
     g.l2_mb = 72;
     g.fp32_tflops = 82.6;
+    g.fp64_tflops = 1.29;  // Ada whitepaper: 1/64 of FP32
     g.tf32_tflops = 82.6;
     g.f16_tflops = 165.2;
     g.bf16_tflops = 165.2;
@@ -119,6 +124,7 @@ double GpuSpec::tensor_tflops(DType dtype) const {
   switch (dtype) {
     case DType::f16: return f16_tflops;
     case DType::bf16: return bf16_tflops;
+    case DType::f64: return fp64_tflops;
     default: return tf32_tflops;
   }
 }

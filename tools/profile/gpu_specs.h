@@ -19,13 +19,17 @@ struct GpuSpec {
   double l2_mb = 0;
   double l2_gbps = 0;       // see gpu_specs.cpp: derived, not a datasheet figure
   double fp32_tflops = 0;   // CUDA cores (FFMA)
+  double fp64_tflops = 0;   // CUDA cores (DFMA)
   double tf32_tflops = 0;   // tensor cores
   double f16_tflops = 0;    // tensor cores, f32 accumulate
   double bf16_tflops = 0;   // tensor cores, f32 accumulate
   std::string l2_source;    // how l2_gbps was obtained (shown with the estimate)
 
-  // Tensor-core peak for MMAs on `dtype` operands (f32 problems: tf32).
+  // Tensor-core peak for MMAs on `dtype` operands (f32 problems: tf32; f64: the CUDA-core peak, the
+  // kernels issue no FP64 MMAs).
   double tensor_tflops(DType dtype) const;
+  // Peak of the FLOPs that do not run on tensor cores: FP64 for f64 problems, else FP32.
+  double core_tflops(DType dtype) const { return dtype == DType::f64 ? fp64_tflops : fp32_tflops; }
 };
 
 const std::vector<GpuSpec>& gpu_specs();

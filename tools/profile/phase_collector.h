@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "runtime/phases.h"
+#include "core/phases.h"
 
 namespace dcnjit::profile {
 

@@ -121,7 +121,11 @@ ProfileReport profile(Session& session, const Problem& problem, const Config& ch
   };
   std::vector<Candidate> candidates{{"chosen", chosen, {}}};
   if (with_alternatives) {
-    for (const auto& alternative : alternatives(report.backend, problem, chosen, pass)) {
+    for (const auto& alternative : alternatives(session.backend(), problem, chosen, pass)) {
+      if (!alternative.why_not.empty()) {
+        report.skipped.push_back(alternative.label + ": " + alternative.why_not);
+        continue;
+      }
       try {
         Candidate c{alternative.label, session.resolve(problem, alternative.config), {}};
         // At least one untimed run even without warm-up: a config that fails to build or run is skipped
@@ -129,7 +133,7 @@ ProfileReport profile(Session& session, const Problem& problem, const Config& ch
         for (int i = 0; i < std::max(1, timing.warmup); ++i) session.run_once(problem, c.config, workload, pass);
         candidates.push_back(std::move(c));
       } catch (const Error& e) {
-        // Outside this backend's space for this problem, or failed to build: say so, keep going.
+        // Failed to build or run: say so, keep going.
         report.skipped.push_back(alternative.label + ": " + e.what());
       }
     }

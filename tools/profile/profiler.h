@@ -7,7 +7,7 @@
 
 #include <optional>
 
-#include "runtime/phases.h"
+#include "core/phases.h"
 #include "tools/profile/gpu_specs.h"
 #include "tools/profile/peaks.h"
 #include "tools/profile/session.h"

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <optional>
 
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 #include "tools/profile/roofline.h"
 
 namespace dcnjit::profile {
@@ -68,7 +68,7 @@ void write_phases(JsonWriter& json, const ConfigProfile& p, const ProfileReport&
         .key("gemm_of_peak").value(r.gemm_of_peak);
     if (phase.has_counters()) {
       json.key("counters").begin_object();
-      for (const auto& field : detail::KernelCounters::fields()) json.key(field.name).value(phase.counters.*field.member);
+      for (const auto& field : detail::KernelCounters::fields()) json.key(field.name).value(static_cast<long long>(phase.counters.*field.member));
       json.end_object().key("counters_source").value(counters_source(phase));
     }
     if (const auto e = phase_estimate(report, phase)) {

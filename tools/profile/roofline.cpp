@@ -14,7 +14,8 @@ std::optional<PhaseEstimate> estimate_phase(const detail::PhaseStats& phase, con
             (gpu.l2_gbps * 1e9) * 1e3;
   const double tensor_flops = double(c.flops);
   const double core_flops = std::max(0.0, phase.flops - tensor_flops);
-  e.compute_ms = (tensor_flops / (gpu.tensor_tflops(dtype) * 1e12) + core_flops / (gpu.fp32_tflops * 1e12)) * 1e3;
+  e.compute_ms =
+      (tensor_flops / (gpu.tensor_tflops(dtype) * 1e12) + core_flops / (gpu.core_tflops(dtype) * 1e12)) * 1e3;
   e.ms = e.dram_ms;
   e.limit = "dram";
   if (e.l2_ms > e.ms) e.ms = e.l2_ms, e.limit = "l2";

@@ -22,10 +22,7 @@ Config Session::chosen_config(const Problem& problem, Pass pass) {
 
 Config Session::resolve(const Problem& problem, const Config& config) {
   problem.validate();
-  Config resolved = config;
-  if (resolved.im2col_step == 0) resolved.im2col_step = backend_->default_config(problem).im2col_step;
-  backend_->validate_config(problem, resolved);
-  return resolved;
+  return backend_->resolve(problem, config);
 }
 
 Workload Session::workload(const io::ProblemArrays& arrays) {

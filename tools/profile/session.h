@@ -36,7 +36,7 @@ class Session {
   // The config Engine::plan(problem) would run for `pass` under options.tuning (tuned / cached /
   // heuristic): Plan::config() for forward, Plan::backward_config() for backward.
   Config chosen_config(const Problem& problem, Pass pass);
-  // The config Engine::plan(problem, config) would run: im2col_step 0 resolved, validated.
+  // The config Engine::plan(problem, config) would run: the algorithm and left-out knobs filled in, checked.
   Config resolve(const Problem& problem, const Config& config);
 
   // Uploads `arrays` (with grad_y) to this session's backend.

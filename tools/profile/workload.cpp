@@ -5,8 +5,6 @@
 
 namespace dcnjit::profile {
 
-const char* to_string(Pass pass) { return pass == Pass::forward ? "forward" : "backward"; }
-
 double gemm_flops(const Problem& problem, Pass pass) {
   return (pass == Pass::forward ? 2.0 : 4.0) * problem.forward_macs();
 }

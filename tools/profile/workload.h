@@ -4,14 +4,14 @@
 
 #include <cstdint>
 
+#include "core/direction.h"
 #include "dcnjit/engine.h"
 #include "tools/io/device_problem.h"
 #include "tools/io/problem_arrays.h"
 
 namespace dcnjit::profile {
 
-enum class Pass { forward, backward };
-const char* to_string(Pass pass);
+using Pass = Direction;
 
 // FLOPs of a pass's GEMMs: 2 x MACs for the forward GEMM; the backward runs two GEMMs of that size
 // (dcol = W^T dY and dW = dY col^T). Sampling work is not counted, so a GFLOP/s figure built on this

@@ -1,4 +1,4 @@
-// The cpu backend's BackendImpl surface: config validation and defaults, environment, workspace,
+// The cpu backend's BackendImpl surface: its knob table (validation, defaults), environment, workspace,
 // phase reports (names, costs, only what was requested), and independence from the thread count.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -35,19 +35,19 @@ std::string error_message(F&& f) {
 
 const Problem kProblem = Problem::parse("N5 C8 H9 W10 Co4 k3x3 s1x1 p1x1 d1x1 g1 og2 mask bias v2 f32");
 
-TEST(CpuBackendConfigTest, ValidateConfigNamesTheField) {
+// A config resolved the way Engine::plan does it.
+Config config_of(const detail::BackendImpl& backend, const Problem& p, const char* text) {
+  return backend.resolve(p, Config::parse(text));
+}
+
+TEST(CpuBackendConfigTest, ResolveNamesTheKnob) {
   auto backend = cpu_backend(1);
-  Config config;
-  config.im2col_step = 0;
-  EXPECT_THAT(error_message([&] { backend->validate_config(kProblem, config); }), HasSubstr("im2col_step=0"));
-  config.im2col_step = 2;
-  config.cpu_pixel_tile = -3;
-  EXPECT_THAT(error_message([&] { backend->validate_config(kProblem, config); }), HasSubstr("cpu_pixel_tile=-3"));
-  config.cpu_pixel_tile = 0;
-  config.im2col_step = 64;  // larger than N: clamped when run
-  EXPECT_NO_THROW(backend->validate_config(kProblem, config));
-  config.keep_columns = true;  // backward recomputes columns: the cpu backend cannot honour "keep"
-  EXPECT_THAT(error_message([&] { backend->validate_config(kProblem, config); }), HasSubstr("keep_columns"));
+  EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "step=0"); }), HasSubstr("step=0 is invalid"));
+  EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "step=6"); }), HasSubstr("expected 1 to N=5"));
+  EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "tile=-3"); }), HasSubstr("tile=-3 is invalid"));
+  EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "cols=keep"); }),
+              HasSubstr("unknown knob 'cols' for algorithm im2col (its knobs: step, tile)"));
+  EXPECT_EQ(config_of(*backend, kProblem, "step=2").to_string(), "im2col step=2 tile=0");
 }
 
 TEST(CpuBackendConfigTest, ThreadCountOutsideRangeIsRejected) {
@@ -69,15 +69,15 @@ TEST(CpuBackendConfigTest, DefaultConfigIsResolvedAndBoundsTheColumnBuffer) {
   auto backend = cpu_backend(1);
   // Small problem: all five images fit in one chunk.
   const Config small = backend->default_config(kProblem);
-  EXPECT_EQ(small.im2col_step, 5);
-  EXPECT_EQ(small.cpu_pixel_tile, 0);
-  EXPECT_NO_THROW(backend->validate_config(kProblem, small));
+  EXPECT_EQ(small.to_string(), "im2col step=5 tile=0");
+  EXPECT_EQ(backend->resolve(kProblem, small), small);
   // One image of 256 x 9 x 200 x 300 columns is 553 MB in f32: one image per chunk, pixels tiled.
   const Problem big = Problem::parse("N4 C256 H200 W300 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32");
   const Config tiled = backend->default_config(big);
-  EXPECT_EQ(tiled.im2col_step, 1);
-  EXPECT_GT(tiled.cpu_pixel_tile, 0);
-  EXPECT_LE(int64_t(tiled.cpu_pixel_tile) * 256 * 9 * 4, int64_t(16) << 20);
+  EXPECT_EQ(*tiled.find("step"), "1");
+  const int64_t tile = std::stoll(*tiled.find("tile"));
+  EXPECT_GT(tile, 0);
+  EXPECT_LE(tile * 256 * 9 * 4, int64_t(16) << 20);
   // The workspace of a pass stays within a small multiple of that (columns, dcol, coordinate partials)
   // plus the chunk's channels-last copies of x and grad_x: bounded by the chunk, never by N.
   const std::size_t image_bytes = std::size_t(256) * 200 * 300 * 4;
@@ -97,12 +97,11 @@ TEST(CpuBackendConfigTest, ResultsDoNotDependOnThreadCountOrChunking) {
   const std::vector<double> grad_y = random_values(output_size(p), 42, -1, 1);
   BackendRunOptions one;
   one.threads = 1;
-  one.config.im2col_step = 3;
+  one.config = Config::parse("step=3");
   BackendRunOptions two = one;
   two.threads = 2;
   BackendRunOptions chunked = two;
-  chunked.config.im2col_step = 2;
-  chunked.config.cpu_pixel_tile = 9;
+  chunked.config = Config::parse("step=2 tile=9");
   const ReferenceOutputs a = run_cpu_backend(p, in, grad_y, one);
   // The sampling passes partition work by (image, offset group, channel block) and sum the coordinate
   // partials in block order whatever the thread count; only OpenBLAS may split its GEMMs differently, so
@@ -175,8 +174,7 @@ TEST(CpuBackendPhaseTest, ForwardReportsEachPhaseOnceWithCosts) {
   auto backend = cpu_backend(2);
   RecordingSink sink;
   backend->set_phase_sink(&sink);
-  Config config;
-  config.im2col_step = 2;  // two chunks: still one record per phase
+  const Config config = config_of(*backend, p, "step=2");  // two chunks: still one record per phase
   backend->forward(p, config, run.forward_args());
   EXPECT_THAT(sink.names(), ElementsAre("bias", "im2col", "gemm_forward"));
   for (const auto& s : sink.phases) {
@@ -200,7 +198,7 @@ TEST(CpuBackendPhaseTest, BackwardComputesOnlyWhatIsRequested) {
 
   BackwardArgs weight_only = run.backward_args();
   weight_only.grad_weight = run.t(grad_weight, {p.Co, p.C, p.kh, p.kw});
-  backend->backward(p, Config{}, weight_only);
+  backend->backward(p, backend->default_config(p), weight_only);
   EXPECT_THAT(sink.names(), ElementsAre("im2col", "gemm_weight"));
 
   sink.phases.clear();
@@ -208,7 +206,7 @@ TEST(CpuBackendPhaseTest, BackwardComputesOnlyWhatIsRequested) {
   inputs_only.grad_x = run.t(grad_x, {p.N, p.C, p.H, p.W});
   inputs_only.grad_mask = run.t(grad_mask, {p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()});
   inputs_only.grad_bias = run.t(grad_bias, {p.Co});
-  backend->backward(p, Config{}, inputs_only);
+  backend->backward(p, backend->default_config(p), inputs_only);
   EXPECT_THAT(sink.names(), ElementsAre("bias_grad", "gemm_dcol", "col2im_coord"));
   for (const auto& s : sink.phases) EXPECT_EQ(s.atomics, 0) << s.name;
   // grad_y is 0.5 everywhere: grad_bias = 0.5 * N * Ho * Wo exactly.
@@ -231,7 +229,7 @@ TEST(CpuBackendPhaseTest, AllGradientsFuseTheColumnRecomputeIntoCol2im) {
   all.grad_mask = run.t(gm, {p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()});
   all.grad_weight = run.t(gw, {p.Co, p.C, p.kh, p.kw});
   all.grad_bias = run.t(gb, {p.Co});
-  backend->backward(p, Config{}, all);
+  backend->backward(p, backend->default_config(p), all);
   EXPECT_THAT(sink.names(), ElementsAre("bias_grad", "gemm_dcol", "col2im_coord", "gemm_weight"));
 }
 
@@ -242,9 +240,7 @@ TEST(CpuBackendSubsetTest, EachGradientAloneEqualsItsValueFromTheFullBackward) {
   const Problem p = Problem::parse("N3 C40 H6 W7 Co4 k3x3 s1x1 p1x1 d1x1 g2 og2 mask bias v2 f32");
   PhaseRun run(p);
   auto backend = cpu_backend(2);
-  Config config;
-  config.im2col_step = 2;
-  config.cpu_pixel_tile = 20;
+  const Config config = config_of(*backend, p, "step=2 tile=20");
   const std::vector<int64_t> x_shape{p.N, p.C, p.H, p.W},
       off_shape{p.N, 2 * p.offset_groups * p.taps(), p.Ho(), p.Wo()},
       mask_shape{p.N, p.offset_groups * p.taps(), p.Ho(), p.Wo()}, w_shape{p.Co, p.C / p.groups, p.kh, p.kw};
@@ -277,8 +273,7 @@ TEST(CpuBackendWorkspaceTest, CallerWorkspaceOfAnySizeGivesTheSameResult) {
   const Problem p = Problem::parse("N2 C8 H9 W10 Co4 k3x3 s1x1 p1x1 d1x1 g1 og2 mask bias v2 f32");
   PhaseRun run(p);
   auto backend = cpu_backend(1);
-  Config config;
-  config.im2col_step = 2;
+  const Config config = config_of(*backend, p, "step=2");
   ForwardArgs args = run.forward_args();
   backend->forward(p, config, args);
   const std::vector<float> internal = run.y;

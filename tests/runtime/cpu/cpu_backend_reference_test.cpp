@@ -44,8 +44,9 @@ void expect_matches_reference(const Problem& problem, const ReferenceCase& c, ui
   const std::vector<double> grad_y = rounded_to(random_values(output_size(problem), seed + 10, -1, 1), problem.dtype);
   const ReferenceOutputs expected = reference_dcn(problem, inputs, grad_y);
   BackendRunOptions options;
-  options.config.im2col_step = c.im2col_step;
-  options.config.cpu_pixel_tile = c.pixel_tile;
+  // Knobs a case leaves at 0 take the backend's defaults (an explicit step keeps tile 0 = whole image).
+  if (c.im2col_step) options.config.set("step", std::to_string(c.im2col_step));
+  if (c.im2col_step || c.pixel_tile) options.config.set("tile", std::to_string(c.pixel_tile));
   options.threads = 2;
   const ReferenceOutputs actual = run_cpu_backend(problem, inputs, grad_y, options);
   const double tol = tolerance(problem.dtype);

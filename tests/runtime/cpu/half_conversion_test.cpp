@@ -1,4 +1,4 @@
-// runtime/half.h: the host f16/bf16 conversions the CPU backend stages its tensors through, checked
+// core/half.h: the host f16/bf16 conversions the CPU backend stages its tensors through, checked
 // against bit patterns from the IEEE 754 binary16 and bfloat16 formats.
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit {
 namespace {

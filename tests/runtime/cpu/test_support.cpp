@@ -8,7 +8,7 @@
 
 #include "dcnjit/engine.h"
 #include "runtime/backend.h"
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::testing {
 
@@ -150,7 +150,7 @@ ReferenceOutputs run_cpu_backend(const Problem& p, const ReferenceInputs& in, co
   f.weight = weight.ref({Co, C / p.groups, p.kh, p.kw});
   if (p.bias) f.bias = bias.ref({Co});
   f.y = y.ref({N, Co, Ho, Wo});
-  backend->forward(p, options.config, f);
+  backend->forward(p, backend->resolve(p, options.config), f);
   ReferenceOutputs out;
   out.y = y.values();
   if (!options.backward) return out;
@@ -168,7 +168,7 @@ ReferenceOutputs run_cpu_backend(const Problem& p, const ReferenceInputs& in, co
   if (p.mask) b.grad_mask = gmask.ref({N, og * taps, Ho, Wo});
   b.grad_weight = gw.ref({Co, C / p.groups, p.kh, p.kw});
   b.grad_bias = gb.ref({Co});
-  backend->backward(p, options.config, b);
+  backend->backward(p, backend->resolve(p, options.config), b);
   out.grad_x = gx.values();
   out.grad_offset = goff.values();
   if (p.mask) out.grad_mask = gmask.values();

@@ -32,7 +32,7 @@ ReferenceInputs rounded_to(const ReferenceInputs& inputs, DType dtype);
 std::vector<double> rounded_to(const std::vector<double>& values, DType dtype);
 
 struct BackendRunOptions {
-  Config config;  // im2col_step 0 = the backend's default
+  Config config;  // knobs left out take the backend's defaults (BackendImpl::resolve)
   int threads = 1;
   bool backward = true;  // also run backward with all five gradients
 };

@@ -15,7 +15,7 @@
 
 #include "dcnjit/error.h"
 #include "runtime/cuda/cuda_device.h"
-#include "runtime/half.h"
+#include "core/half.h"
 #include "tests/runtime/cuda/gpu_available.h"
 
 namespace dcnjit::cuda {

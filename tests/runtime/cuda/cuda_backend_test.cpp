@@ -16,6 +16,7 @@
 #include "runtime/backend.h"
 #include "tests/runtime/cuda/gpu_available.h"
 #include "tests/support/golden_fixture.h"
+#include "tests/support/problems.h"
 #include "tools/io/device_problem.h"
 #include "tools/io/problem_arrays.h"
 
@@ -96,116 +97,57 @@ TEST_P(CudaGoldenTest, ForwardAndAllGradientsMatchReference) {
 INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenTest, ::testing::ValuesIn(test::list_golden_cases()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
-// ---- Random problems against the CPU backend ----
+// ---- The shared problems against the CPU backend ----
 
-io::HostArray random_array(std::vector<int64_t> shape, float low, float high, std::mt19937& rng) {
-  io::HostArray array;
-  array.shape = std::move(shape);
-  std::uniform_real_distribution<float> dist(low, high);
-  array.data.resize(std::size_t(array.numel()));
-  for (float& v : array.data) v = dist(rng);
-  return array;
-}
-
-io::ProblemArrays random_arrays(const Problem& p, uint32_t seed) {
-  std::mt19937 rng(seed);
-  io::ProblemArrays a;
-  a.problem = p;
-  const int64_t og = p.offset_groups, taps = p.taps();
-  a.x = random_array({p.N, p.C, p.H, p.W}, -1, 1, rng);
-  // Offsets up to +-2.5 pixels: samples cross cell borders and leave the image at the edges.
-  a.offset = random_array({p.N, 2 * og * taps, p.Ho(), p.Wo()}, -2.5f, 2.5f, rng);
-  if (p.mask) a.mask = random_array({p.N, og * taps, p.Ho(), p.Wo()}, 0, 1, rng);
-  a.weight = random_array({p.Co, p.C / p.groups, p.kh, p.kw}, -1, 1, rng);
-  if (p.bias) a.bias = random_array({p.Co}, -1, 1, rng);
-  a.grad_y = random_array({p.N, p.Co, p.Ho(), p.Wo()}, -1, 1, rng);
-  return a;
-}
-
-struct RandomCase {
-  std::string name;
-  std::string problem;  // Problem::parse syntax, without the dtype
-  int im2col_step;      // chosen not to divide N
+struct SharedCase {
+  test::TestProblem problem;
+  DType dtype;
+  Layout layout;
 };
 
-const std::vector<RandomCase>& random_cases() {
-  static const std::vector<RandomCase> cases = {
-      {"mask_bias_pad1_N3_step2", "N3 C8 H9 W11 Co6 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2", 2},
-      {"v1_groups2_og2_stride2_dil2_N5_step3", "N5 C8 H12 W10 Co4 k3x3 s2x2 p2x2 d2x2 g2 og2 nomask bias v1", 3},
-      {"k1x3_groups3_og3_N4_step3", "N4 C6 H10 W6 Co9 k1x3 s1x2 p0x1 d1x1 g3 og3 mask nobias v2", 3},
-  };
-  return cases;
-}
+void PrintTo(const SharedCase& c, std::ostream* os) { *os << test::test_instance_name(c.problem, c.dtype, c.layout); }
 
-void PrintTo(const RandomCase& c, std::ostream* os) { *os << c.name; }
+std::vector<SharedCase> shared_cases() {
+  std::vector<SharedCase> out;
+  for (const test::TestProblem& p : test::test_problems())
+    for (DType dtype : {DType::f32, DType::f16, DType::bf16})
+      for (Layout layout : {Layout::nchw, Layout::nhwc}) out.push_back({p, dtype, layout});
+  return out;
+}
 
 // Runs without a GPU: keeps the GPU cases themselves from being wrong where nobody would notice.
 TEST(CudaVsCpuCases, AreValidProblemsWithAPartialLastChunk) {
-  for (const RandomCase& c : random_cases()) {
-    const Problem problem = Problem::parse(c.problem);
-    EXPECT_NO_THROW(problem.validate()) << c.name;
-    EXPECT_NE(problem.N % c.im2col_step, 0) << c.name << ": the last chunk must be partial";
-    EXPECT_LT(c.im2col_step, problem.N) << c.name;
+  for (const test::TestProblem& p : test::test_problems()) {
+    const Problem problem = Problem::parse(p.text);
+    EXPECT_NO_THROW(problem.validate()) << p.name;
+    if (problem.N > 1) EXPECT_NE(problem.N % p.partial_step, 0) << p.name << ": the last chunk must be partial";
   }
 }
 
-using RandomParam = std::tuple<RandomCase, DType>;
+class CudaVsCpuTest : public ::testing::TestWithParam<SharedCase> {};
 
-// The tolerances, relative L2 against the CPU backend on the same (rounded) inputs:
-// f32 1e-5 (summation order only); f16 1e-3 and bf16 1e-2 (the column buffer and the outputs are
-// rounded to 11 and 8 mantissa bits, 2^-11 ~ 4.9e-4 and 2^-8 ~ 3.9e-3 relative per element).
-double tolerance_for(DType dtype) { return dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 1e-3 : 1e-2; }
-
-io::ProblemResults run_both_passes(Engine& engine, const io::ProblemArrays& arrays, const Config* config) {
-  io::DeviceProblem device_problem(engine, arrays, /*backward=*/true);
-  const Plan plan = config ? engine.plan(arrays.problem, *config) : engine.plan(arrays.problem);
-  plan.forward(device_problem.forward_args());
-  plan.backward(device_problem.backward_args());
-  return device_problem.download();
-}
-
-void expect_close(const char* name, const std::optional<io::HostArray>& actual,
-                  const std::optional<io::HostArray>& expected, double tolerance) {
-  ASSERT_EQ(actual.has_value(), expected.has_value()) << name;
-  if (!expected) return;
-  EXPECT_LE(test::relative_l2(actual->data, expected->data), tolerance) << name;
-}
-
-class CudaVsCpuTest : public ::testing::TestWithParam<RandomParam> {};
-
+// Forward and every gradient against the cpu backend (NCHW, same rounded inputs), with the default
+// config and with a chunk size that leaves a partial last chunk; NHWC results permuted back to NCHW.
 TEST_P(CudaVsCpuTest, ForwardAndAllGradientsMatchCpuBackend) {
   DCNJIT_REQUIRE_GPU();
-  const auto& [random_case, dtype] = GetParam();
-  Problem problem = Problem::parse(random_case.problem);
-  problem.dtype = dtype;
-  ASSERT_NE(problem.N % random_case.im2col_step, 0) << "the case must leave a partial last chunk";
-  const io::ProblemArrays arrays = random_arrays(problem, 1234);
-
-  EngineOptions cpu_options;
-  cpu_options.backend = Backend::cpu;
-  Engine cpu(cpu_options);
-  const io::ProblemResults expected = run_both_passes(cpu, arrays, nullptr);
-
+  const SharedCase& c = GetParam();
+  const Problem problem = test::problem_of(c.problem, c.dtype, c.layout);
+  const io::ProblemArrays arrays = test::random_arrays(problem, 1234);
+  Engine cpu(EngineOptions{.backend = Backend::cpu});
+  const io::ProblemResults expected = test::run_both_passes(cpu, test::in_layout(arrays, Layout::nchw));
   Engine gpu(cuda_options());
-  Config config;
-  config.im2col_step = random_case.im2col_step;
-  const io::ProblemResults actual = run_both_passes(gpu, arrays, &config);
-
-  const double tolerance = tolerance_for(dtype);
-  expect_close("y", actual.y, expected.y, tolerance);
-  expect_close("grad_x", actual.grad_x, expected.grad_x, tolerance);
-  expect_close("grad_offset", actual.grad_offset, expected.grad_offset, tolerance);
-  expect_close("grad_mask", actual.grad_mask, expected.grad_mask, tolerance);
-  expect_close("grad_weight", actual.grad_weight, expected.grad_weight, tolerance);
-  expect_close("grad_bias", actual.grad_bias, expected.grad_bias, tolerance);
+  const Config partial = Config::parse("step=" + std::to_string(c.problem.partial_step));
+  for (const Config* config : {static_cast<const Config*>(nullptr), &partial}) {
+    const io::ProblemResults actual = test::to_nchw(test::run_both_passes(gpu, arrays, config), problem);
+    EXPECT_TRUE(test::matches_golden(actual, expected, test::tolerance_against_cpu(c.dtype)))
+        << (config ? config->to_string() : "default config");
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ProblemsAndDtypes, CudaVsCpuTest,
-    ::testing::Combine(::testing::ValuesIn(random_cases()), ::testing::Values(DType::f32, DType::f16, DType::bf16)),
-    [](const ::testing::TestParamInfo<RandomParam>& info) {
-      return std::get<0>(info.param).name + "_" + to_string(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SharedProblems, CudaVsCpuTest, ::testing::ValuesIn(shared_cases()),
+                         [](const ::testing::TestParamInfo<SharedCase>& info) {
+                           return test::test_instance_name(info.param.problem, info.param.dtype, info.param.layout);
+                         });
 
 // Each subset of gradients alone gives the same values as the full backward, and the gradients that
 // were not requested are left untouched (they stay at DeviceBuffer's zero fill).
@@ -221,10 +163,10 @@ class CudaGradientSubsetTest : public ::testing::TestWithParam<GradientSubset> {
 TEST_P(CudaGradientSubsetTest, RequestedGradientsMatchFullBackwardOthersUntouched) {
   DCNJIT_REQUIRE_GPU();
   const GradientSubset& subset = GetParam();
-  const Problem problem = Problem::parse(random_cases()[0].problem);
-  const io::ProblemArrays arrays = random_arrays(problem, 99);
+  const Problem problem = Problem::parse(test::test_problems()[0].text);
+  const io::ProblemArrays arrays = test::random_arrays(problem, 99);
   Engine gpu(cuda_options());
-  const io::ProblemResults full = run_both_passes(gpu, arrays, nullptr);
+  const io::ProblemResults full = test::run_both_passes(gpu, arrays);
 
   io::DeviceProblem device_problem(gpu, arrays, /*backward=*/true);
   const Plan plan = gpu.plan(problem);

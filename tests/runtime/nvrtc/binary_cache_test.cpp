@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "generator/config_space.h"
+#include "algorithms/im2col/im2col_kernels.h"
 #include "generator/generator.h"
 #include "runtime/nvrtc/nvrtc_compiler.h"
 
@@ -38,7 +38,7 @@ class BinaryCacheTest : public ::testing::Test {
   // A small, quick-to-compile kernel; `channels` makes distinct kernels.
   static gen::KernelSource kernel(int channels = 4) {
     const Problem p = Problem::parse("N1 C" + std::to_string(channels) + " H6 W6 Co4 k3x3 p1x1 nomask v2 f32");
-    return gen::generate_kernel(gen::KernelSpec::of(p, gen::default_kernel_config(p), gen::KernelKind::im2col));
+    return gen::generate_kernel(algo::im2col::sampling_kernel(p, {}, algo::im2col::SamplingKind::im2col));
   }
 
   fs::path dir_;

@@ -13,10 +13,10 @@ TEST(CompileError, ReportsTheLogAndTheNumberedFailingLine) {
   gen::KernelSource kernel;
   kernel.name = "dcn_broken_kernel";
   kernel.source =
-      "#include \"templates/params.cuh\"\n"                                        // 1
-      "\n"                                                                         // 2
-      "extern \"C\" __global__ void dcn_broken_kernel(const dcn::Params params) {\n"  // 3
-      "  float* out = static_cast<float*>(params.dst);\n"                          // 4
+      "#include \"templates/shared_params.cuh\"\n"                                           // 1
+      "\n"                                                                                      // 2
+      "extern \"C\" __global__ void dcn_broken_kernel(const dcn::ElementwiseParams params) {\n"  // 3
+      "  float* out = static_cast<float*>(params.dst);\n"                                       // 4
       "  out[0] = undeclared_value;\n"                                             // 5
       "}\n";                                                                       // 6
   try {
@@ -34,9 +34,9 @@ TEST(CompileError, ReportsTheLogAndTheNumberedFailingLine) {
 
 TEST(CompileError, ExcerptFromAnEmbeddedTemplate) {
   // An error located in a template is shown from the embedded copy of that template.
-  const std::string log = "templates/params.cuh(12): error: something\n";
+  const std::string log = "templates/shared_params.cuh(12): error: something\n";
   const std::string message = describe_compile_error("k", "sm_90", "k.cu", "// source\n", log);
-  EXPECT_NE(message.find("templates/params.cuh line 12:"), std::string::npos) << message;
+  EXPECT_NE(message.find("templates/shared_params.cuh line 12:"), std::string::npos) << message;
   EXPECT_NE(message.find(">   12 |"), std::string::npos) << message;
 }
 

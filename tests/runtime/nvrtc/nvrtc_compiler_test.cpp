@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "dcnjit/error.h"
-#include "generator/config_space.h"
+#include "algorithms/im2col/im2col_kernels.h"
 #include "generator/generator.h"
 
 namespace dcnjit::nvrtc {
@@ -65,7 +65,7 @@ TEST(NvrtcOptions, AreSortedAndNameTheTarget) {
 TEST(NvrtcCompile, Im2colF32ToCubinAndToPtx) {
   const Problem p = Problem::parse("N1 C16 H8 W8 Co8 k3x3 p1x1 mask v2 f32");
   const gen::KernelSource kernel =
-      gen::generate_kernel(gen::KernelSpec::of(p, gen::default_kernel_config(p), gen::KernelKind::im2col));
+      gen::generate_kernel(algo::im2col::sampling_kernel(p, {}, algo::im2col::SamplingKind::im2col));
   const CompiledKernel cubin = compile(kernel, 90);
   EXPECT_EQ(cubin.format, detail::BinaryFormat::cubin);
   EXPECT_EQ(cubin.entry, kernel.name);  // extern "C": the lowered name is the name

@@ -1,12 +1,13 @@
-// The GPU counters of dcnjit's own kernels (im2col, col2im_coord) on small problems, run through the
-// real pipeline on a counting sim device, against values computed here from the kernels' access
-// pattern: which item each lane of each warp handles (tap_geometry.cuh: pixel fastest, grid-stride,
-// elems_per_thread items block_threads apart), which addresses an item touches (its offset and mask,
-// then per channel its four corners, its column, its atomics), and the sectors of each warp request.
+// The GPU counters of dcnjit's own kernels (the im2col algorithm's im2col and col2im_coord) on small
+// problems, run through the sim backend with counting on, against values computed here from the
+// kernels' access pattern (algorithms/im2col/tap_geometry.cuh): which items each lane of each warp
+// handles (pixel fastest, grid-stride, `items` items block_threads apart), which addresses an item
+// touches (its offset and mask, then per channel its four corners, its column, its atomics; the
+// backward reloads offset and mask for its epilogue), and the sectors of each warp request.
 //
-// The offsets keep every sample strictly inside the image (stride 2 leaves a margin), so every lane
-// takes the same path and the grouping rule is exactly the GPU's: this checks the counting, not the
-// rule's behaviour under divergence (counters_test.cpp does that).
+// The offsets keep every sample strictly inside the image (stride 2 leaves a margin) and N makes the
+// work a whole number of blocks, so every lane takes the same path: the grouping rule is then exactly
+// the GPU's, and this checks the counting, not the rule under divergence (counters_test.cpp does that).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,11 +17,10 @@
 #include <set>
 #include <vector>
 
+#include "core/half.h"
 #include "dcnjit/config.h"
 #include "dcnjit/engine.h"
-#include "runtime/half.h"
-#include "runtime/pipeline/kernel_pipeline.h"
-#include "runtime/sim/sim_kernel_device.h"
+#include "runtime/sim/sim_backend.h"
 
 namespace dcnjit::sim {
 namespace {
@@ -81,14 +81,22 @@ struct Item {
 };
 
 // Stride 2, no padding: H = W = 2 * Ho + 2 keeps every sample point in [0, H - 1) when the offsets lie
-// in [0.05, 0.95), so all four corners of every sample are inside.
-constexpr const char* kProblem = "N2 C6 H10 W10 Co4 k3x3 s2x2 p0x0 d1x1 g1 og2 mask nobias v2";
+// in [0.05, 0.95), so all four corners of every sample are inside. N * og * taps * Ho * Wo = 2304 items
+// = 9 blocks of 128 threads x 2 items.
+constexpr const char* kProblem = "N8 C6 H10 W10 Co4 k3x3 s2x2 p0x0 d1x1 g1 og2 mask nobias v2";
+constexpr const char* kConfig = "im2col step=8 threads=128 items=2 bwd=fused atomic=plain";
 
 class SimKernelCounters : public ::testing::TestWithParam<DType> {
  protected:
   void SetUp() override {
     problem_ = Problem::parse(std::string(kProblem) + " " + to_string(GetParam()));
-    config_ = Config::parse("step=2 threads=128 ept=2 bwd=fused atomic=plain");
+    EngineOptions options;
+    options.backend = Backend::sim;
+    options.threads = 2;
+    backend_ = detail::make_sim_backend(options, SimOptions{.threads = 2, .order = ThreadOrder::in_order()});
+    config_ = backend_->resolve(problem_, Config::parse(kConfig));
+    threads_ = 128;
+    items_ = 2;
     e_ = dtype_size(problem_.dtype);
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> fraction(0.05f, 0.95f), unit(-1.0f, 1.0f);
@@ -106,13 +114,13 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
   }
 
   void TearDown() override {
-    for (void* p : allocations_) device_.release(p);
+    for (void* p : allocations_) backend_->release(p);
   }
 
   // Device memory holding `values` in the problem's dtype (or zeros of that many elements).
   TensorRef tensor(const std::vector<float>& values, std::initializer_list<int64_t> shape, bool f32 = false) {
     const std::size_t element = f32 ? 4 : e_;
-    void* data = device_.allocate(values.size() * element);
+    void* data = backend_->allocate(values.size() * element);
     allocations_.push_back(data);
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (element == 4) std::memcpy(static_cast<char*>(data) + 4 * i, &values[i], 4);
@@ -158,21 +166,21 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
     return it;
   }
 
-  // Calls warp(items) for the items of each warp in each grid-stride step (items < total only), as
-  // for_each_item hands them out: block b, step base, e < elems_per_thread, lanes = threads 32w..32w+31.
+  // Calls warp(items) for the items of each warp in each grid-stride step and item slot e, as
+  // for_each_item_group hands them out: block b, step base, e < items, lanes = threads 32w..32w+31.
   template <typename Warp>
   void for_each_warp(Warp warp) const {
     const int64_t total = problem_.N * problem_.offset_groups * problem_.taps() * problem_.Ho() * problem_.Wo();
-    const int64_t threads = config_.block_threads, ept = config_.elems_per_thread, per_block = threads * ept;
-    const int64_t blocks = (total + per_block - 1) / per_block;
+    const int64_t per_block = threads_ * items_;
+    ASSERT_EQ(total % per_block, 0) << "the test assumes whole blocks (every lane valid)";
+    const int64_t blocks = total / per_block;
     for (int64_t block = 0; block < blocks; ++block)
       for (int64_t base = block * per_block; base < total; base += blocks * per_block)
-        for (int64_t e = 0; e < ept; ++e)
-          for (int64_t first = 0; first < threads; first += 32) {
+        for (int64_t e = 0; e < items_; ++e)
+          for (int64_t first = 0; first < threads_; first += 32) {
             std::vector<Item> items;
-            for (int64_t t = first; t < first + 32; ++t)
-              if (base + e * threads + t < total) items.push_back(item(base + e * threads + t));
-            if (!items.empty()) warp(items);
+            for (int64_t t = first; t < first + 32; ++t) items.push_back(item(base + e * threads_ + t));
+            warp(items);
           }
   }
 
@@ -214,9 +222,10 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
     EXPECT_EQ(c.mma_ops, 0u);
   }
 
-  SimKernelDevice device_{SimOptions{.threads = 2, .order = ThreadOrder::in_order(), .counting = true}};
+  std::shared_ptr<detail::BackendImpl> backend_;
   Problem problem_;
   Config config_;
+  int64_t threads_ = 0, items_ = 0;
   std::size_t e_ = 4;
   std::vector<float> x_, offset_, mask_, weight_, grad_y_;
   std::vector<void*> allocations_;
@@ -232,9 +241,12 @@ TEST_P(SimKernelCounters, Im2colMatchesItsAccessPattern) {
   args.mask = tensor(mask_, {p.N, og * K, Ho, Wo});
   args.weight = tensor(weight_, {p.Co, p.C, p.kh, p.kw});
   args.y = tensor(y, {p.N, p.Co, Ho, Wo});
-  detail::KernelPipeline pipeline(device_);
   PhaseList phases;
-  pipeline.forward(p, config_, args, &phases);
+  backend_->set_phase_sink(&phases);
+  backend_->set_counting(true);
+  backend_->forward(p, config_, args);
+  backend_->set_counting(false);
+  backend_->set_phase_sink(nullptr);
 
   Expected expected;
   const int64_t Cg = p.C / og;
@@ -270,14 +282,18 @@ TEST_P(SimKernelCounters, FusedCol2imCoordMatchesItsAccessPattern) {
   args.grad_x = tensor(zeros_x, {p.N, p.C, p.H, p.W});
   args.grad_offset = tensor(zeros_offset, {p.N, 2 * og * K, Ho, Wo});
   args.grad_mask = tensor(zeros_mask, {p.N, og * K, Ho, Wo});
-  detail::KernelPipeline pipeline(device_);
   PhaseList phases;
-  pipeline.backward(p, config_, args, &phases);
+  backend_->set_phase_sink(&phases);
+  backend_->set_counting(true);
+  backend_->backward(p, config_, args);
+  backend_->set_counting(false);
+  backend_->set_phase_sink(nullptr);
 
   Expected expected;
   const int64_t Cg = p.C / og, P = Ho * Wo;
   for_each_warp([&](const std::vector<Item>& items) {
-    offset_and_mask_loads(items, expected);
+    offset_and_mask_loads(items, expected);  // the sample point, before the channel loop
+    offset_and_mask_loads(items, expected);  // again for the epilogue (tap_geometry.cuh's LoopItem)
     for (int64_t c = 0; c < Cg; ++c) {
       Request dcol{"grad_columns", {}, unsigned(e_)};
       for (const Item& it : items) dcol.offsets.push_back(uint64_t(column(it, c)) * e_);
@@ -319,13 +335,13 @@ TEST_P(SimKernelCounters, CountingDoesNotChangeTheForwardResult) {
   const std::size_t y_bytes = zeros.size() * e_;
   std::vector<std::vector<char>> results;
   for (bool counting : {false, true}) {
-    device_.set_counting(counting);
+    backend_->set_counting(counting);
     args.y = tensor(zeros, {p.N, p.Co, Ho, Wo});
-    detail::KernelPipeline pipeline(device_);
-    pipeline.forward(p, config_, args);
+    backend_->forward(p, config_, args);
     const char* y = static_cast<const char*>(args.y.data);
     results.emplace_back(y, y + y_bytes);
   }
+  backend_->set_counting(false);
   EXPECT_EQ(results[0], results[1]);
 }
 

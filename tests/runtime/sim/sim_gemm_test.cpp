@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dcnjit/error.h"
-#include "runtime/half.h"
+#include "core/half.h"
 
 namespace dcnjit::sim {
 namespace {

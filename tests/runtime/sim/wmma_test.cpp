@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dcnjit/error.h"
-#include "runtime/half.h"
+#include "core/half.h"
 #include "tests/runtime/sim/sim_test_kernels.h"
 #include "tests/runtime/sim/tensor_core_kernels.h"
 

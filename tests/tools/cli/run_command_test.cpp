@@ -176,7 +176,7 @@ TEST_F(RunCommandErrors, BadBoundary) {
 }
 
 TEST_F(RunCommandErrors, BadDtypeAndBackend) {
-  expect_failure(args({"--dtype", "f64"}), 2, "error: --dtype: 'f64' is not one of f32, f16, bf16");
+  expect_failure(args({"--dtype", "f8"}), 2, "error: --dtype: 'f8' is not one of f32, f16, bf16, f64");
   expect_failure(args({"--backend", "gpu"}), 2, "error: --backend: 'gpu' is not one of cpu, cuda, sim");
 }
 

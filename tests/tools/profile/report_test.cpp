@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "dcnjit/error.h"
-#include "runtime/json_writer.h"
+#include "core/json_writer.h"
 #include "tools/profile/gpu_specs.h"
 #include "tools/profile/roofline.h"
 #include "tools/profile/svg_chart.h"

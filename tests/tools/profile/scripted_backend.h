@@ -26,20 +26,30 @@ class ScriptedBackend final : public detail::BackendImpl {
   int passes_run = 0;
 
   Backend kind() const override { return Backend::cpu; }
-  Config default_config(const Problem& problem) const override {
-    Config c;
-    c.im2col_step = int(problem.N);
-    return c;
-  }
-  void validate_config(const Problem&, const Config& config) const override {
-    if (config.cpu_pixel_tile == 128) throw Error(ErrorCode::InvalidArgument, "config: tile=128 is scripted to fail");
-  }
+  const std::vector<std::string>& algorithms() const override { return algorithms_; }
+  const KnobTable& knobs(std::string_view) const override { return table_; }
+  std::string cannot_implement(std::string_view, const Problem&) const override { return {}; }
   std::size_t workspace_size(const Problem&, const Config&) const override { return 0; }
   void forward(const Problem&, const Config&, const ForwardArgs&) override { run_script(); }
   void backward(const Problem&, const Config&, const BackwardArgs&) override { run_script(); }
   std::string environment() const override { return "scripted"; }
 
  private:
+  // Two knobs like the cpu backend's; tile=128 cannot run.
+  const std::vector<std::string> algorithms_{"scripted"};
+  const KnobTable table_{
+      "scripted",
+      {{"step", "images per chunk", Affects::both, {},
+        [](const Problem& p) {
+          std::vector<int64_t> v;
+          for (int64_t s = 1; s < p.N; s *= 2) v.push_back(s);
+          return v;
+        },
+        [](const Problem& p) { return p.N; }, {}},
+       {"tile", "pixels per tile", Affects::both, {}, [](const Problem&) { return std::vector<int64_t>{0, 128, 512}; },
+        [](const Problem&) -> int64_t { return 0; },
+        [](const Problem&, int64_t v) -> std::string { return v == 128 ? "tile=128 is scripted to fail" : ""; }}}};
+
   static void sleep_ms(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
   void run_script() {
     ++passes_run;

@@ -1,0 +1,48 @@
+// The kernels of the im2col algorithm, per pass: the one place that decides which kernels a pass
+// launches (Im2colAlgorithm::kernels() lists them for `dcnjit emit` and the NVRTC sweep; the passes in
+// im2col_passes.cpp launch exactly these).
+//
+//   forward   im2col
+//   backward  col2im_coord (fused) or col2im and/or coord (split), when grad_x/offset/mask are wanted;
+//             im2col (the column recompute) when grad_weight is; bias_grad when grad_bias is; for
+//             f16/bf16 the cast of the f32 grad_x accumulator, and the reduce + cast of grad_weight.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "algorithms/im2col/im2col_knobs.h"
+#include "dcnjit/args.h"
+#include "dcnjit/problem.h"
+#include "generator/kernel_spec.h"
+
+namespace dcnjit::algo::im2col {
+
+enum class SamplingKind { im2col, col2im, coord, col2im_coord };
+
+gen::KernelSpec sampling_kernel(const Problem& problem, const Im2colKnobs& knobs, SamplingKind kind);
+
+// True when a tensor the sampling kernels index for a chunk of `step` images (x, offset, mask, y, the
+// chunk's columns, its grad_weight partials) has 2^30 elements or more.
+bool needs_64bit_index(const Problem& problem, int step);
+
+struct ForwardKernels {
+  gen::KernelSpec im2col;
+};
+
+struct BackwardKernels {
+  std::vector<gen::KernelSpec> sampling;   // col2im_coord, or col2im and/or coord, in launch order
+  std::optional<gen::KernelSpec> cast_x;   // f16/bf16 grad_x: f32 accumulator -> grad_x
+  std::optional<gen::KernelSpec> im2col;   // grad_weight: the column recompute
+  std::optional<gen::KernelSpec> reduce_w; // f16/bf16 grad_weight: per-image partials -> f32 accumulator
+  std::optional<gen::KernelSpec> cast_w;   // f16/bf16 grad_weight: f32 accumulator -> grad_weight
+  std::optional<gen::KernelSpec> bias_grad;
+};
+
+ForwardKernels forward_kernels(const Problem& problem, const Im2colKnobs& knobs);
+BackwardKernels backward_kernels(const Problem& problem, const Im2colKnobs& knobs, const Gradients& gradients);
+
+// f16/bf16 problems scatter grad_x and sum grad_weight in f32 accumulators; f32 and f64 use the outputs.
+bool uses_f32_accumulators(const Problem& problem);
+
+}  // namespace dcnjit::algo::im2col

@@ -1,0 +1,123 @@
+#include "algorithms/im2col/im2col_knobs.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace dcnjit::algo::im2col {
+
+namespace {
+
+const std::vector<int64_t> kBlockThreads = {128, 256, 512};
+const std::vector<int64_t> kItemsPerThread = {1, 2, 4};
+constexpr int kMaxTunedStep = 64;
+// cuBLASLt's heuristic returns up to this many candidates per GEMM; beyond the 4th they are rarely
+// competitive, so the tuner tries the first four.
+constexpr int kTunedGemmCandidates = 4;
+
+long long column_elements_per_image(const Problem& problem) {
+  return std::max<long long>(1, problem.C * problem.taps() * problem.Ho() * problem.Wo());
+}
+
+// Work items of the sampling kernels for a chunk of `images` images (tap_geometry.cuh).
+long long sampling_work_items(const Problem& problem, long long images) {
+  return images * problem.offset_groups * problem.taps() * problem.Ho() * problem.Wo();
+}
+
+std::string one_of(const std::vector<int64_t>& allowed, int64_t value) {
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return {};
+  return fmt::format("expected one of {}", fmt::join(allowed, ", "));
+}
+
+KnobDef gemm_knob(const char* name, const char* meaning, Affects affects, int algorithms) {
+  return KnobDef{name, meaning, affects, {},
+                 [algorithms](const Problem&) {
+                   std::vector<int64_t> values;
+                   for (int a = 0; a < std::min(algorithms, kTunedGemmCandidates); ++a) values.push_back(a);
+                   return values;
+                 },
+                 [](const Problem&) -> int64_t { return 0; },
+                 [algorithms](const Problem&, int64_t v) -> std::string {
+                   if (v >= 0 && v < algorithms) return {};
+                   return fmt::format("expected 0 to {} (the device's GEMM candidates)", algorithms - 1);
+                 }};
+}
+
+}  // namespace
+
+int default_step(const Problem& problem) {
+  const long long fitting = kColumnBudgetElements / column_elements_per_image(problem);
+  return int(std::clamp<long long>(fitting, 1, problem.N));
+}
+
+Im2colKnobs Im2colKnobs::of(const KnobTable& table, const Config& config) {
+  Im2colKnobs k;
+  k.step = int(table.value(config, "step"));
+  k.threads = int(table.value(config, "threads"));
+  k.items = int(table.value(config, "items"));
+  k.fused_backward = table.value(config, "bwd") == 0;
+  k.warp_atomics = table.value(config, "atomic") == 1;
+  if (table.find("gemm_fwd")) {
+    k.gemm_forward = int(table.value(config, "gemm_fwd"));
+    k.gemm_dcol = int(table.value(config, "gemm_dcol"));
+    k.gemm_weight = int(table.value(config, "gemm_wgrad"));
+  }
+  return k;
+}
+
+KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
+  std::vector<KnobDef> knobs = {
+      {"step", "images per chunk (the column buffer holds this many images)", Affects::both, {},
+       [](const Problem& p) {
+         // Powers of two up to N (and N itself) while the column buffer stays within 4x the budget.
+         const long long per_image = column_elements_per_image(p);
+         std::vector<int64_t> steps;
+         const long long most = std::min<long long>(p.N, kMaxTunedStep);
+         for (long long step = 1; step <= most; step *= 2)
+           if (step == 1 || step * per_image <= 4 * kColumnBudgetElements) steps.push_back(step);
+         if (p.N <= kMaxTunedStep && p.N * per_image <= 4 * kColumnBudgetElements) steps.push_back(p.N);
+         return steps;
+       },
+       [](const Problem& p) -> int64_t { return default_step(p); },
+       [](const Problem& p, int64_t v) -> std::string {
+         if (v >= 1 && v <= p.N) return {};
+         return fmt::format("expected 1 to N={}", p.N);
+       }},
+      {"threads", "threads per block of the sampling kernels", Affects::both, {},
+       [](const Problem&) { return kBlockThreads; }, [](const Problem&) -> int64_t { return 256; },
+       [](const Problem&, int64_t v) { return one_of(kBlockThreads, v); }},
+      {"items", "work items per thread, their loads in flight together", Affects::both, {},
+       [](const Problem&) { return kItemsPerThread; }, [](const Problem&) -> int64_t { return 1; },
+       [](const Problem&, int64_t v) { return one_of(kItemsPerThread, v); }},
+      {"bwd", "fused: one pass over dcol for grad_x, grad_offset, grad_mask; split: col2im then coord",
+       Affects::backward, {"fused", "split"}, {}, [](const Problem&) -> int64_t { return 0; }, {}},
+      {"atomic", "col2im's scatter into grad_x: plain atomicAdd or warp-aggregated", Affects::backward,
+       {"plain", "warp"}, {}, [](const Problem&) -> int64_t { return 0; }, {}},
+  };
+  if (traits.backend == Backend::cuda) {
+    knobs.push_back(gemm_knob("gemm_fwd", "cuBLASLt candidate for y = W * columns", Affects::forward,
+                              traits.gemm_algorithms));
+    knobs.push_back(gemm_knob("gemm_dcol", "cuBLASLt candidate for dcol = W^T * dY", Affects::backward,
+                              traits.gemm_algorithms));
+    knobs.push_back(gemm_knob("gemm_wgrad", "cuBLASLt candidate for grad_W += dY * columns^T", Affects::backward,
+                              traits.gemm_algorithms));
+  }
+  // More items per thread than a chunk has work for leaves SMs idle: never faster than items=1.
+  ConfigCheck prune = [](const Problem& p, const KnobTable& table, const Config& config) -> std::string {
+    const Im2colKnobs k = Im2colKnobs::of(table, config);
+    if (k.items > 1 && sampling_work_items(p, k.step) < (long long)k.threads * k.items)
+      return "a chunk has fewer work items than one block covers";
+    return {};
+  };
+  // A block of col2im_coord keeps each item's corners, weights and sums live: 4 items x 512 threads need
+  // more than the 128 registers per thread a 512-thread block can have (it spilled in the NVRTC sweep).
+  ConfigCheck check = [](const Problem&, const KnobTable& table, const Config& config) -> std::string {
+    const Im2colKnobs k = Im2colKnobs::of(table, config);
+    if (k.items * k.threads > 1024)
+      return fmt::format("items={} with threads={}: at most 1024 items per block (registers)", k.items, k.threads);
+    return {};
+  };
+  return KnobTable("im2col", std::move(knobs), std::move(check), std::move(prune));
+}
+
+}  // namespace dcnjit::algo::im2col

@@ -1,0 +1,109 @@
+// The im2col algorithm's knob table: what the tuner enumerates per direction, what resolution rejects
+// (naming the knob), the per-backend GEMM knobs and the heuristic im2col step.
+#include "algorithms/im2col/im2col_knobs.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "dcnjit/error.h"
+
+namespace dcnjit::algo::im2col {
+namespace {
+
+Problem layer() { return Problem::parse("N8 C128 H100 W152 Co128 k3x3 p1x1 mask bias v2 f32"); }
+
+detail::DeviceTraits sim_traits() { return detail::DeviceTraits{}; }
+detail::DeviceTraits cuda_traits() {
+  detail::DeviceTraits traits;
+  traits.backend = Backend::cuda;
+  traits.gemm_algorithms = 8;
+  return traits;
+}
+
+void expect_rejected(const KnobTable& table, const char* text, const std::string& needle) {
+  try {
+    table.resolve(layer(), Config::parse(text));
+    FAIL() << text << " was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(Im2colKnobs, ResolutionRejectsValuesOutsideTheTableNamingTheKnob) {
+  const KnobTable table = make_im2col_knobs(sim_traits());
+  expect_rejected(table, "threads=96", "threads=96 is invalid for algorithm im2col (expected one of 128, 256, 512");
+  expect_rejected(table, "items=3", "items=3 is invalid");
+  expect_rejected(table, "atomic=block", "atomic=block is invalid for algorithm im2col (expected one of plain, warp)");
+  expect_rejected(table, "bwd=maybe", "expected one of fused, split");
+  expect_rejected(table, "step=9", "step=9 is invalid for algorithm im2col (expected 1 to N=8");
+  expect_rejected(table, "cols=keep", "unknown knob 'cols'");
+  expect_rejected(table, "ept=2", "unknown knob 'ept'");
+  expect_rejected(table, "gemm_fwd=1", "unknown knob 'gemm_fwd'");  // the sim has one GEMM
+  EXPECT_EQ(table.defaults(layer()).to_string(), "im2col step=3 threads=256 items=1 bwd=fused atomic=plain");
+}
+
+TEST(Im2colKnobs, TheCudaTableHasAGemmKnobPerRole) {
+  const KnobTable table = make_im2col_knobs(cuda_traits());
+  EXPECT_EQ(table.defaults(layer()).to_string(),
+            "im2col step=3 threads=256 items=1 bwd=fused atomic=plain gemm_fwd=0 gemm_dcol=0 gemm_wgrad=0");
+  EXPECT_EQ(*table.resolve(layer(), Config::parse("gemm_dcol=7")).find("gemm_dcol"), "7");
+  expect_rejected(table, "gemm_wgrad=8", "expected 0 to 7");
+  const Im2colKnobs k = Im2colKnobs::of(table, table.resolve(layer(), Config::parse("gemm_fwd=1 gemm_dcol=2 gemm_wgrad=3")));
+  EXPECT_EQ(k.gemm_forward, 1);
+  EXPECT_EQ(k.gemm_dcol, 2);
+  EXPECT_EQ(k.gemm_weight, 3);
+}
+
+TEST(Im2colKnobs, EveryEnumeratedConfigResolvesToItselfAndIsDistinct) {
+  const KnobTable table = make_im2col_knobs(cuda_traits());
+  for (Direction direction : {Direction::forward, Direction::backward}) {
+    const std::vector<Config> configs = table.enumerate(layer(), direction);
+    ASSERT_FALSE(configs.empty());
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      EXPECT_EQ(table.resolve(layer(), configs[i]), configs[i]) << configs[i].to_string();
+      for (std::size_t j = 0; j < i; ++j) EXPECT_NE(configs[i], configs[j]) << configs[i].to_string();
+    }
+  }
+}
+
+TEST(Im2colKnobs, BackwardVariesFusionAtomicsAndItsGemmsForwardDoesNot) {
+  const KnobTable table = make_im2col_knobs(cuda_traits());
+  auto values = [&](Direction direction, const char* knob) {
+    std::vector<std::string> seen;
+    for (const Config& c : table.enumerate(layer(), direction))
+      if (std::find(seen.begin(), seen.end(), *c.find(knob)) == seen.end()) seen.push_back(*c.find(knob));
+    std::sort(seen.begin(), seen.end());
+    return seen;
+  };
+  EXPECT_EQ(values(Direction::forward, "bwd"), std::vector<std::string>{"fused"});
+  EXPECT_EQ(values(Direction::forward, "atomic"), std::vector<std::string>{"plain"});
+  EXPECT_EQ(values(Direction::forward, "gemm_dcol"), std::vector<std::string>{"0"});
+  EXPECT_EQ(values(Direction::backward, "bwd"), (std::vector<std::string>{"fused", "split"}));
+  EXPECT_EQ(values(Direction::backward, "atomic"), (std::vector<std::string>{"plain", "warp"}));
+  EXPECT_EQ(values(Direction::backward, "gemm_fwd"), std::vector<std::string>{"0"});
+  EXPECT_EQ(values(Direction::backward, "gemm_wgrad"), (std::vector<std::string>{"0", "1", "2", "3"}));
+  // 8 images, 17.5e6 column elements each, budget 4 * 2^26 = 2.7e8: steps 1, 2, 4, 8 (and the heuristic's 3).
+  EXPECT_EQ(values(Direction::backward, "step"), (std::vector<std::string>{"1", "2", "3", "4", "8"}));
+}
+
+TEST(Im2colKnobs, PrunesItemsPerThreadBeyondTheWork) {
+  // 1 image, 1 offset group, 9 taps, 4x4 pixels: 144 work items; items=2 already needs 256 at 128 threads.
+  const Problem tiny = Problem::parse("N1 C4 H4 W4 Co4 k3x3 p1x1 nomask v2 f32");
+  const KnobTable table = make_im2col_knobs(sim_traits());
+  for (const Config& c : table.enumerate(tiny, Direction::forward)) EXPECT_EQ(*c.find("items"), "1") << c.to_string();
+  // Pruned from the search, but a valid config: it resolves.
+  EXPECT_EQ(*table.resolve(tiny, Config::parse("items=4")).find("items"), "4");
+}
+
+TEST(Im2colStep, HeuristicKeepsColumnsWithinBudget) {
+  // 128 * 9 * 100 * 152 = 17,510,400 column elements per image; 2^26 / that = 3.8 -> 3 images.
+  EXPECT_EQ(default_step(layer()), 3);
+  Problem small = layer();
+  small.N = 2;
+  EXPECT_EQ(default_step(small), 2);  // never more than N
+}
+
+}  // namespace
+}  // namespace dcnjit::algo::im2col
