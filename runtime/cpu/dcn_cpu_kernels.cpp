@@ -1,8 +1,10 @@
 #include "runtime/cpu/dcn_cpu_kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "templates/sampling.cuh"
 
@@ -65,12 +67,19 @@ namespace {
 // One sample of one tap, offset group and pixel, with the modulation folded into the weights. A point
 // that contributes nothing (outside, NaN, Inf, huge) gets zero weights on index 0, so the loops that
 // read x stay branch-free and in bounds, exactly like the GPU kernels.
+//
+// Those loops read all four corners and fold m into the weights. For finite values that is the
+// contract's formula; for a NaN or Inf in x, the mask or dcol it is not (a zero weight times a NaN at
+// index 0 is NaN, m * sum is not sum of m * terms for an infinite m), so the points where the two can
+// differ take the exact loops below (docs/semantics.md, non-finite inputs): `plain` says a point needs
+// no care, and the coordinate sums are checked after the fact.
 template <int kBoundary, bool kDerivatives, typename T>
 struct PixelSample {
   dcn::TapSample<T, int64_t> tap;
   T wm[4];  // w * m
   T m;
   bool contributes;
+  bool plain;  // reads all four corners for its value and has a finite m: sample_run is exact
 
   PixelSample(const ConvGeometry& g, const ImageInputs<T>& in, int64_t og, int64_t t, int64_t p, int64_t ho,
               int64_t wo) {
@@ -85,9 +94,12 @@ struct PixelSample {
         tap.idx[k] = 0;
         tap.w[k] = T(0);
         if constexpr (kDerivatives) tap.wy[k] = tap.wx[k] = T(0);
+        tap.reads[k] = false;
       }
+      tap.value_reads = false;
     }
     for (int k = 0; k < 4; ++k) wm[k] = tap.w[k] * m;
+    plain = tap.value_reads && tap.reads[0] && tap.reads[1] && tap.reads[2] && tap.reads[3] && std::isfinite(m);
   }
 };
 
@@ -102,6 +114,58 @@ DCNJIT_CHANNEL_LOOP_CLONES void sample_run(const T* x, int64_t C, const dcn::Tap
   const T* __restrict x2 = x + tap.idx[2] * C;
   const T* __restrict x3 = x + tap.idx[3] * C;
   for (int64_t e = 0; e < n; ++e) out[e] = wm[0] * x0[e] + wm[1] * x1[e] + wm[2] * x2[e] + wm[3] * x3[e];
+}
+
+// sample_run for the points that are not plain: m * (sum of w * x over the corners the value reads),
+// corners outside the image being 0 and unread (torchvision's formula). With a finite m the terms are
+// (w * m) * x as in sample_run, so finite results round exactly as there.
+template <int kBoundary, bool kDerivatives, typename T>
+void sample_run_exact(const T* x, int64_t C, const PixelSample<kBoundary, kDerivatives, T>& s, int64_t n,
+                      T* __restrict out) {
+  const bool finite_m = std::isfinite(s.m);
+  std::fill(out, out + n, T(0));
+  if (s.tap.value_reads) {
+    for (int k = 0; k < 4; ++k) {
+      if (!s.tap.reads[k]) continue;
+      const T* __restrict xk = x + s.tap.idx[k] * C;
+      const T w = finite_m ? s.wm[k] : s.tap.w[k];
+      for (int64_t e = 0; e < n; ++e) out[e] += w * xk[e];
+    }
+  }
+  if (!finite_m)
+    for (int64_t e = 0; e < n; ++e) out[e] = s.m * out[e];
+}
+
+template <int kBoundary, bool kDerivatives, typename T>
+void write_samples(const T* x, int64_t C, const PixelSample<kBoundary, kDerivatives, T>& s, int64_t n, T* out) {
+  if (s.plain)
+    sample_run(x, C, s.tap, s.wm, n, out);
+  else
+    sample_run_exact(x, C, s, n, out);
+}
+
+// The coordinate sums of one point in torchvision's order, for the points where corner_dots' regrouping
+// could move a NaN or Inf: per channel, (m * d sample/d py) * dcol with unread corners as 0 (m stays
+// outside the sum when finite, see reduce_coord_partials), and dcol * sample.
+template <int kBoundary, bool kDerivatives, typename T>
+void coordinate_sums_exact(const T* d, const T* x, int64_t C, const PixelSample<kBoundary, kDerivatives, T>& s,
+                           int64_t n, T (&out)[3]) {
+  const dcn::TapSample<T, int64_t>& k = s.tap;
+  const T term_m = std::isfinite(s.m) ? T(1) : s.m;
+  T sum_py = 0, sum_px = 0, sum_value = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    T v[4];
+    for (int c = 0; c < 4; ++c) v[c] = k.reads[c] ? x[k.idx[c] * C + e] : T(0);
+    const T d_py = k.wy[0] * v[0] + k.wy[1] * v[1] + k.wy[2] * v[2] + k.wy[3] * v[3];
+    const T d_px = k.wx[0] * v[0] + k.wx[1] * v[1] + k.wx[2] * v[2] + k.wx[3] * v[3];
+    const T value = k.value_reads ? k.w[0] * v[0] + k.w[1] * v[1] + k.w[2] * v[2] + k.w[3] * v[3] : T(0);
+    sum_py += (term_m * d_py) * d[e];
+    sum_px += (term_m * d_px) * d[e];
+    sum_value += d[e] * value;
+  }
+  out[0] = sum_py;
+  out[1] = sum_px;
+  out[2] = sum_value;
 }
 
 // 32 bytes of T as one GCC vector: 8 floats or 4 doubles. Code written with it compiles to one AVX
@@ -157,12 +221,23 @@ DCNJIT_CHANNEL_LOOP_CLONES void corner_dots(const T* __restrict d, const T* x, i
   }
 }
 
+// Whether none of d[0, n) is NaN or Inf.
+template <typename T>
+DCNJIT_CHANNEL_LOOP_CLONES bool all_finite(const T* __restrict d, int64_t n) {
+  bool finite = true;
+  for (int64_t e = 0; e < n; ++e) finite &= std::fabs(d[e]) <= std::numeric_limits<T>::max();
+  return finite;
+}
+
 // grad_x[corner k][e] += wm[k] * d[e], corner by corner: corners may coincide (v1 clamps the last
-// row and column), so each corner's loop finishes before the next one reads the same elements.
+// row and column), so each corner's loop finishes before the next one reads the same elements. Corners
+// of zero weight (outside the image, or on a cell border) are skipped: they add nothing, or NaN from
+// 0 * Inf, to an element the contract leaves alone.
 template <typename T>
 DCNJIT_CHANNEL_LOOP_CLONES void scatter_run(const T* __restrict d, T* grad_x, int64_t C,
                                             const dcn::TapSample<T, int64_t>& tap, const T (&wm)[4], int64_t n) {
   for (int k = 0; k < 4; ++k) {
+    if (tap.w[k] == T(0)) continue;
     T* __restrict gx = grad_x + tap.idx[k] * C;
     const T w = wm[k];
     for (int64_t e = 0; e < n; ++e) gx[e] += w * d[e];
@@ -179,7 +254,7 @@ void forward_rows(const ConvGeometry& g, const ImageInputs<T>& in, const Channel
     T* const row = rows + (p - p_row0) * row_length;
     for (int64_t t = 0; t < g.K; ++t) {
       const PixelSample<kBoundary, false, T> s(g, in, seg.og, t, p, ho, wo);
-      sample_run(x, g.C, s.tap, s.wm, n, row + t * n);
+      write_samples(x, g.C, s, n, row + t * n);
     }
     if (++wo == g.Wo) {
       wo = 0;
@@ -200,18 +275,31 @@ void backward_rows(const ConvGeometry& g, const ImageInputs<T>& in, const Channe
     for (int64_t t = 0; t < g.K; ++t) {
       const PixelSample<kBoundary, kCoord, T> s(g, in, seg.og, t, p, ho, wo);
       const T* const d = dcol + q * row_length + t * n;
-      if constexpr (kColumns) sample_run(x, g.C, s.tap, s.wm, n, rows + q * row_length + t * n);
+      if constexpr (kColumns) write_samples(x, g.C, s, n, rows + q * row_length + t * n);
       if constexpr (kCoord) {
         T* out = partial + t * 3 * tw + q;
+        T S[4] = {T(0), T(0), T(0), T(0)};  // sum over the segment's channels of dcol * x[corner k]
+        if (s.contributes) corner_dots(d, x, g.C, s.tap, n, S);
+        // Finite sums mean finite dcol and corners: the regrouped sums are then the contract's.
+        const bool regrouped = s.contributes && std::isfinite(s.m) && std::isfinite(S[0]) && std::isfinite(S[1]) &&
+                               std::isfinite(S[2]) && std::isfinite(S[3]);
         if (!s.contributes) {
-          out[0] = out[tw] = out[2 * tw] = T(0);
-        } else {
-          T S[4] = {T(0), T(0), T(0), T(0)};  // sum over the segment's channels of dcol * x[corner k]
-          corner_dots(d, x, g.C, s.tap, n, S);
+          // Nothing read: each channel adds (m * 0) * dcol and dcol * 0, so 0 unless m or a dcol is NaN or Inf.
+          const bool finite_dcol = all_finite(d, n);
+          const T nan = std::numeric_limits<T>::quiet_NaN();
+          out[0] = out[tw] = finite_dcol && std::isfinite(s.m) ? T(0) : nan;
+          out[2 * tw] = finite_dcol ? T(0) : nan;
+        } else if (regrouped) {
           const dcn::TapSample<T, int64_t>& k = s.tap;
           out[0] = k.wy[0] * S[0] + k.wy[1] * S[1] + k.wy[2] * S[2] + k.wy[3] * S[3];
           out[tw] = k.wx[0] * S[0] + k.wx[1] * S[1] + k.wx[2] * S[2] + k.wx[3] * S[3];
           out[2 * tw] = k.w[0] * S[0] + k.w[1] * S[1] + k.w[2] * S[2] + k.w[3] * S[3];
+        } else {
+          T sums[3];
+          coordinate_sums_exact(d, x, g.C, s, n, sums);
+          out[0] = sums[0];
+          out[tw] = sums[1];
+          out[2 * tw] = sums[2];
         }
       }
       // Zero weights contribute nothing to grad_x.
@@ -345,8 +433,9 @@ void reduce_coord_partials(const ConvGeometry& g, const ImageInputs<T>& in, int6
         sum_dx += row[r.tw + q];
         sum_value += row[2 * r.tw + q];
       }
-      // d y / d offset carries the modulation factor; d y / d mask is the unmodulated sample.
-      const T m = mask ? mask[q] : T(1);
+      // d y / d offset carries the modulation factor; d y / d mask is the unmodulated sample. An infinite
+      // m is already inside the partial sums (coordinate_sums_exact).
+      const T m = mask && std::isfinite(mask[q]) ? mask[q] : T(1);
       if (dy) {
         dy[q] = m * sum_dy;
         dx[q] = m * sum_dx;

@@ -97,6 +97,22 @@ TEST_P(CudaGoldenTest, ForwardAndAllGradientsMatchReference) {
 INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenTest, ::testing::ValuesIn(test::list_golden_cases()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
+// NaN and +-Inf in x, mask, weight and grad_y where torchvision puts them (docs/semantics.md; the cpu
+// and sim backends run the same fixtures).
+class CudaNonFiniteGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaNonFiniteGoldenTest, NanAndInfWhereTheReferenceHasThem) {
+  DCNJIT_REQUIRE_GPU();
+  const test::GoldenCase golden = test::load_golden_case(GetParam(), test::FixtureSet::nonfinite);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  const io::ProblemResults results = test::run_golden_case(golden, Backend::cuda);
+  EXPECT_TRUE(test::matches_golden(results, golden.expected, 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaNonFiniteGoldenTest,
+                         ::testing::ValuesIn(test::list_golden_cases(test::FixtureSet::nonfinite)),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 // ---- The shared problems against the CPU backend ----
 
 struct SharedCase {
