@@ -85,12 +85,14 @@ namespace {
 
 // Gives each phase of `profile` the counters of the same phase in a counting run of its config.
 void attach_counters(Session& session, const Problem& problem, const Workload& workload, Pass pass,
-                     ConfigProfile& profile) {
+                     const TimingOptions& timing, ConfigProfile& profile) {
   Run counted;
   {
     CountingScope counting(session.backend());
+    for (int i = 0; i < timing.warmup; ++i) session.run_once(problem, profile.config, workload, pass);
     counted = run_with_phases(session, problem, profile.config, workload, pass);
   }
+  profile.counting_ms = counted.total_ms;
   for (detail::PhaseStats& phase : profile.phases)
     for (const detail::PhaseStats& counted_phase : counted.phases)
       if (counted_phase.name == phase.name) {
@@ -148,7 +150,7 @@ ProfileReport profile(Session& session, const Problem& problem, const Config& ch
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     ConfigProfile p = summarize(candidates[i].config, candidates[i].runs);
     p.label = candidates[i].label;
-    if (with_counters) attach_counters(session, problem, workload, pass, p);
+    if (with_counters) attach_counters(session, problem, workload, pass, timing, p);
     if (i == 0) report.chosen = std::move(p);
     else report.alternatives.push_back(std::move(p));
   }

@@ -24,6 +24,7 @@ struct ConfigProfile {
   double total_ms = 0;                      // wall time of the median run
   std::vector<detail::PhaseStats> phases;   // that run's phases in pass order, then kOtherPhase
   std::vector<double> samples_ms;           // every timed run, in run order
+  double counting_ms = 0;                   // counters: wall time of the counting run (after its warm-up)
 };
 
 struct ProfileReport {
@@ -50,8 +51,9 @@ ConfigProfile profile_config(Session& session, const Problem& problem, const Con
 // The chosen config, then (when `with_alternatives`) every alternative of alternatives.h that the
 // backend accepts. All configs are warmed up first and then timed round-robin (one run of each per
 // round), so drifting machine load cannot favour one of them; each keeps its median run. With
-// `with_counters` (the backend must support counters) each config then runs once more, counting,
-// and its phases get that run's counters.
+// `with_counters` (the backend must support counters) each config then runs once more, counting (after
+// `timing.warmup` untimed counting runs, which compile the counting kernels), and its phases get that
+// run's counters.
 ProfileReport profile(Session& session, const Problem& problem, const Config& chosen, const Workload& workload,
                       Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives,
                       bool with_counters = false);

@@ -95,6 +95,8 @@ std::string counters_table(const ProfileReport& report) {
   };
   std::string out = "\nGPU counters per phase (sim: exact for the simulated execution; source \"gemm model\": the sim runs "
                     "GEMMs on the host, their counters are a model)\n";
+  out += fmt::format("counting run: {:.3f} ms ({:.1f}x the median run; not part of the timings above)\n",
+                     chosen.counting_ms, chosen.total_ms > 0 ? chosen.counting_ms / chosen.total_ms : 0.0);
   out += fmt::format("{:<16} {:>11} {:>8} {:>11} {:>8} {:>10} {:>10} {:>10} {:>9} {:>10} {:>9} {:>8}  {}\n", "phase",
                      "ld req", "sect/req", "st req", "sect/req", "unique MB", "shared req", "bank conf", "atom req",
                      "atom conf", "mma ops", "barriers", "source");
@@ -198,11 +200,13 @@ std::string format_json(const ProfileReport& report) {
       .key("label").value(report.chosen.label)
       .key("config").value(report.chosen.config.to_string())
       .key("total_ms").value(report.chosen.total_ms)
-      .key("counted").value(report.counted);
+      .key("counted").value(report.counted)
+      .key("counting_ms").value(report.chosen.counting_ms);
   write_phases(json, report.chosen, report);
   json.key("alternatives").begin_array();
   for (const auto& a : report.alternatives) {
     json.begin_object().key("label").value(a.label).key("config").value(a.config.to_string()).key("total_ms").value(a.total_ms);
+    if (report.counted) json.key("counting_ms").value(a.counting_ms);
     write_phases(json, a, report);
     json.key("saves_ms").value(saves_ms(report, a)).end_object();
   }

@@ -25,12 +25,13 @@ std::string counters_source(const detail::PhaseStats& phase);
 // them), then the alternatives ranked by what they save.
 std::string format_table(const ProfileReport& report);
 
-// {"problem", "pass", "backend", "threads", "repeats", "label", "config", "total_ms", "counted",
+// {"problem", "pass", "backend", "threads", "repeats", "label", "config", "total_ms", "counted", "counting_ms",
 //  "phases": [{"name","ms","share","bytes","flops","gbps","gflops","atomics","bandwidth_of_peak","gemm_of_peak",
 //              counted: "counters": {KernelCounters::fields() names}, "counters_source",
 //              --gpu: "estimate_ms", "estimate_limit", "estimate_terms_ms": {"dram","l2","compute"}}],
 //  --gpu: "estimate_total_ms",
-//  "alternatives": [{"label","config","total_ms","phases":[...],"saves_ms"}], "skipped": [...], "peaks": {...},
+//  "alternatives": [{"label","config","total_ms",counted: "counting_ms","phases":[...],"saves_ms"}], "skipped": [...],
+//  "peaks": {...},
 //  --gpu: "gpu": {"name","description","sms","dram_gbps","l2_mb","l2_gbps","l2_source","fp32_tflops",
 //                 "tensor_tflops","model"}}
 std::string format_json(const ProfileReport& report);

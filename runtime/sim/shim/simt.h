@@ -16,6 +16,12 @@
 //   warp collectives    each lane posts its operand, the engine parks it until every lane in the
 //                       mask has arrived, then hands each lane its result.
 //
+//   tensor cores        <mma.h> (nvcuda::wmma) and <cuda_pipeline.h> (cp.async) resolve to the shim's
+//   and cp.async        emulations in dcnjit_sim/cuda (simt_wmma.h, simt_pipeline.h).
+//   counting            a library built with -DDCNJIT_SIM_COUNTERS and TSan instrumentation logs every
+//                       global/shared access for the GPU counters (simt_counters.h).
+// runtime/sim/README.md describes the model, the counters and the emulations.
+//
 // Templates can test DCNJIT_SIM to give a construct without a host equivalent (inline PTX) a host
 // implementation with the same semantics.
 #pragma once

@@ -4,7 +4,9 @@
 // does depend on it, caught), a divergent warp reported, and the MMA and memory counters.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <set>
@@ -226,6 +228,38 @@ TEST(SimWmma, CountsOneMmaPerTileStepAndTheTilesMemoryAsRequests) {
   EXPECT_EQ(counters.global_store_requests, tiles * 2);
   EXPECT_EQ(counters.global_store_sectors, store_sectors);
   EXPECT_EQ(counters.shared_requests, 0u);
+}
+
+TEST(SimWmma, PermutationSeedComesFromTheEnvironmentAndABadOneIsNamed) {
+  setenv("DCNJIT_SIM_WMMA_PERMUTE", "12345", 1);
+  EXPECT_EQ(SimOptions{}.wmma_permutation_seed, 12345u);
+  setenv("DCNJIT_SIM_WMMA_PERMUTE", "12x", 1);
+  try {
+    SimOptions options;
+    FAIL() << "accepted seed " << options.wmma_permutation_seed;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("DCNJIT_SIM_WMMA_PERMUTE"), std::string::npos) << e.what();
+  }
+  unsetenv("DCNJIT_SIM_WMMA_PERMUTE");
+  EXPECT_EQ(SimOptions{}.wmma_permutation_seed, 0u);
+}
+
+// Seed 0 is the plain row-major split; other seeds permute every role, and differently per role.
+TEST(SimWmma, LayoutsArePermutationsOfTheTile) {
+  const WmmaLayouts plain = WmmaLayouts::for_seed(0), permuted = WmmaLayouts::for_seed(99);
+  for (unsigned role = 0; role < dcnjit_sim::wmma_role_count; ++role) {
+    const unsigned elements = wmma_tile_elements(dcnjit_sim::WmmaRole(role));
+    ASSERT_EQ(plain.maps[role].size(), elements);
+    std::vector<uint16_t> sorted = permuted.maps[role];
+    std::sort(sorted.begin(), sorted.end());
+    for (unsigned i = 0; i < elements; ++i) {
+      EXPECT_EQ(plain.maps[role][i], i);
+      EXPECT_EQ(sorted[i], i) << "role " << role << " is not a permutation";
+    }
+    EXPECT_NE(permuted.maps[role], plain.maps[role]);
+  }
+  EXPECT_NE(permuted.maps[dcnjit_sim::wmma_a16], permuted.maps[dcnjit_sim::wmma_b16]);
 }
 
 }  // namespace
