@@ -124,7 +124,8 @@ void AccessCounter::count_collective(const dcnjit_sim::CollectiveCall& call, Lau
   counters_.mma_ops += call.mma_ops;
   counters_.flops += call.flops;
   // Each (site, kind) of the collective's records is one request.
-  std::vector<AccessRecord> records(call.records, call.records + call.record_count);
+  std::vector<AccessRecord>& records = collective_records_;
+  records.assign(call.records, call.records + call.record_count);
   std::stable_sort(records.begin(), records.end(), [](const AccessRecord& a, const AccessRecord& b) {
     return a.site != b.site ? a.site < b.site : a.kind < b.kind;
   });

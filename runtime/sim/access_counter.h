@@ -84,6 +84,7 @@ class AccessCounter {
   detail::KernelCounters counters_;
   // Scratch, kept between calls.
   std::vector<dcnjit_sim::AccessRecord> request_;
+  std::vector<dcnjit_sim::AccessRecord> collective_records_;
   std::vector<Item> items_;
   std::vector<uint64_t> keys_;
   std::vector<unsigned> order_;
