@@ -1,5 +1,5 @@
 // The sampling math of deformable convolution, shared by every kernel, the sim backend and the CPU
-// backend (compiled for the host), so the backends cannot drift apart. design.md section 1 is the
+// backend (compiled for the host), so the backends cannot drift apart. docs/semantics.md is the
 // contract; this file is its only implementation.
 //
 // A tap's sample point (py, px) touches the four corners of the cell [y0, y0+1] x [x0, x0+1].

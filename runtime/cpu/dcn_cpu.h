@@ -1,4 +1,4 @@
-// The CPU implementation of deformable convolution (design.md section 1) on raw contiguous NCHW arrays,
+// The CPU implementation of deformable convolution (docs/semantics.md) on raw contiguous NCHW arrays,
 // templated on the scalar type: float (cblas_sgemm) is what the backend runs, double (cblas_dgemm) exists
 // so tests can run central finite differences. The BackendImpl adapter (cpu_backend.cpp) converts
 // TensorRefs and dtypes and calls these.

@@ -1,5 +1,7 @@
 #include "tests/support/golden_fixture.h"
 
+#include "tests/support/problems.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -187,11 +189,12 @@ GoldenCase load_golden_case(const std::string& name, FixtureSet set) {
   return golden;
 }
 
-io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend) {
+io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout) {
   EngineOptions options;
   options.backend = backend;
   Engine engine(options);
-  return io::run_problem(engine, golden.inputs, /*backward=*/true);
+  const io::ProblemArrays inputs = in_layout(golden.inputs, layout);
+  return to_nchw(io::run_problem(engine, inputs, /*backward=*/true), inputs.problem);
 }
 
 namespace {

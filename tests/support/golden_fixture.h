@@ -42,8 +42,9 @@ std::vector<std::string> list_golden_cases(FixtureSet set = FixtureSet::golden);
 // Loads one case; throws dcnjit::Error naming the file on a missing or malformed file.
 GoldenCase load_golden_case(const std::string& name, FixtureSet set = FixtureSet::golden);
 
-// Runs the case forward and backward (every gradient) on a fresh Engine of `backend`.
-io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend);
+// Runs the case forward and backward (every gradient) on a fresh Engine of `backend`, with the arrays
+// stored in `layout` (the fixtures are NCHW; nhwc permutes the activations in and the results back out).
+io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout = Layout::nchw);
 
 // ||actual - expected||_2 / ||expected||_2 in double; the absolute norm of the difference when expected
 // is all zeros. Sizes must match.

@@ -84,7 +84,7 @@ int run(std::vector<std::string>& argv) {
 const std::string kUsage = std::string(
     "usage: dcnjit profile (--backward | --forward)\n"
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
-    "                      [problem flags] [--backend cpu|cuda|sim] [--threads N] [--config \"k=v ...\"]\n"
+    "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N] [--config \"k=v ...\"]\n"
     "                      [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv] [--svg FILE]\n"
     "                      [--gpu NAME] [--no-counters]\n"
     "\n"
@@ -92,8 +92,9 @@ const std::string kUsage = std::string(
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
     "peaks (memcpy bandwidth, sgemm), and atomic updates. Shown is the run with the median total of K; time\n"
     "no phase claims is reported as \"other\", so the phases add up to the total. Then every alternative config\n"
-    "one change away (im2col step, pixel tile, kept columns; on sim/cuda also split vs fused backward, atomic\n"
-    "strategy, block size) is profiled the same way, with what it saves against the chosen config.\n"
+    "one knob away in the chosen algorithm's knob table (cpu: im2col step, pixel tile; sim/cuda: also block\n"
+    "size, items per thread, split vs fused backward, atomic strategy, GEMM algorithm), and the defaults of\n"
+    "every other algorithm, are profiled the same way, with what each saves against the chosen config.\n"
     "\n"
     "On --backend sim every config also runs once, untimed, with the sim's GPU counters on: per phase what its\n"
     "kernels would do to a GPU (global load/store requests and 32-byte sectors, unique sectors, shared-memory\n"
@@ -103,6 +104,7 @@ const std::string kUsage = std::string(
     "  --in DIR / --preset NAME / --problem TEXT   the problem, as for dcnjit bench\n"
     "  --index I          which problem of the preset (default 0)\n"
     "  --backend B        cpu (default), cuda or sim\n"
+    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n"
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      profile this config instead of the tuned one\n"
     "  --repeats K        timed runs per config (default 5)\n"
@@ -114,7 +116,7 @@ const std::string kUsage = std::string(
     "  --gpu NAME         (sim) estimate_ms per phase and the limit that binds it, on h100-sxm, h100-pcie,\n"
     "                     a100-sxm, l40s or rtx4090: an estimate, not a measurement\n"
     "  --no-counters      (sim) skip the counting runs\n") +
-    kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype and --boundary apply)";
+    kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});
 

@@ -1,6 +1,6 @@
 // The cpu backend (f32 core through its BackendImpl, and f16/bf16 staged through f32) against the
 // independent float64 reference: forward and all five gradients on small random problems that cover
-// the whole contract of design.md section 1.
+// the whole contract of docs/semantics.md.
 #include <gtest/gtest.h>
 
 #include <string>
