@@ -42,6 +42,7 @@ int run(std::vector<std::string>& argv) {
   const auto svg_path = args.take("svg");
   const auto gpu_name = args.take("gpu");
   const bool no_counters = args.take_flag("no-counters");
+  const bool count_alternatives = args.take_flag("count-alternatives");
   const Problem flags = take_problem_flags(args);
   args.finish();
   if (forward == backward) throw UsageError("give exactly one of --forward, --backward");
@@ -52,7 +53,12 @@ int run(std::vector<std::string>& argv) {
   if (gpu_name && options.backend != Backend::sim)
     throw UsageError("--gpu needs --backend sim: the estimate is built on the sim's GPU counters");
   if (gpu_name && no_counters) throw UsageError("--gpu needs the counters (drop --no-counters)");
-  if (no_counters && options.backend != Backend::sim) throw UsageError("--no-counters applies to --backend sim only");
+  if ((no_counters || count_alternatives) && options.backend != Backend::sim)
+    throw UsageError("--no-counters and --count-alternatives apply to --backend sim only");
+  if (no_counters && count_alternatives) throw UsageError("--no-counters and --count-alternatives exclude each other");
+  const profile::Counting counting = !counters           ? profile::Counting::none
+                                     : count_alternatives ? profile::Counting::all
+                                                          : profile::Counting::chosen;
   const std::optional<profile::GpuSpec> gpu =
       gpu_name ? std::optional<profile::GpuSpec>(profile::gpu_spec(*gpu_name)) : std::nullopt;
   const Config given = config_text ? Config::parse(*config_text) : Config{};
@@ -71,7 +77,7 @@ int run(std::vector<std::string>& argv) {
   // Peaks first, on an idle machine, with the pass's thread count.
   const profile::Peaks peaks = profile::measure_peaks(options.backend, options.threads, options.device, arrays.problem.dtype);
   profile::ProfileReport report =
-      profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives, counters);
+      profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives, counting);
   report.gpu = gpu;
 
   if (json) fmt::print("{}", profile::format_json(report));
@@ -86,7 +92,7 @@ const std::string kUsage = std::string(
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
     "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N] [--config \"k=v ...\"]\n"
     "                      [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv] [--svg FILE]\n"
-    "                      [--gpu NAME] [--no-counters]\n"
+    "                      [--gpu NAME] [--no-counters | --count-alternatives]\n"
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
@@ -96,7 +102,7 @@ const std::string kUsage = std::string(
     "size, items per thread, split vs fused backward, atomic strategy, GEMM algorithm), and the defaults of\n"
     "every other algorithm, are profiled the same way, with what each saves against the chosen config.\n"
     "\n"
-    "On --backend sim every config also runs once, untimed, with the sim's GPU counters on: per phase what its\n"
+    "On --backend sim the chosen config also runs once, untimed, with the sim's GPU counters on: per phase what its\n"
     "kernels would do to a GPU (global load/store requests and 32-byte sectors, unique sectors, shared-memory\n"
     "bank conflicts, atomic conflicts, tensor-core MMAs; runtime/sim/README.md). Exact for the simulated\n"
     "execution, not timings. --gpu NAME adds a roofline estimate per phase from them and the GPU's public specs.\n"
@@ -115,7 +121,8 @@ const std::string kUsage = std::string(
     "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n"
     "  --gpu NAME         (sim) estimate_ms per phase and the limit that binds it, on h100-sxm, h100-pcie,\n"
     "                     a100-sxm, l40s or rtx4090: an estimate, not a measurement\n"
-    "  --no-counters      (sim) skip the counting runs\n") +
+    "  --no-counters      (sim) skip the counting run\n"
+    "  --count-alternatives  (sim) count every alternative too (a counting run costs 5-40 plain ones)\n") +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});

@@ -106,7 +106,7 @@ void attach_counters(Session& session, const Problem& problem, const Workload& w
 
 ProfileReport profile(Session& session, const Problem& problem, const Config& chosen, const Workload& workload,
                       Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives,
-                      bool with_counters) {
+                      Counting counting) {
   ProfileReport report;
   report.problem = problem;
   report.pass = pass;
@@ -150,11 +150,12 @@ ProfileReport profile(Session& session, const Problem& problem, const Config& ch
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     ConfigProfile p = summarize(candidates[i].config, candidates[i].runs);
     p.label = candidates[i].label;
-    if (with_counters) attach_counters(session, problem, workload, pass, timing, p);
+    if (counting == Counting::all || (counting == Counting::chosen && i == 0))
+      attach_counters(session, problem, workload, pass, timing, p);
     if (i == 0) report.chosen = std::move(p);
     else report.alternatives.push_back(std::move(p));
   }
-  report.counted = with_counters;
+  report.counted = counting != Counting::none;
   return report;
 }
 

@@ -37,8 +37,9 @@ struct ProfileReport {
   ConfigProfile chosen;
   std::vector<ConfigProfile> alternatives;
   std::vector<std::string> skipped;  // alternatives the backend rejected, each with the reason
-  // Counters (sim): every config's phases carry the GPU counters of one extra, untimed counting run
-  // (PhaseStats::counters; runtime/sim/README.md); the timed runs do not count.
+  // Counters (sim): the chosen config's phases (and with Counting::all every alternative's) carry the
+  // GPU counters of one extra, untimed counting run (PhaseStats::counters; runtime/sim/README.md); the
+  // timed runs do not count.
   bool counted = false;
   std::optional<GpuSpec> gpu;  // --gpu: roofline estimates per phase (roofline.h), from the counters
 };
@@ -50,13 +51,14 @@ ConfigProfile profile_config(Session& session, const Problem& problem, const Con
 
 // The chosen config, then (when `with_alternatives`) every alternative of alternatives.h that the
 // backend accepts. All configs are warmed up first and then timed round-robin (one run of each per
-// round), so drifting machine load cannot favour one of them; each keeps its median run. With
-// `with_counters` (the backend must support counters) each config then runs once more, counting (after
-// `timing.warmup` untimed counting runs, which compile the counting kernels), and its phases get that
-// run's counters.
+// round), so drifting machine load cannot favour one of them; each keeps its median run. Then the
+// configs `counting` names (the backend must support counters) run once more, counting (after
+// `timing.warmup` untimed counting runs, which compile the counting kernels), and their phases get that
+// run's counters. A counting run costs 5-40 plain sim runs (docs/perf.md), hence the choice.
+enum class Counting { none, chosen, all };
 ProfileReport profile(Session& session, const Problem& problem, const Config& chosen, const Workload& workload,
                       Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives,
-                      bool with_counters = false);
+                      Counting counting = Counting::none);
 
 // What an alternative saves against the chosen config (negative: it costs more).
 inline double saves_ms(const ProfileReport& report, const ConfigProfile& alternative) {
