@@ -154,7 +154,8 @@ std::vector<std::string> compile_flags(bool counting, bool clang) {
     flags.insert(flags.end(), {"-DDCNJIT_SIM_COUNTERS=1", "-fsanitize=thread"});
     // Function entry/exit hooks would only cost time; clang would also turn atomics into runtime calls.
     if (clang)
-      flags.insert(flags.end(), {"-mllvm", "-tsan-instrument-func-entry-exit=0", "-mllvm", "-tsan-instrument-atomics=0"});
+      flags.insert(flags.end(),
+                   {"-mllvm", "-tsan-instrument-func-entry-exit=0", "-mllvm", "-tsan-instrument-atomics=0"});
     else
       // -fno-gnu-unique: GCC makes thread-locals of inline functions and templates (a `__shared__`
       // array in a template) STB_GNU_UNIQUE, which the dynamic linker binds process-wide to the first
@@ -238,7 +239,8 @@ detail::CachedBinary KernelLibrary::build(const std::string& name, const std::st
   const Workspace& w = workspace();
   const std::string temporary = library_path + fmt::format(".tmp{}", getpid());
   // The shim's <mma.h> and <cuda_pipeline.h> (dcnjit_sim/cuda) come before the toolkit's.
-  const std::vector<std::string> includes = {"-I", w.include_dir.string(), "-I", (w.include_dir / "dcnjit_sim/cuda").string(),
+  const std::vector<std::string> includes = {"-I",       w.include_dir.string(),
+                                             "-I",       (w.include_dir / "dcnjit_sim/cuda").string(),
                                              "-isystem", DCNJIT_SIM_CUDA_INCLUDE_DIR};
   const fs::path precompiled = ensure_precompiled_shim(compiler_, compiler_identity(), flags, w.include_dir, includes);
   // Flags without -shared only compile (the counting variant): it is linked below.
@@ -247,7 +249,8 @@ detail::CachedBinary KernelLibrary::build(const std::string& name, const std::st
   std::vector<std::string> arguments = flags;
   arguments.insert(arguments.end(), includes.begin(), includes.end());
   if (two_steps) arguments.push_back("-c");
-  arguments.insert(arguments.end(), {"-include", "dcnjit_sim/simt.h", "-o", two_steps ? object : temporary, source_path});
+  arguments.insert(arguments.end(),
+                   {"-include", "dcnjit_sim/simt.h", "-o", two_steps ? object : temporary, source_path});
   ++compilations_;
   std::string log;
   try {

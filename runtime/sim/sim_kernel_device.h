@@ -40,7 +40,8 @@ struct SimOptions {
 // variant is compiled on its first counting launch.
 class SimLoadedKernel final : public detail::LoadedKernel {
  public:
-  SimLoadedKernel(SimKernel kernel, gen::KernelSource source) : kernel_(std::move(kernel)), source_(std::move(source)) {}
+  SimLoadedKernel(SimKernel kernel, gen::KernelSource source)
+      : kernel_(std::move(kernel)), source_(std::move(source)) {}
   const SimKernel& kernel() const { return kernel_; }
   const SimKernel& counting_kernel(KernelLibrary& library);
 

@@ -122,10 +122,14 @@ std::vector<GpuSpec> make_specs() {
 
 double GpuSpec::tensor_tflops(DType dtype) const {
   switch (dtype) {
-    case DType::f16: return f16_tflops;
-    case DType::bf16: return bf16_tflops;
-    case DType::f64: return fp64_tflops;
-    default: return tf32_tflops;
+    case DType::f16:
+      return f16_tflops;
+    case DType::bf16:
+      return bf16_tflops;
+    case DType::f64:
+      return fp64_tflops;
+    default:
+      return tf32_tflops;
   }
 }
 

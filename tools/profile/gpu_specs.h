@@ -15,15 +15,15 @@ struct GpuSpec {
   std::string description;  // "NVIDIA H100 SXM5 80GB"
   int sms = 0;
   double boost_mhz = 0;
-  double dram_gbps = 0;     // 1e9 bytes/s
+  double dram_gbps = 0;  // 1e9 bytes/s
   double l2_mb = 0;
-  double l2_gbps = 0;       // see gpu_specs.cpp: derived, not a datasheet figure
-  double fp32_tflops = 0;   // CUDA cores (FFMA)
-  double fp64_tflops = 0;   // CUDA cores (DFMA)
-  double tf32_tflops = 0;   // tensor cores
-  double f16_tflops = 0;    // tensor cores, f32 accumulate
-  double bf16_tflops = 0;   // tensor cores, f32 accumulate
-  std::string l2_source;    // how l2_gbps was obtained (shown with the estimate)
+  double l2_gbps = 0;      // see gpu_specs.cpp: derived, not a datasheet figure
+  double fp32_tflops = 0;  // CUDA cores (FFMA)
+  double fp64_tflops = 0;  // CUDA cores (DFMA)
+  double tf32_tflops = 0;  // tensor cores
+  double f16_tflops = 0;   // tensor cores, f32 accumulate
+  double bf16_tflops = 0;  // tensor cores, f32 accumulate
+  std::string l2_source;   // how l2_gbps was obtained (shown with the estimate)
 
   // Tensor-core peak for MMAs on `dtype` operands (f32 problems: tf32; f64: the CUDA-core peak, the
   // kernels issue no FP64 MMAs).

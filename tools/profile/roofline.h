@@ -15,8 +15,8 @@
 #include <optional>
 #include <string>
 
-#include "dcnjit/problem.h"
 #include "core/phases.h"
+#include "dcnjit/problem.h"
 #include "tools/profile/gpu_specs.h"
 
 namespace dcnjit::profile {

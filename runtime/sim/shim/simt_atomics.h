@@ -16,9 +16,8 @@
 namespace dcnjit_sim {
 
 template <typename T>
-inline constexpr bool is_atomic_integer =
-    std::is_same_v<T, int> || std::is_same_v<T, unsigned> || std::is_same_v<T, unsigned long long> ||
-    std::is_same_v<T, long long>;
+inline constexpr bool is_atomic_integer = std::is_same_v<T, int> || std::is_same_v<T, unsigned> ||
+                                          std::is_same_v<T, unsigned long long> || std::is_same_v<T, long long>;
 
 // Read-modify-write of a value whose bits fit a `Word` (floats, halves, bf16 pairs) by a
 // compare-exchange loop; `update` maps the old value to the new one. Returns the old value.
@@ -38,7 +37,8 @@ DCNJIT_SIM_NOT_COUNTED inline T atomic_update_bits(T* address, Update update) {
 }
 
 template <typename T>
-using same_size_word = std::conditional_t<sizeof(T) == 2, uint16_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+using same_size_word =
+    std::conditional_t<sizeof(T) == 2, uint16_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
 
 }  // namespace dcnjit_sim
 
@@ -69,14 +69,13 @@ DCNJIT_SIM_LOGS_CALLER inline __half atomicAdd(__half* address, __half value) {
 
 DCNJIT_SIM_LOGS_CALLER inline __half2 atomicAdd(__half2* address, __half2 value) {
   DCNJIT_SIM_LOG_ATOMIC(address);
-  return dcnjit_sim::atomic_update_bits<__half2, uint32_t>(address,
-                                                           [&](__half2 old) { return __hadd2(old, value); });
+  return dcnjit_sim::atomic_update_bits<__half2, uint32_t>(address, [&](__half2 old) { return __hadd2(old, value); });
 }
 
 DCNJIT_SIM_LOGS_CALLER inline __nv_bfloat16 atomicAdd(__nv_bfloat16* address, __nv_bfloat16 value) {
   DCNJIT_SIM_LOG_ATOMIC(address);
-  return dcnjit_sim::atomic_update_bits<__nv_bfloat16, uint16_t>(
-      address, [&](__nv_bfloat16 old) { return __hadd(old, value); });
+  return dcnjit_sim::atomic_update_bits<__nv_bfloat16, uint16_t>(address,
+                                                                 [&](__nv_bfloat16 old) { return __hadd(old, value); });
 }
 
 DCNJIT_SIM_LOGS_CALLER inline __nv_bfloat162 atomicAdd(__nv_bfloat162* address, __nv_bfloat162 value) {
@@ -109,15 +108,15 @@ atomicCAS(T* address, T compare, T value) {
 template <typename T>
 DCNJIT_SIM_LOGS_CALLER inline std::enable_if_t<dcnjit_sim::is_atomic_integer<T>, T> atomicMax(T* address, T value) {
   DCNJIT_SIM_LOG_ATOMIC(address);
-  return dcnjit_sim::atomic_update_bits<T, dcnjit_sim::same_size_word<T>>(address,
-                                                                         [&](T old) { return old < value ? value : old; });
+  return dcnjit_sim::atomic_update_bits<T, dcnjit_sim::same_size_word<T>>(
+      address, [&](T old) { return old < value ? value : old; });
 }
 
 template <typename T>
 DCNJIT_SIM_LOGS_CALLER inline std::enable_if_t<dcnjit_sim::is_atomic_integer<T>, T> atomicMin(T* address, T value) {
   DCNJIT_SIM_LOG_ATOMIC(address);
-  return dcnjit_sim::atomic_update_bits<T, dcnjit_sim::same_size_word<T>>(address,
-                                                                         [&](T old) { return value < old ? value : old; });
+  return dcnjit_sim::atomic_update_bits<T, dcnjit_sim::same_size_word<T>>(
+      address, [&](T old) { return value < old ? value : old; });
 }
 
 template <typename T>
@@ -141,8 +140,8 @@ DCNJIT_SIM_LOGS_CALLER inline std::enable_if_t<dcnjit_sim::is_atomic_integer<T>,
 // ((old >= limit) ? 0 : old + 1), as CUDA defines it.
 DCNJIT_SIM_LOGS_CALLER inline unsigned atomicInc(unsigned* address, unsigned limit) {
   DCNJIT_SIM_LOG_ATOMIC(address);
-  return dcnjit_sim::atomic_update_bits<unsigned, unsigned>(
-      address, [&](unsigned old) { return old >= limit ? 0u : old + 1u; });
+  return dcnjit_sim::atomic_update_bits<unsigned, unsigned>(address,
+                                                            [&](unsigned old) { return old >= limit ? 0u : old + 1u; });
 }
 
 // (((old == 0) || (old > limit)) ? limit : old - 1), as CUDA defines it.

@@ -97,8 +97,10 @@ DCNJIT_SIM_NOT_COUNTED inline bool global_region(const LaunchContext* launch, ui
   uint32_t low = 0, high = launch->region_count;
   while (low < high) {
     const uint32_t middle = (low + high) / 2;
-    if (launch->regions[middle].begin <= address) low = middle + 1;
-    else high = middle;
+    if (launch->regions[middle].begin <= address)
+      low = middle + 1;
+    else
+      high = middle;
   }
   if (low == 0 || address >= launch->regions[low - 1].end) return false;
   region = low - 1;
@@ -145,9 +147,9 @@ DCNJIT_SIM_NOT_COUNTED inline void log_collective_access(CollectiveCall* call, u
 
 // ---- The ThreadSanitizer entry points the instrumented code calls. Hidden: each kernel library
 // binds its own. ----
-#define DCNJIT_SIM_TSAN_ACCESS(name, size, kind)                                                 \
+#define DCNJIT_SIM_TSAN_ACCESS(name, size, kind)                                                     \
   extern "C" __attribute__((visibility("hidden"))) DCNJIT_SIM_NOT_COUNTED void name(void* address) { \
-    dcnjit_sim::log_access(DCNJIT_SIM_CALL_SITE(), address, size, dcnjit_sim::AccessKind::kind);    \
+    dcnjit_sim::log_access(DCNJIT_SIM_CALL_SITE(), address, size, dcnjit_sim::AccessKind::kind);     \
   }
 DCNJIT_SIM_TSAN_ACCESS(__tsan_read1, 1, load)
 DCNJIT_SIM_TSAN_ACCESS(__tsan_read2, 2, load)

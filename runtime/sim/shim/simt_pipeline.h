@@ -31,7 +31,8 @@ DCNJIT_SIM_LOGS_CALLER inline void __pipeline_memcpy_async(void* __restrict__ ds
   if (size_and_align != 4 && size_and_align != 8 && size_and_align != 16)
     dcnjit_sim::trap("__pipeline_memcpy_async: size_and_align must be 4, 8 or 16");
   if (zfill > size_and_align) dcnjit_sim::trap("__pipeline_memcpy_async: zfill is larger than size_and_align");
-  if (reinterpret_cast<uintptr_t>(dst_shared) % size_and_align || reinterpret_cast<uintptr_t>(src_global) % size_and_align)
+  if (reinterpret_cast<uintptr_t>(dst_shared) % size_and_align ||
+      reinterpret_cast<uintptr_t>(src_global) % size_and_align)
     dcnjit_sim::trap("__pipeline_memcpy_async: a pointer is not aligned to size_and_align");
   const uintptr_t site = DCNJIT_SIM_ASYNC_SITE;
   (void)site;

@@ -118,16 +118,19 @@ DCNJIT_SIM_NOT_COUNTED inline float round_to_tf32(float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof bits);
   if ((bits & 0x7f800000u) == 0x7f800000u) return value;  // NaN, infinity
-  bits = (bits + 0x1000u) & ~0x1fffu;                      // magnitude rounding: the sign bit is apart
+  bits = (bits + 0x1000u) & ~0x1fffu;                     // magnitude rounding: the sign bit is apart
   std::memcpy(&value, &bits, sizeof bits);
   return value;
 }
 
 template <typename T>
 DCNJIT_SIM_NOT_COUNTED inline float widen(T value) {
-  if constexpr (std::is_same_v<T, float>) return value;
-  else if constexpr (std::is_same_v<T, __half>) return __half2float(value);
-  else return __bfloat162float(value);
+  if constexpr (std::is_same_v<T, float>)
+    return value;
+  else if constexpr (std::is_same_v<T, __half>)
+    return __half2float(value);
+  else
+    return __bfloat162float(value);
 }
 
 // What each lane hands the collective.
@@ -135,7 +138,7 @@ struct MemoryOperand {
   void* fragment;      // the lane's x[]
   const void* memory;  // the tile's first element
   unsigned ldm;
-  bool row_major;      // tile rows are the memory lines (else columns are)
+  bool row_major;  // tile rows are the memory lines (else columns are)
   uintptr_t site;
 };
 
@@ -152,8 +155,8 @@ struct FillOperand {};
 DCNJIT_SIM_NOT_COUNTED inline void collective(const char* name, const char* (*complete)(CollectiveCall*),
                                               const void* argument, const std::source_location& where) {
   ThreadContext* self = current_thread;
-  const WarpRequest request{WarpOp::custom, 0xffffffffu, 0, 32, 0, 0, where.file_name(), where.line(), complete,
-                            argument, name};
+  const WarpRequest request{WarpOp::custom,    0xffffffffu,  0,        32,       0,   0,
+                            where.file_name(), where.line(), complete, argument, name};
   self->hooks->warp_collective(self, &request);
   enter(self);
 }
@@ -246,8 +249,9 @@ DCNJIT_SIM_NOT_COUNTED const char* complete_fill(CollectiveCall*) {
 
 // Gathers the whole tile of a fragment type from the 32 lanes' x[] (row-major, rows x cols).
 template <typename Frag, typename Storage>
-DCNJIT_SIM_NOT_COUNTED inline void gather(const CollectiveCall* call, const void* (*of_lane)(const CollectiveCall*, unsigned),
-                                          float* tile, bool to_tf32) {
+DCNJIT_SIM_NOT_COUNTED inline void gather(const CollectiveCall* call,
+                                          const void* (*of_lane)(const CollectiveCall*, unsigned), float* tile,
+                                          bool to_tf32) {
   constexpr int elements = Frag::num_elements;
   const uint16_t* map = call->launch->wmma_maps[Frag::role];
   for (unsigned lane = 0; lane < kWarpSize; ++lane) {
@@ -317,7 +321,8 @@ DCNJIT_SIM_LOGS_CALLER inline void fill_fragment(fragment<Use, M, N, K, T, Layou
   using Storage = typename fragment<Use, M, N, K, T, Layout>::storage_element_type;
   for (int i = 0; i < f.num_elements; ++i) f.x[i] = Storage(value);
   static const dcnjit_sim::wmma::FillOperand nothing{};
-  dcnjit_sim::wmma::collective("nvcuda::wmma::fill_fragment", &dcnjit_sim::wmma::complete_fill<fragment<Use, M, N, K, T, Layout>>, &nothing, where);
+  dcnjit_sim::wmma::collective("nvcuda::wmma::fill_fragment",
+                               &dcnjit_sim::wmma::complete_fill<fragment<Use, M, N, K, T, Layout>>, &nothing, where);
 }
 
 #if defined(DCNJIT_SIM_COUNTERS)
@@ -369,8 +374,9 @@ DCNJIT_SIM_LOGS_CALLER inline void mma_sync(fragment<accumulator, 16, 16, K, flo
   static_assert(std::is_same_v<TA, TB>, "mma_sync: matrix_a and matrix_b must have the same element type");
   using FragD = fragment<accumulator, 16, 16, K, float>;
   const dcnjit_sim::wmma::MmaOperands op{d.x, a.x, b.x, c.x};
-  dcnjit_sim::wmma::collective("nvcuda::wmma::mma_sync", &dcnjit_sim::wmma::complete_mma<FragD, fragment<matrix_a, 16, 16, K, TA, LA>,
-                                                                fragment<matrix_b, 16, 16, K, TB, LB>, FragD>,
+  dcnjit_sim::wmma::collective("nvcuda::wmma::mma_sync",
+                               &dcnjit_sim::wmma::complete_mma<FragD, fragment<matrix_a, 16, 16, K, TA, LA>,
+                                                               fragment<matrix_b, 16, 16, K, TB, LB>, FragD>,
                                &op, where);
 }
 

@@ -52,7 +52,8 @@ std::vector<float> expected_sums() {
 }
 
 TEST(SimAsyncCopy, DoubleBufferedKernelThatWaitsForEachStageIsRightUnderEveryOrder) {
-  for (const ThreadOrder& order : testing::all_orders()) EXPECT_EQ(run_double_buffer(1, order), expected_sums()) << order.to_string();
+  for (const ThreadOrder& order : testing::all_orders())
+    EXPECT_EQ(run_double_buffer(1, order), expected_sums()) << order.to_string();
 }
 
 // Dynamic shared memory starts as NaN in the sim, so any read of a stage that has not landed shows.

@@ -237,8 +237,8 @@ TEST(SimCounters, HistogramAtomicsCountSameAddressConflictsWithinAWarp) {
   for (int i = 0; i < n; ++i) values[std::size_t(i)] = (i * 7 / 3) % bin_count;
   DeviceArray<int> device_values(values);
   DeviceArray<unsigned> bins{std::size_t(bin_count)}, total{std::size_t(1)};
-  const KernelCounters c =
-      count_launch(kernel, dims_1d((n + block - 1) / block, block), HistogramParams{device_values.data(), bins.data(), total.data(), n});
+  const KernelCounters c = count_launch(kernel, dims_1d((n + block - 1) / block, block),
+                                        HistogramParams{device_values.data(), bins.data(), total.data(), n});
   uint64_t requests = 0, conflicts = 0, atomic_sectors = 0;
   for (int first = 0; first < n; first += 32) {
     std::set<int> distinct_bins;

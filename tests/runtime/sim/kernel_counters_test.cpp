@@ -123,7 +123,8 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
     void* data = backend_->allocate(values.size() * element);
     allocations_.push_back(data);
     for (std::size_t i = 0; i < values.size(); ++i) {
-      if (element == 4) std::memcpy(static_cast<char*>(data) + 4 * i, &values[i], 4);
+      if (element == 4)
+        std::memcpy(static_cast<char*>(data) + 4 * i, &values[i], 4);
       else {
         const uint16_t bits = problem_.dtype == DType::f16 ? float_to_half(values[i]) : float_to_bf16(values[i]);
         std::memcpy(static_cast<char*>(data) + 2 * i, &bits, 2);
@@ -185,7 +186,8 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
   }
 
   int64_t plane(const Item& it, int64_t channel) const {
-    return (it.image * problem_.C + it.group * (problem_.C / problem_.offset_groups) + channel) * problem_.H * problem_.W;
+    return (it.image * problem_.C + it.group * (problem_.C / problem_.offset_groups) + channel) * problem_.H *
+           problem_.W;
   }
   int64_t column(const Item& it, int64_t channel) const {
     const int64_t c = it.group * (problem_.C / problem_.offset_groups) + channel;
@@ -346,7 +348,9 @@ TEST_P(SimKernelCounters, CountingDoesNotChangeTheForwardResult) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DTypes, SimKernelCounters, ::testing::Values(DType::f32, DType::f16),
-                         [](const ::testing::TestParamInfo<DType>& info) { return std::string(to_string(info.param)); });
+                         [](const ::testing::TestParamInfo<DType>& info) {
+                           return std::string(to_string(info.param));
+                         });
 
 }  // namespace
 }  // namespace dcnjit::sim

@@ -12,8 +12,8 @@
 #include <set>
 #include <vector>
 
-#include "dcnjit/error.h"
 #include "core/half.h"
+#include "dcnjit/error.h"
 #include "tests/runtime/sim/sim_test_kernels.h"
 #include "tests/runtime/sim/tensor_core_kernels.h"
 
