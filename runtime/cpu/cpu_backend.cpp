@@ -52,7 +52,10 @@ int resolve_threads(int requested) {
 class CpuBackend final : public BackendImpl {
  public:
   explicit CpuBackend(const EngineOptions& options)
-      : threads_(resolve_threads(options.threads)), pool_(threads_), model_(cpu_model_name()) {}
+      : threads_(resolve_threads(options.threads)),
+        pool_(threads_),
+        model_(cpu_model_name()),
+        algorithms_(offered_algorithms({"im2col"}, options, Backend::cpu)) {}
 
   Backend kind() const override { return Backend::cpu; }
 
@@ -203,7 +206,7 @@ class CpuBackend final : public BackendImpl {
   std::mutex mutex_;  // one pass at a time: the pool and the kept workspace are shared
   cpu::ThreadPool pool_;
   const std::string model_;
-  const std::vector<std::string> algorithms_{"im2col"};
+  const std::vector<std::string> algorithms_;  // {"im2col"}: EngineOptions::algorithm may only name it
   std::unique_ptr<double[]> kept_;  // double: aligned for either element type
   std::size_t kept_words_ = 0;
 };

@@ -67,7 +67,9 @@ TEST_P(SimMatchesCpu, ForwardAndAllGradientsOverSampledConfigsAndTwoThreadOrders
   const Problem problem = test::problem_of(c.problem, c.dtype, c.layout);
   const io::ProblemArrays arrays = test::random_arrays(problem, 1234);
 
-  Engine cpu(EngineOptions{.backend = Backend::cpu, .threads = 2});
+  EngineOptions cpu_options;
+  cpu_options.threads = 2;
+  Engine cpu(cpu_options);
   const io::ProblemArrays nchw = test::in_layout(arrays, Layout::nchw);
   const io::ProblemResults expected = test::run_both_passes(cpu, nchw);
 
