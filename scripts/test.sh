@@ -14,7 +14,8 @@ scripts/setup.sh
 
 echo "== Release build and full test suite"
 scripts/build.sh -DDCNJIT_BUILD_PYTHON=ON
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 1500
+# Everything but the labelled long runs (`ctest --test-dir build -L long`: the full NVRTC sweep).
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 1500 -LE long
 
 echo "== Python package tests (pytest)"
 PYTHONPATH=build/python .venv/bin/python -m pytest tests/python -q -rxs

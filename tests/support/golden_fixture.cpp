@@ -13,6 +13,7 @@
 #include <string_view>
 #include <variant>
 
+#include "algorithms/registry.h"
 #include "dcnjit/engine.h"
 #include "dcnjit/error.h"
 #include "tools/io/npy.h"
@@ -189,13 +190,24 @@ GoldenCase load_golden_case(const std::string& name, FixtureSet set) {
   return golden;
 }
 
-io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout) {
+io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout,
+                                   const std::string& algorithm) {
   EngineOptions options;
   options.backend = backend;
+  options.algorithm = algorithm;
   Engine engine(options);
   const io::ProblemArrays inputs = in_layout(golden.inputs, layout);
   return to_nchw(io::run_problem(engine, inputs, /*backward=*/true), inputs.problem);
 }
+
+std::vector<AlgorithmCase> golden_cases_per_algorithm(FixtureSet set) {
+  std::vector<AlgorithmCase> cases;
+  for (const std::string& fixture : list_golden_cases(set))
+    for (const std::string& algorithm : algo::algorithm_names()) cases.push_back({fixture, algorithm});
+  return cases;
+}
+
+std::string algorithm_case_name(const AlgorithmCase& c) { return c.fixture + "_" + c.algorithm; }
 
 namespace {
 

@@ -43,8 +43,19 @@ std::vector<std::string> list_golden_cases(FixtureSet set = FixtureSet::golden);
 GoldenCase load_golden_case(const std::string& name, FixtureSet set = FixtureSet::golden);
 
 // Runs the case forward and backward (every gradient) on a fresh Engine of `backend`, with the arrays
-// stored in `layout` (the fixtures are NCHW; nhwc permutes the activations in and the results back out).
-io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout = Layout::nchw);
+// stored in `layout` (the fixtures are NCHW; nhwc permutes the activations in and the results back out),
+// restricted to `algorithm` when one is named (EngineOptions::algorithm).
+io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout = Layout::nchw,
+                                   const std::string& algorithm = "");
+
+// One golden fixture run by one algorithm: the parameter of the kernel backends' golden tests, named
+// "<fixture>_<algorithm>".
+struct AlgorithmCase {
+  std::string fixture;
+  std::string algorithm;
+};
+std::vector<AlgorithmCase> golden_cases_per_algorithm(FixtureSet set = FixtureSet::golden);
+std::string algorithm_case_name(const AlgorithmCase& c);
 
 // ||actual - expected||_2 / ||expected||_2 in double; the absolute norm of the difference when expected
 // is all zeros. Sizes must match.

@@ -82,49 +82,53 @@ TEST(CudaBackendGpu, Environment_SpellsArchDeviceAndVersions) {
 
 // ---- Golden fixtures (torchvision float64 for v2, an independent float64 formulation for v1) ----
 
-class CudaGoldenTest : public ::testing::TestWithParam<std::string> {};
+// Every fixture by every registered algorithm ("<fixture>_<algorithm>").
+using test::AlgorithmCase;
+std::string case_name(const ::testing::TestParamInfo<AlgorithmCase>& info) { return test::algorithm_case_name(info.param); }
+
+class CudaGoldenTest : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(CudaGoldenTest, ForwardAndAllGradientsMatchReference) {
   DCNJIT_REQUIRE_GPU();
-  const test::GoldenCase golden = test::load_golden_case(GetParam());
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
-  const io::ProblemResults results = test::run_golden_case(golden, Backend::cuda);
+  const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
+  const io::ProblemResults results = test::run_golden_case(golden, Backend::cuda, Layout::nchw, GetParam().algorithm);
   // The same bound as the CPU golden test (tests/golden/golden_test.cpp): f32 against float64, sums of at
   // most ~100 terms, so 1e-5 relative L2 passes correct f32 code and fails any wrong tap or border rule.
   EXPECT_TRUE(test::matches_golden(results, golden.expected, 1e-5));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenTest, ::testing::ValuesIn(test::list_golden_cases()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenTest, ::testing::ValuesIn(test::golden_cases_per_algorithm()),
+                         case_name);
 
 // The fixtures with channels-last activations: NHWC equals NCHW on the GPU too.
-class CudaGoldenNhwcTest : public ::testing::TestWithParam<std::string> {};
+class CudaGoldenNhwcTest : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(CudaGoldenNhwcTest, ForwardAndAllGradientsMatchReference) {
   DCNJIT_REQUIRE_GPU();
-  const test::GoldenCase golden = test::load_golden_case(GetParam());
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description);
-  EXPECT_TRUE(test::matches_golden(test::run_golden_case(golden, Backend::cuda, Layout::nhwc), golden.expected, 1e-5));
+  const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description + " - " + GetParam().algorithm);
+  EXPECT_TRUE(test::matches_golden(test::run_golden_case(golden, Backend::cuda, Layout::nhwc, GetParam().algorithm),
+                                   golden.expected, 1e-5));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenNhwcTest, ::testing::ValuesIn(test::list_golden_cases()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenNhwcTest, ::testing::ValuesIn(test::golden_cases_per_algorithm()),
+                         case_name);
 
 // NaN and +-Inf in x, mask, weight and grad_y where torchvision puts them (docs/semantics.md; the cpu
 // and sim backends run the same fixtures).
-class CudaNonFiniteGoldenTest : public ::testing::TestWithParam<std::string> {};
+class CudaNonFiniteGoldenTest : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(CudaNonFiniteGoldenTest, NanAndInfWhereTheReferenceHasThem) {
   DCNJIT_REQUIRE_GPU();
-  const test::GoldenCase golden = test::load_golden_case(GetParam(), test::FixtureSet::nonfinite);
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
-  const io::ProblemResults results = test::run_golden_case(golden, Backend::cuda);
+  const test::GoldenCase golden = test::load_golden_case(GetParam().fixture, test::FixtureSet::nonfinite);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
+  const io::ProblemResults results = test::run_golden_case(golden, Backend::cuda, Layout::nchw, GetParam().algorithm);
   EXPECT_TRUE(test::matches_golden(results, golden.expected, 1e-5));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaNonFiniteGoldenTest,
-                         ::testing::ValuesIn(test::list_golden_cases(test::FixtureSet::nonfinite)),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         ::testing::ValuesIn(test::golden_cases_per_algorithm(test::FixtureSet::nonfinite)), case_name);
 
 // ---- The shared problems against the CPU backend ----
 

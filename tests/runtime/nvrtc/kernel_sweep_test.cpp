@@ -1,7 +1,8 @@
 // Every kernel every registered algorithm launches, over its knob table's space for both directions,
 // compiles through NVRTC for sm_80 and sm_90 with zero spill bytes. No GPU needed: ptxas reports
 // resources in NVRTC's log. One test instance per kernel and architecture, named after the kernel
-// (KernelSpec::name()) so a failure names the specialization.
+// (KernelSpec::name()) so a failure names the specialization. Spaces too large to compile whole in CI
+// are sampled (swept_configs below); the `long` label compiles all of them.
 //
 // Problems swept: the shared list (tests/support/problems.h), one problem per dtype and layout, plus two
 // that reach what its tiny shapes cannot:
@@ -14,12 +15,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "algorithms/registry.h"
 #include "generator/generator.h"
 #include "runtime/nvrtc/nvrtc_compiler.h"
 #include "tests/support/problems.h"
+
+#ifndef DCNJIT_FULL_SWEEP
+#define DCNJIT_FULL_SWEEP 0
+#endif
 
 namespace dcnjit::nvrtc {
 namespace {
@@ -39,7 +45,49 @@ std::vector<Problem> swept_problems() {
                                    test::problem_of(shared[3], DType::bf16, Layout::nhwc)};
   problems.push_back(Problem::parse("N1 C64 H4200 W4200 Co64 k3x3 s2x2 p2x2 d2x2 og4 nomask v1 f16"));
   problems.push_back(Problem::parse("N2 C256 H50 W76 Co256 k3x3 p1x1 og4 mask bias v2 f32"));
+  problems.push_back(Problem::parse("N8 C256 H50 W76 Co256 k3x3 p1x1 mask bias v2 f16"));
+  problems.push_back(Problem::parse("N8 C256 H50 W76 Co256 k3x3 p1x1 mask bias v2 bf16 nhwc"));
   return problems;
+}
+
+// The kernels swept for one algorithm, problem and direction. When the space launches at most
+// kWholeSpaceUpTo distinct kernels (the im2col algorithm: its GEMM knobs multiply configs, not kernels),
+// all of them; a larger one (the fused algorithm's tile space: thousands of kernels at ~1.5 s of NVRTC
+// each) is sampled in CI: the kernels of the defaults, of the "heaviest" and "lightest" configs (every
+// knob at its largest, resp. smallest, candidate the checks allow: the register and shared-memory edges
+// where spills appear) and of one config halfway through the space. The
+// test_runtime_nvrtc_full_sweep executable (label `long`, DCNJIT_FULL_SWEEP) compiles every kernel of
+// every space.
+constexpr std::size_t kWholeSpaceUpTo = 64;
+
+void add_swept_kernels(const algo::Algorithm& algorithm, const Problem& problem, Direction direction,
+                       std::map<std::string, gen::KernelSpec>& out) {
+  const KnobTable& table = algorithm.knobs();
+  const std::vector<Config> all = table.enumerate(problem, direction);
+  auto kernels_of = [&](const Config& config) {
+    return algorithm.kernels(problem, config, direction, algo::all_gradients(problem));
+  };
+  std::map<std::string, gen::KernelSpec> every;
+  for (const Config& config : all)
+    for (const gen::KernelSpec& spec : kernels_of(config)) every.emplace(spec.name(), spec);
+  if (DCNJIT_FULL_SWEEP || every.size() <= kWholeSpaceUpTo) {
+    out.insert(every.begin(), every.end());
+    return;
+  }
+  // Sum over the knobs of the value's position among the knob's candidates.
+  auto weight = [&](const Config& config) {
+    int64_t total = 0;
+    for (const KnobDef& knob : table.knobs()) {
+      const std::vector<int64_t> values =
+          knob.words.empty() ? knob.candidates(problem) : std::vector<int64_t>{0, int64_t(knob.words.size()) - 1};
+      total += std::find(values.begin(), values.end(), table.value(config, knob.name)) - values.begin();
+    }
+    return total;
+  };
+  auto lighter = [&](const Config& a, const Config& b) { return weight(a) < weight(b); };
+  for (const Config& config : {all.front(), *std::max_element(all.begin(), all.end(), lighter),
+                               *std::min_element(all.begin(), all.end(), lighter), all[all.size() / 2]})
+    for (const gen::KernelSpec& spec : kernels_of(config)) out.emplace(spec.name(), spec);
 }
 
 // Every distinct kernel (by name, sorted) the algorithms launch over their spaces for these problems.
@@ -50,10 +98,7 @@ const std::vector<gen::KernelSpec>& swept_kernels() {
       for (const Problem& problem : swept_problems()) {
         if (!algorithm->cannot_implement(problem).empty()) continue;
         for (Direction direction : {Direction::forward, Direction::backward})
-          for (const Config& config : algorithm->knobs().enumerate(problem, direction))
-            for (const gen::KernelSpec& spec :
-                 algorithm->kernels(problem, config, direction, algo::all_gradients(problem)))
-              unique.emplace(spec.name(), spec);
+          add_swept_kernels(*algorithm, problem, direction, unique);
       }
     std::vector<gen::KernelSpec> out;
     for (auto& [name, spec] : unique) out.push_back(spec);

@@ -1,6 +1,7 @@
 // The golden fixtures (tests/data/golden: torchvision float64 for v2, an independent float64
-// formulation for v1) through the public API with `Backend::sim`, under two thread orders: what
-// `dcnjit run --backend sim` computes must match the references the cpu backend is held to.
+// formulation for v1) through the public API with `Backend::sim`, by every registered algorithm, under
+// two thread orders: what `dcnjit run --backend sim` computes must match the references the cpu backend
+// is held to.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -34,16 +35,22 @@ class ScopedThreadOrder {
   bool had_previous_ = false;
 };
 
-class SimGolden : public ::testing::TestWithParam<std::string> {};
+using test::AlgorithmCase;
+
+std::string case_name(const ::testing::TestParamInfo<AlgorithmCase>& info) {
+  return test::algorithm_case_name(info.param);
+}
+
+class SimGolden : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(SimGolden, ForwardAndAllGradientsMatchReferenceUnderTwoOrders) {
-  const test::GoldenCase golden = test::load_golden_case(GetParam());
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
   for (const char* order : {"in_order", "random:31"}) {
     ScopedThreadOrder scoped(order);
     io::ProblemResults results;
     try {
-      results = test::run_golden_case(golden, Backend::sim);
+      results = test::run_golden_case(golden, Backend::sim, Layout::nchw, GetParam().algorithm);
     } catch (const Error& e) {
       if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
       throw;
@@ -52,35 +59,33 @@ TEST_P(SimGolden, ForwardAndAllGradientsMatchReferenceUnderTwoOrders) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, SimGolden, ::testing::ValuesIn(test::list_golden_cases()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimGolden, ::testing::ValuesIn(test::golden_cases_per_algorithm()), case_name);
 
 // The same fixtures with every activation tensor channels-last (Layout::nhwc): the references hold
 // there too, so NHWC equals NCHW on the sim backend.
-class SimGoldenNhwc : public ::testing::TestWithParam<std::string> {};
+class SimGoldenNhwc : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(SimGoldenNhwc, ForwardAndAllGradientsMatchReference) {
-  const test::GoldenCase golden = test::load_golden_case(GetParam());
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description);
+  const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description + " - " + GetParam().algorithm);
   ScopedThreadOrder scoped("random:11");
-  const io::ProblemResults results = test::run_golden_case(golden, Backend::sim, Layout::nhwc);
+  const io::ProblemResults results = test::run_golden_case(golden, Backend::sim, Layout::nhwc, GetParam().algorithm);
   EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, SimGoldenNhwc, ::testing::ValuesIn(test::list_golden_cases()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimGoldenNhwc, ::testing::ValuesIn(test::golden_cases_per_algorithm()), case_name);
 
 // The non-finite fixtures (tests/data/nonfinite): NaN and +-Inf in x, mask, weight and grad_y must land
 // where torchvision puts them (docs/semantics.md), as on the cpu backend (tests/golden).
-class SimNonFiniteGolden : public ::testing::TestWithParam<std::string> {};
+class SimNonFiniteGolden : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(SimNonFiniteGolden, NanAndInfWhereTheReferenceHasThem) {
-  const test::GoldenCase golden = test::load_golden_case(GetParam(), test::FixtureSet::nonfinite);
-  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  const test::GoldenCase golden = test::load_golden_case(GetParam().fixture, test::FixtureSet::nonfinite);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
   ScopedThreadOrder scoped("random:7");
   io::ProblemResults results;
   try {
-    results = test::run_golden_case(golden, Backend::sim);
+    results = test::run_golden_case(golden, Backend::sim, Layout::nchw, GetParam().algorithm);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
     throw;
@@ -89,8 +94,7 @@ TEST_P(SimNonFiniteGolden, NanAndInfWhereTheReferenceHasThem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimNonFiniteGolden,
-                         ::testing::ValuesIn(test::list_golden_cases(test::FixtureSet::nonfinite)),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         ::testing::ValuesIn(test::golden_cases_per_algorithm(test::FixtureSet::nonfinite)), case_name);
 
 }  // namespace
 }  // namespace dcnjit::sim

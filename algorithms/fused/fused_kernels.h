@@ -1,0 +1,55 @@
+// The fused algorithm's kernels as KernelSpecs: the tiled implicit GEMMs (forward, weight gradient,
+// data gradient; fused_forward.cuh, fused_weight_gradient.cuh, fused_data_gradient.cuh), their
+// fixed-order reductions (fused_reduce.cuh) and the weight permutation (fused_weights.cuh); grad_bias
+// and the f32 -> 16-bit cast are the shared kernels (algorithms/shared_kernels.h).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "algorithms/fused/fused_knobs.h"
+#include "algorithms/fused/fused_tiles.h"
+#include "algorithms/algorithm.h"
+#include "generator/kernel_spec.h"
+
+namespace dcnjit::algo::fused {
+
+// What every fused kernel of one problem and config is specialized on.
+struct KernelContext {
+  Problem problem;
+  FusedKnobs knobs;
+  MmaKind mma;
+  int64_t coord_slots;  // channel chunks per offset group (data gradient)
+};
+KernelContext kernel_context(const Problem& problem, const FusedKnobs& knobs, MmaKind mma);
+
+enum class WeightsArrangement { rows, columns };  // fused_weights.cuh
+
+gen::KernelSpec tiled_kernel(const KernelContext& context, Kernel kernel);
+gen::KernelSpec weights_kernel(const KernelContext& context, WeightsArrangement arrangement);
+gen::KernelSpec weight_reduce_kernel(const KernelContext& context);
+gen::KernelSpec coord_reduce_kernel(const KernelContext& context);
+
+// Rows of the permuted weights are padded to a multiple of 8 elements (16 bytes of 16-bit values).
+int64_t weight_pitch(int64_t row_length);
+// Channels per chunk segment of the data gradient: gcd(C/groups, C/og) (fused_data_gradient.cuh).
+int64_t chunk_segment(const Problem& problem);
+int64_t chunks_per_segment(const Problem& problem, const FusedKnobs& knobs);
+bool uses_f32_accumulators(const Problem& problem);
+
+struct ForwardKernels {
+  gen::KernelSpec weights, forward;
+};
+struct BackwardKernels {
+  std::optional<gen::KernelSpec> weights;        // columns arrangement, for the data gradient
+  std::optional<gen::KernelSpec> data_gradient;  // grad_x and/or the coordinate partials
+  std::optional<gen::KernelSpec> coord_reduce;   // grad_offset, grad_mask
+  std::optional<gen::KernelSpec> cast_x;         // f16/bf16 grad_x: f32 accumulator -> grad_x
+  std::optional<gen::KernelSpec> weight_gradient;
+  std::optional<gen::KernelSpec> weight_reduce;  // split > 1
+  std::optional<gen::KernelSpec> bias_grad;
+};
+ForwardKernels forward_kernels(const KernelContext& context);
+BackwardKernels backward_kernels(const KernelContext& context, const Gradients& gradients);
+
+}  // namespace dcnjit::algo::fused

@@ -1,0 +1,145 @@
+#include "algorithms/fused/fused_knobs.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "algorithms/fused/fused_tiles.h"
+
+namespace dcnjit::algo::fused {
+
+namespace {
+
+const std::vector<int64_t> kTileSizes = {32, 64, 128};
+const std::vector<int64_t> kStepSizes = {16, 32, 64};
+const std::vector<int64_t> kWarps = {1, 2, 4};
+const std::vector<int64_t> kStages = {2, 3, 4};
+const std::vector<int64_t> kSplits = {1, 2, 4, 8, 16};
+
+std::string one_of(const std::vector<int64_t>& allowed, int64_t value) {
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return {};
+  return fmt::format("expected one of {}", fmt::join(allowed, ", "));
+}
+
+KnobDef integer_knob(const char* name, const char* meaning, Affects affects, const std::vector<int64_t>* values,
+                     std::function<int64_t(const Problem&)> default_value) {
+  return KnobDef{name,
+                 meaning,
+                 affects,
+                 {},
+                 [values](const Problem&) { return *values; },
+                 std::move(default_value),
+                 [values](const Problem&, int64_t v) { return one_of(*values, v); }};
+}
+
+int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// The weight gradient's default split: enough CTAs for two waves of the device's SMs, but at least
+// 4 reduction steps of pixels per CTA (fewer and the partial sums cost more than they save).
+int64_t default_split(const Problem& p, const FusedKnobs& k, const detail::DeviceTraits& traits) {
+  const int64_t Cg = p.C / p.groups, Cog = p.Co / p.groups;
+  const int64_t tiles = ((Cg * p.taps() + k.bn - 1) / k.bn) * ((Cog + k.bm - 1) / k.bm) * p.groups;
+  const int64_t pixels = p.N * p.Ho() * p.Wo();
+  int64_t split = 1;
+  while (split < 16 && tiles * split < 2 * traits.sm_count && pixels / (split * 2) >= 4 * k.bk) split *= 2;
+  return split;
+}
+
+}  // namespace
+
+MmaKind mma_kind(DType dtype, const RunOptions& options) {
+  switch (dtype) {
+    case DType::f16: return MmaKind::f16;
+    case DType::bf16: return MmaKind::bf16;
+    default: return options.allow_tf32 ? MmaKind::tf32 : MmaKind::ffma;
+  }
+}
+
+FusedKnobs FusedKnobs::of(const KnobTable& table, const Config& config) {
+  FusedKnobs k;
+  k.bm = int(table.value(config, "bm"));
+  k.bn = int(table.value(config, "bn"));
+  k.bk = int(table.value(config, "bk"));
+  k.wm = int(table.value(config, "wm"));
+  k.wn = int(table.value(config, "wn"));
+  k.stages = int(table.value(config, "stages"));
+  k.tap_major = table.value(config, "order") == 0;
+  k.split = int(table.value(config, "split"));
+  return k;
+}
+
+std::string tile_problem(const Problem& problem, const FusedKnobs& k, MmaKind mma, const detail::DeviceTraits& traits) {
+  const int threads = k.threads();
+  if (k.wm * k.wn > 8) return fmt::format("wm={} wn={}: at most 8 warps (256 threads) per CTA", k.wm, k.wn);
+  if (k.bm % (16 * k.wm) != 0 || k.bn % (16 * k.wn) != 0)
+    return fmt::format("bm={} bn={} with wm={} wn={}: each warp's tile must be a multiple of 16 x 16", k.bm, k.bn,
+                       k.wm, k.wn);
+  if (mma == MmaKind::ffma) {
+    const int tx = k.bn / 4;
+    if (threads % tx != 0 || k.bm % (threads / tx) != 0)
+      return fmt::format("bm={} bn={} with {} threads: the FFMA thread grid does not cover the tile", k.bm, k.bn,
+                         threads);
+    if (k.bm * k.bn / threads > 64)
+      return fmt::format("bm={} bn={} with {} threads: {} accumulators per thread (at most 64: registers)", k.bm,
+                         k.bn, threads, k.bm * k.bn / threads);
+  } else {
+    const int fragments = (k.bm / k.wm / 16) * (k.bn / k.wn / 16);
+    if (fragments > 8)
+      return fmt::format("bm={} bn={} with wm={} wn={}: {} accumulator fragments per warp (at most 8: registers)",
+                         k.bm, k.bn, k.wm, k.wn, fragments);
+  }
+  // Registers for the operands fetched one step ahead (the weight gradient fetches both).
+  if ((k.bm + k.bn) * k.bk / threads > 48)
+    return fmt::format("bm={} bn={} bk={} with {} threads: {} operand values per thread in flight (at most 48)", k.bm,
+                       k.bn, k.bk, threads, (k.bm + k.bn) * k.bk / threads);
+  const std::size_t shared = std::max({shared_bytes(Kernel::forward, k, mma), shared_bytes(Kernel::weight_gradient, k, mma),
+                                       shared_bytes(Kernel::data_gradient, k, mma)});
+  if (shared > traits.max_dynamic_shared_bytes)
+    return fmt::format("bm={} bn={} bk={} stages={}: {} bytes of shared memory, the device allows {}", k.bm, k.bn,
+                       k.bk, k.stages, shared, traits.max_dynamic_shared_bytes);
+  (void)problem;
+  return {};
+}
+
+KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions& options) {
+  std::vector<KnobDef> knobs = {
+      integer_knob("bm", "CTA tile rows (output channels; input channels for the data gradient)", Affects::both,
+                   &kTileSizes, [](const Problem& p) -> int64_t { return p.Co / p.groups > 32 ? 64 : 32; }),
+      integer_knob("bn", "CTA tile columns (pixels across images; (c, t) pairs for the weight gradient)", Affects::both,
+                   &kTileSizes, [](const Problem&) -> int64_t { return 64; }),
+      integer_knob("bk", "reduction step of the CTA tile", Affects::both, &kStepSizes,
+                   [options](const Problem& p) -> int64_t { return mma_kind(p.dtype, options) == MmaKind::ffma ? 16 : 32; }),
+      integer_knob("wm", "warps along the tile's rows", Affects::both, &kWarps,
+                   [](const Problem&) -> int64_t { return 2; }),
+      integer_knob("wn", "warps along the tile's columns", Affects::both, &kWarps,
+                   [](const Problem&) -> int64_t { return 2; }),
+      integer_knob("stages", "depth of the cp.async ring of weight tiles", Affects::both, &kStages,
+                   [](const Problem&) -> int64_t { return 3; }),
+      {"order", "reduction order: tap-major (a sample point serves a run of channels) or channel-major",
+       Affects::both, {"tap", "channel"}, {}, [](const Problem&) -> int64_t { return 0; }, {}},
+  };
+  // The default split depends on the other knobs' defaults: computed from them.
+  knobs.push_back(integer_knob("split", "weight gradient: CTAs sharing one output tile along the pixels",
+                               Affects::backward, &kSplits, [traits, options](const Problem& p) -> int64_t {
+                                 FusedKnobs k;
+                                 k.bm = p.Co / p.groups > 32 ? 64 : 32;
+                                 k.bk = mma_kind(p.dtype, options) == MmaKind::ffma ? 16 : 32;
+                                 return default_split(p, k, traits);
+                               }));
+  ConfigCheck check = [traits, options](const Problem& p, const KnobTable& table, const Config& config) {
+    return tile_problem(p, FusedKnobs::of(table, config), mma_kind(p.dtype, options), traits);
+  };
+  // Tiles far larger than the problem's dimensions only idle their threads: never faster than the next
+  // smaller tile, which the tuner keeps.
+  ConfigCheck prune = [](const Problem& p, const KnobTable& table, const Config& config) -> std::string {
+    const FusedKnobs k = FusedKnobs::of(table, config);
+    const int64_t Cog = p.Co / p.groups, Cg = p.C / p.groups;
+    if (k.bm > 32 && k.bm >= 2 * round_up(std::max(Cog, Cg), 16)) return "bm is over twice the channels";
+    if (k.bn > 32 && k.bn >= 2 * round_up(p.N * p.Ho() * p.Wo(), 16)) return "bn is over twice the pixels";
+    if (k.bk > 16 && k.bk >= 2 * round_up(std::max(Cg * p.taps(), Cog), 16)) return "bk is over twice the reduction";
+    return {};
+  };
+  return KnobTable("fused", std::move(knobs), std::move(check), std::move(prune));
+}
+
+}  // namespace dcnjit::algo::fused

@@ -1,0 +1,180 @@
+#include "algorithms/fused/fused_passes.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "algorithms/algorithm.h"
+#include "algorithms/fused/fused_kernels.h"
+#include "algorithms/fused/fused_params.cuh"
+#include "algorithms/fused/fused_workspace.h"
+#include "algorithms/shared_kernels.h"
+#include "core/problem_tensors.h"
+
+namespace dcnjit::algo::fused {
+
+namespace {
+
+dcn::ActivationStrides kernel_strides(const ActivationStrides& s) { return {s.image, s.channel, s.pixel}; }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+dcn::FusedParams base_params(const Problem& problem, const void* x, const void* offset, const void* mask,
+                             const void* weight) {
+  dcn::FusedParams p;
+  static_assert(std::is_trivially_copyable_v<dcn::FusedParams>);
+  std::memset(&p, 0, sizeof(p));
+  p.x = x;
+  p.offset = offset;
+  p.mask = mask;
+  p.weight = weight;
+  p.N = problem.N;
+  p.C = problem.C;
+  p.H = problem.H;
+  p.W = problem.W;
+  p.Co = problem.Co;
+  p.Ho = problem.Ho();
+  p.Wo = problem.Wo();
+  p.offset_groups = problem.offset_groups;
+  p.pad_h = problem.pad_h;
+  p.pad_w = problem.pad_w;
+  p.split = 1;
+  p.x_strides = kernel_strides(input_strides(problem));
+  p.offset_strides = kernel_strides(activation_strides(problem, TensorRole::offset));
+  p.mask_strides = kernel_strides(activation_strides(problem, TensorRole::mask));
+  p.y_strides = kernel_strides(output_strides(problem));
+  return p;
+}
+
+// The permutation of W into `weights` (fused_weights.cuh).
+void permute_weights(LaunchContext& context, const gen::KernelSpec& spec, dcn::FusedParams p, void* weights,
+                     int64_t rows, int64_t pitch, std::size_t element) {
+  p.weights = weights;
+  p.weight_pitch = pitch;
+  auto phase = context.phase("weights", double(element) * double(rows * pitch) * 2, 0);
+  context.launch(spec, context.grid_stride(rows * pitch, spec.block_threads), p);
+}
+
+detail::LaunchDims tiled_grid(const gen::KernelSpec& spec, int64_t x, int64_t y, int64_t z) {
+  detail::LaunchDims dims;
+  dims.grid[0] = unsigned(x);
+  dims.grid[1] = unsigned(y);
+  dims.grid[2] = unsigned(z);
+  dims.block[0] = unsigned(spec.block_threads);
+  return dims;
+}
+
+}  // namespace
+
+void run_forward(LaunchContext& context, const Problem& problem, const FusedKnobs& knobs, const ForwardArgs& args) {
+  const KernelContext kc = kernel_context(problem, knobs, mma_kind(problem.dtype, context.options()));
+  const ForwardKernels kernels = forward_kernels(kc);
+  const WorkspaceLayout layout = WorkspaceLayout::of(problem, knobs);
+  char* ws = static_cast<char*>(context.workspace(args.workspace, args.workspace_bytes, layout.forward_bytes));
+  const int64_t Cg = problem.C / problem.groups, Cog = problem.Co / problem.groups, K = Cg * problem.taps();
+  const std::size_t element = dtype_size(problem.dtype);
+  const int64_t pixels = problem.N * problem.Ho() * problem.Wo();
+
+  dcn::FusedParams p = base_params(problem, args.x.data, args.offset.data, args.mask.data, args.weight.data);
+  permute_weights(context, kernels.weights, p, ws + layout.weight_rows, problem.Co, weight_pitch(K), element);
+  p.weights = ws + layout.weight_rows;
+  p.weight_pitch = weight_pitch(K);
+  p.bias = args.bias.data;
+  p.y = args.y.data;
+  const double samples = double(pixels) * double(problem.C) * problem.taps();
+  auto phase = context.phase(
+      "fused_forward",
+      double(element) * double(problem.N * problem.C * problem.H * problem.W + problem.Co * K + pixels * problem.Co) +
+          double(element) * double(pixels) * problem.offset_groups * problem.taps() * (problem.mask ? 3 : 2),
+      2.0 * double(pixels) * double(problem.Co) * double(K) + 8.0 * samples);
+  context.launch(kernels.forward,
+                 tiled_grid(kernels.forward, ceil_div(pixels, knobs.bn), ceil_div(Cog, knobs.bm), problem.groups), p);
+}
+
+void run_backward(LaunchContext& context, const Problem& problem, const FusedKnobs& knobs, const BackwardArgs& args) {
+  const Gradients want = requested_gradients(problem, args);
+  const KernelContext kc = kernel_context(problem, knobs, mma_kind(problem.dtype, context.options()));
+  const BackwardKernels kernels = backward_kernels(kc, want);
+  const WorkspaceLayout layout = WorkspaceLayout::of(problem, knobs);
+  const bool needs_workspace = kernels.data_gradient || kernels.weight_reduce;
+  char* ws = needs_workspace
+                 ? static_cast<char*>(context.workspace(args.workspace, args.workspace_bytes, layout.total_bytes))
+                 : nullptr;
+  const int64_t Cg = problem.C / problem.groups, Cog = problem.Co / problem.groups, K = Cg * problem.taps();
+  const int64_t P = problem.Ho() * problem.Wo(), pixels = problem.N * P;
+  const int64_t x_elements = problem.N * problem.C * problem.H * problem.W;
+  const std::size_t element = dtype_size(problem.dtype);
+  const double samples = double(pixels) * double(problem.C) * problem.taps();
+  const dcn::FusedParams base = base_params(problem, args.x.data, args.offset.data, args.mask.data, args.weight.data);
+
+  if (kernels.data_gradient) {
+    dcn::FusedParams p = base;
+    permute_weights(context, *kernels.weights, p, ws + layout.weight_columns, problem.groups * problem.taps() * Cg,
+                    weight_pitch(Cog), element);
+    p.weights = ws + layout.weight_columns;
+    p.weight_pitch = weight_pitch(Cog);
+    p.grad_y = args.grad_y.data;
+    const bool accumulators = uses_f32_accumulators(problem);
+    if (want.x) {
+      p.grad_x_accum = accumulators ? ws + layout.grad_x_accum : args.grad_x.data;
+      context.device().fill_zero(p.grad_x_accum, std::size_t(x_elements) * sizeof(float));
+    }
+    p.grad_offset = want.offset ? args.grad_offset.data : nullptr;
+    p.grad_mask = want.mask ? args.grad_mask.data : nullptr;
+    p.coord_partials = ws + layout.coord_partials;
+    p.chunks_per_offset_group = kc.coord_slots;
+    const int64_t chunks = (problem.C / chunk_segment(problem)) * chunks_per_segment(problem, knobs);
+    {
+      auto phase = context.phase(
+          "data_gradient",
+          double(element) * double(problem.Co * K + pixels * problem.Co + (want.offset || want.mask ? x_elements : 0)) +
+              (want.x ? 8.0 * double(x_elements) : 0.0),
+          2.0 * double(pixels) * double(problem.Co) * double(K) + 8.0 * samples, want.x ? 4.0 * samples : 0.0);
+      context.launch(*kernels.data_gradient,
+                     tiled_grid(*kernels.data_gradient, ceil_div(pixels, knobs.bn), chunks, problem.taps()), p);
+    }
+    if (kernels.coord_reduce) {
+      const int64_t items = problem.N * problem.offset_groups * problem.taps() * P;
+      auto phase = context.phase("coord_grad", 4.0 * double(kc.coord_slots * items * 5) + 3.0 * double(element * items),
+                                 18.0 * double(items));
+      context.launch(*kernels.coord_reduce, context.grid_stride(items, kernels.coord_reduce->block_threads), p);
+    }
+    if (kernels.cast_x) {
+      auto phase = context.phase("data_gradient", double(x_elements) * double(4 + element), 0);
+      launch_cast(context, *kernels.cast_x, p.grad_x_accum, args.grad_x.data, x_elements);
+    }
+  }
+
+  if (kernels.weight_gradient) {
+    dcn::FusedParams p = base;
+    p.grad_y = args.grad_y.data;
+    p.grad_weight = args.grad_weight.data;
+    p.split = knobs.split;
+    p.split_pixels = ceil_div(ceil_div(pixels, knobs.split), knobs.bk) * knobs.bk;
+    if (knobs.split > 1) p.weight_partials = ws + layout.weight_partials;
+    {
+      auto phase = context.phase(
+          "weight_gradient",
+          double(element) * double(problem.N * problem.C * problem.H * problem.W + pixels * problem.Co) +
+              double(knobs.split > 1 ? 4 * knobs.split : element) * double(problem.Co * K),
+          2.0 * double(pixels) * double(problem.Co) * double(K) + 8.0 * samples);
+      context.launch(*kernels.weight_gradient,
+                     tiled_grid(*kernels.weight_gradient, ceil_div(K, knobs.bn), ceil_div(Cog, knobs.bm),
+                                problem.groups * knobs.split),
+                     p);
+    }
+    if (kernels.weight_reduce) {
+      auto phase = context.phase("weight_gradient", double(problem.Co * K) * double(4 * knobs.split + element),
+                                 double(problem.Co * K * knobs.split));
+      context.launch(*kernels.weight_reduce, context.grid_stride(problem.Co * K, kernels.weight_reduce->block_threads),
+                     p);
+    }
+  }
+
+  if (kernels.bias_grad) {
+    auto phase = context.phase("bias_grad", double(element) * double(pixels * problem.Co + problem.Co),
+                               double(pixels * problem.Co));
+    launch_bias_grad(context, *kernels.bias_grad, problem, args.grad_y.data, args.grad_bias.data);
+  }
+}
+
+}  // namespace dcnjit::algo::fused

@@ -1,0 +1,46 @@
+#include "algorithms/fused/fused_workspace.h"
+
+#include "algorithms/fused/fused_kernels.h"
+#include "core/checked_size.h"
+
+namespace dcnjit::algo::fused {
+
+namespace {
+
+constexpr std::size_t kAlignment = 256;
+
+// Sizes are checked (core/checked_size.h): the partial sums of a large problem can overflow where its
+// tensors do not.
+std::size_t region_bytes(const char* what, std::initializer_list<int64_t> factors, std::size_t element) {
+  const std::size_t bytes = detail::checked_bytes(what, detail::checked_product(what, factors), element);
+  return detail::checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
+}
+
+}  // namespace
+
+WorkspaceLayout WorkspaceLayout::of(const Problem& p, const FusedKnobs& k) {
+  const std::size_t element = dtype_size(p.dtype);
+  const int64_t Cg = p.C / p.groups, Cog = p.Co / p.groups, taps = p.taps(), P = p.Ho() * p.Wo();
+  const int64_t slots = kernel_context(p, k, MmaKind::ffma).coord_slots;
+  WorkspaceLayout layout;
+  std::size_t offset = 0;
+  auto add = [&](std::size_t& at, std::size_t bytes) {
+    at = offset;
+    offset = detail::checked_sum("workspace", offset, bytes);
+  };
+  add(layout.weight_rows, region_bytes("workspace: permuted weights", {p.Co, weight_pitch(Cg * taps)}, element));
+  layout.forward_bytes = offset;
+  add(layout.weight_columns,
+      region_bytes("workspace: transposed weights", {p.groups, taps, Cg, weight_pitch(Cog)}, element));
+  add(layout.grad_x_accum, uses_f32_accumulators(p)
+                               ? region_bytes("workspace: grad_x accumulators", {p.N, p.C, p.H, p.W}, sizeof(float))
+                               : 0);
+  add(layout.coord_partials,
+      region_bytes("workspace: coordinate partial sums", {slots, p.N, p.offset_groups, taps, 5, P}, sizeof(float)));
+  add(layout.weight_partials,
+      k.split > 1 ? region_bytes("workspace: weight partial sums", {k.split, p.Co, Cg, taps}, sizeof(float)) : 0);
+  layout.total_bytes = offset;
+  return layout;
+}
+
+}  // namespace dcnjit::algo::fused

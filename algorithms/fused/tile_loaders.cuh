@@ -1,0 +1,212 @@
+// Filling the shared-memory operand tiles of the fused implicit GEMMs.
+//
+//   copy_weight_tile  a BM x BK tile of the permuted weights (fused_weights.cuh) with cp.async in
+//                     16-byte pieces: rows of the permuted weights are padded to a multiple of 8
+//                     elements, so a piece is either wholly inside a row or wholly past it (zero-filled).
+//   SampledTile       the B operand sampled from x: value(k', n) = m * bilinear(x[image, c], point(n, t))
+//                     for reduction index k' = (c, t) and pixel n, exactly the im2col family's column
+//                     entry (same arithmetic, same rounding to the operand type). fetch() computes a
+//                     step's values into registers (the loads of the next step are in flight while the
+//                     warps run the current step's MMAs); store() writes them to a tile.
+//
+// Thread mapping of SampledTile: NCHW walks pixels fastest (neighbouring pixels' offsets, masks and
+// corners are neighbours in memory); NHWC walks reduction rows fastest, i.e. channels of one tap in
+// tap-major order (contiguous in x). Each thread keeps the sample point of its last (pixel, tap, offset
+// group) and reuses it while they stay the same (in tap-major order, for a run of channels).
+#pragma once
+
+#include <cuda_pipeline.h>
+
+#include "algorithms/fused/fused_sampling.cuh"
+
+namespace dcn {
+
+template <class Spec>
+DCN_DEVICE void copy_weight_tile(const FusedParams& p, typename Spec::operand* tile, long long first_row,
+                                 int rows_valid, int k0) {
+  using Operand = typename Spec::operand;
+  constexpr int kPerPiece = 16 / int(sizeof(Operand));
+  constexpr int kPiecesPerRow = Spec::BK / kPerPiece;
+  constexpr int kPieces = Spec::BM * kPiecesPerRow;
+  const Operand* weights = static_cast<const Operand*>(p.weights);
+  for (int piece = int(threadIdx.x); piece < kPieces; piece += Spec::threads) {
+    const int row = piece / kPiecesPerRow, col = (piece - row * kPiecesPerRow) * kPerPiece;
+    const bool valid = row < rows_valid && k0 + col < p.weight_pitch;
+    const Operand* src = valid ? weights + (first_row + row) * p.weight_pitch + k0 + col : weights;
+    __pipeline_memcpy_async(tile + row * Spec::lda + col, src, 16, valid ? 0 : 16);
+  }
+}
+
+// How a kRows x kColumns tile splits over the CTA's threads: each thread takes kGroups runs of kRun
+// consecutive rows of one column (a run of channels of one pixel, so in tap-major order one sample point
+// serves the whole run). Runs are numbered so that consecutive threads take consecutive columns in
+// NCHW (pixels: unit stride) and consecutive runs of one column in NHWC (channels: unit stride).
+template <class Spec, int kRows, int kColumns>
+struct TileRuns {
+  static constexpr int kPerThread = kRows * kColumns / Spec::threads;
+  static constexpr int kRun = kPerThread < kRows ? kPerThread : kRows;
+  static constexpr int kGroups = kPerThread / kRun;
+  static constexpr int kRunsPerColumn = kRows / kRun;
+  static_assert(kRows * kColumns % Spec::threads == 0 && kRows % kRun == 0 && kPerThread % kRun == 0,
+                "the tile must split evenly over the threads");
+
+  DCN_DEVICE static void run(int group, int& row0, int& column) {
+    const int g = int(threadIdx.x) + group * Spec::threads;
+    if (Spec::layout::channels_last) {
+      row0 = (g % kRunsPerColumn) * kRun;
+      column = g / kRunsPerColumn;
+    } else {
+      column = g % kColumns;
+      row0 = (g / kColumns) * kRun;
+    }
+  }
+};
+
+// What a sampled operand needs of a sample point (fused_sampling.cuh has the whole SamplePoint): kept
+// live across a step's loads, so only the corners, their weights and the mask value.
+template <class Spec>
+struct ValuePoint {
+  using Index = typename Spec::index;
+  Index plane0;   // x element of (image, channel 0, pixel 0)
+  Index idx[4];
+  float w[4];
+  float modulation;
+  unsigned reads;  // bit k: corner k is read (inside the image)
+  bool value_reads;
+
+  DCN_DEVICE void locate(const FusedParams& p, Index n, int tap, Index og) {
+    SamplePoint<Spec> point;
+    locate_point<Spec>(p, n, tap, og, point);
+    plane0 = activation_index<Spec>(p.x_strides, point.image, Index(0), Index(0));
+    reads = 0;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      idx[k] = point.s.idx[k];
+      w[k] = point.s.w[k];
+      reads |= point.s.reads[k] ? 1u << k : 0u;
+    }
+    modulation = point.modulation;
+    value_reads = point.s.value_reads;
+  }
+
+  // m * sample(x[image, c]) with channel_offset = c * x's channel stride: sampled_value's arithmetic.
+  template <typename T>
+  DCN_DEVICE float value(const T* __restrict__ x, Index channel_offset) const {
+    float v[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float loaded = float(widen(x[plane0 + channel_offset + idx[k]]));
+      v[k] = (reads >> k) & 1u ? loaded : 0.0f;
+    }
+    const float value = value_reads ? w[0] * v[0] + w[1] * v[1] + w[2] * v[2] + w[3] * v[3] : 0.0f;
+    return modulation * value;
+  }
+};
+
+// B operand values of one reduction step: rows k' in [k0, k0 + kRows) of conv group `group`, columns =
+// the pixels [n0, n0 + kColumns) below `pixels`, written to tile[row * row_stride + column *
+// column_stride] (the forward's B is [k'][n]; the weight gradient's is [n][k'], its transpose).
+// When a step's rows share one tap and one offset group (tap-major order with BK-aligned channel
+// groups: kUniformRows), each run needs one sample point; otherwise each element finds its own.
+template <class Spec, int kRows, int kColumns>
+struct SampledTile {
+  using Index = typename Spec::index;
+  using Operand = typename Spec::operand;
+  using Runs = TileRuns<Spec, kRows, kColumns>;
+  static constexpr bool kUniformRows = Spec::order == kTapMajor && Spec::conv_group_channels % kRows == 0 &&
+                                       Spec::offset_group_channels % kRows == 0;
+
+  Operand values[Runs::kPerThread];
+
+  DCN_DEVICE void fetch(const FusedParams& p, Index group, int k0, Index n0, Index pixels) {
+    using T = typename Spec::storage;
+    using L = typename Spec::layout;
+    const T* __restrict__ x = static_cast<const T*>(p.x);
+    const Index channel_stride = L::template channel_stride<Index>(p.x_strides.channel);
+#pragma unroll
+    for (int g = 0; g < Runs::kGroups; ++g) {
+      int row0, column;
+      Runs::run(g, row0, column);
+      const Index n = n0 + Index(column);
+      ValuePoint<Spec> point;
+      int point_tap = -1;
+      Index point_og = -1;
+#pragma unroll
+      for (int r = 0; r < Runs::kRun; ++r) {
+        const int k = k0 + row0 + r;
+        float value = 0.0f;
+        if (k < Spec::reduction && n < pixels) {
+          int channel, tap;
+          split_reduction_index<Spec>(k, channel, tap);
+          const Index c = group * Index(Spec::conv_group_channels) + Index(channel);
+          const Index og = c / Index(Spec::offset_group_channels);
+          if (kUniformRows ? r == 0 : (tap != point_tap || og != point_og)) {
+            point.locate(p, n, tap, og);
+            point_tap = tap;
+            point_og = og;
+          }
+          value = point.value(x, c * channel_stride);
+        }
+        // The im2col family stores the column in the storage type; the operand rounds the same way.
+        values[g * Runs::kRun + r] = Operand(store_as<T>(value));
+      }
+    }
+  }
+
+  DCN_DEVICE void store(Operand* tile, int row_stride, int column_stride) const {
+#pragma unroll
+    for (int g = 0; g < Runs::kGroups; ++g) {
+      int row0, column;
+      Runs::run(g, row0, column);
+#pragma unroll
+      for (int r = 0; r < Runs::kRun; ++r)
+        tile[(row0 + r) * row_stride + column * column_stride] = values[g * Runs::kRun + r];
+    }
+  }
+};
+
+// A tile of grad_y: rows = output channels [o0, o0 + rows_valid) (zeros past them), columns = pixels
+// [n0, n0 + kColumns) (zeros past `pixels`), in the operand type, split over the threads like
+// SampledTile (TileRuns).
+template <class Spec, int kRows, int kColumns>
+struct GradYTile {
+  using Index = typename Spec::index;
+  using Operand = typename Spec::operand;
+  using Runs = TileRuns<Spec, kRows, kColumns>;
+
+  Operand values[Runs::kPerThread];
+
+  DCN_DEVICE void fetch(const FusedParams& p, Index o0, int rows_valid, Index n0, Index pixels) {
+    using T = typename Spec::storage;
+    using L = typename Spec::layout;
+    const T* __restrict__ grad_y = static_cast<const T*>(p.grad_y);
+    const Index P = Index(p.Ho) * Index(p.Wo);
+    const Index channel_stride = L::template channel_stride<Index>(p.y_strides.channel);
+#pragma unroll
+    for (int g = 0; g < Runs::kGroups; ++g) {
+      int row0, column;
+      Runs::run(g, row0, column);
+      const Index n = n0 + Index(column);
+      const Index image = n / P;
+      const Index first = activation_index<Spec>(p.y_strides, image, o0 + Index(row0), n - image * P);
+#pragma unroll
+      for (int r = 0; r < Runs::kRun; ++r) {
+        const bool valid = row0 + r < rows_valid && n < pixels;
+        values[g * Runs::kRun + r] = Operand(valid ? grad_y[first + Index(r) * channel_stride] : store_as<T>(0.0f));
+      }
+    }
+  }
+
+  DCN_DEVICE void store(Operand* tile, int row_stride, int column_stride) const {
+#pragma unroll
+    for (int g = 0; g < Runs::kGroups; ++g) {
+      int row0, column;
+      Runs::run(g, row0, column);
+#pragma unroll
+      for (int r = 0; r < Runs::kRun; ++r)
+        tile[(row0 + r) * row_stride + column * column_stride] = values[g * Runs::kRun + r];
+    }
+  }
+};
+
+}  // namespace dcn
