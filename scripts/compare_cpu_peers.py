@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -197,14 +198,16 @@ class OnnxRuntime:
 
 
 def timed_runs(fn, warmup, repeats):
+    """(median wall ms, process CPU ms per call) of `repeats` calls after `warmup` calls."""
     for _ in range(warmup):
         fn()
     times = []
+    cpu0 = time.process_time()
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return statistics.median(times), (time.process_time() - cpu0) * 1e3 / repeats
 
 
 # ---------------------------------------------------------------------------------------------- dcnjit
@@ -216,6 +219,11 @@ def run_dcnjit(binary, *args):
     return result.stdout
 
 
+def children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def dcnjit_forward(np, binary, p, in_dir, dtype, threads):
     out_dir = os.path.join(in_dir, f"out-{dtype}")
     run_dcnjit(binary, "run", "--in", in_dir, "--out", out_dir, "--backend", "cpu", "--dtype", dtype,
@@ -224,11 +232,20 @@ def dcnjit_forward(np, binary, p, in_dir, dtype, threads):
 
 
 def dcnjit_bench(binary, p, in_dir, dtype, threads, warmup, repeats):
-    """(median forward ms, config) from one `dcnjit bench` process."""
-    result = json.loads(run_dcnjit(binary, "bench", "--in", in_dir, "--backend", "cpu", "--pass", "forward",
-                                   "--json", "--repeats", str(repeats), "--warmup", str(warmup), "--dtype", dtype,
-                                   "--threads", str(threads), *problem_flags(p)))
-    return result["forward_ms"], result["config"]
+    """(median forward ms, CPU ms per call, config) from `dcnjit bench` processes.
+
+    The CPU time per call is the difference of two processes' CPU times, one with `repeats` timed calls
+    and one with a single one, over repeats - 1: what starting the process, reading the files and the
+    warm-up cost cancels out."""
+    def bench(count):
+        before = children_cpu_s()
+        result = json.loads(run_dcnjit(binary, "bench", "--in", in_dir, "--backend", "cpu", "--pass", "forward",
+                                       "--json", "--repeats", str(count), "--warmup", str(warmup), "--dtype", dtype,
+                                       "--threads", str(threads), *problem_flags(p)))
+        return result, children_cpu_s() - before
+    result, cpu = bench(repeats)
+    _, cpu_one = bench(1)
+    return result["forward_ms"], (cpu - cpu_one) * 1e3 / max(repeats - 1, 1), result["config"]
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -329,18 +346,20 @@ def main():
                                      f"{relative_l2(np, impls['OpenVINO bf16'].run(), reference):.1e}")
                 names = list(impls) + [f"dcnjit {d}" for d in dtypes]
                 times = {n: [] for n in names}
+                cpu_times = {n: [] for n in names}
                 configs = {}
                 for r in range(args.rounds):
                     order = names[r % len(names):] + names[:r % len(names)]
                     for name in order:
                         if name.startswith("dcnjit"):
                             d = name.split()[1]
-                            t, configs[d] = dcnjit_bench(args.dcnjit, p, in_dir, d, threads, args.warmup,
-                                                         args.repeats)
+                            t, c, configs[d] = dcnjit_bench(args.dcnjit, p, in_dir, d, threads, args.warmup,
+                                                            args.repeats)
                         else:
-                            t = timed_runs(impls[name].run, args.warmup, args.repeats)
+                            t, c = timed_runs(impls[name].run, args.warmup, args.repeats)
                         times[name].append(t)
-                results.append((text, p, threads, times))
+                        cpu_times[name].append(c)
+                results.append((text, p, threads, times, cpu_times))
                 for d, c in configs.items():
                     notes.append(f"- `{text}`, {threads} thread(s): dcnjit {d} config `{c}`")
                 del impls
@@ -356,24 +375,34 @@ def main():
         f"Forward pass, ms: median over {args.rounds} round-robin round(s) of the median of {args.repeats} runs "
         f"after {args.warmup} warm-up (spread of the round medians in brackets). Threads: OpenVINO "
         "INFERENCE_NUM_THREADS, ONNX Runtime intra_op_num_threads, dcnjit --threads.",
+        "wall = elapsed time per call (what the targets are about); CPU = process CPU time per call, all threads "
+        "together (on a machine shared with other processes it is what a call costs without the waits for a "
+        "core; on 1 thread it approximates the wall time of an idle machine).",
         "",
     ]
     for text in dict.fromkeys(r[0] for r in results):
         rows = [r for r in results if r[0] == text]
-        lines += [f"`{text}`", "", "| implementation | " + " | ".join(f"{r[2]} thread(s)" for r in rows) + " |",
-                  "|---|" + "---:|" * len(rows)]
+        lines += [f"`{text}`", "",
+                  "| implementation | " + " | ".join(f"{r[2]} thread(s) wall | {r[2]} thread(s) CPU" for r in rows) +
+                  " |", "|---|" + "---:|---:|" * len(rows)]
         for name in rows[0][3]:
-            lines.append(f"| {name} | " + " | ".join(cell(r[3][name]) for r in rows) + " |")
+            lines.append(f"| {name} | " + " | ".join(f"{cell(r[3][name])} | {cell(r[4][name])}" for r in rows) + " |")
         lines.append("")
-    lines += ["Ratios (OpenVINO f32 time / dcnjit time; targets: f32 >= 1.1x, bf16 >= 1.6x):", "",
+
+    def ratio(times, numerator, denominator):
+        return statistics.median(times[numerator]) / statistics.median(times[denominator])
+
+    lines += ["Ratios, OpenVINO f32 time / dcnjit time (targets: f32 >= 1.1x on 1 and 2 threads, bf16 >= 1.6x), "
+              "from the medians above; wall (CPU):", "",
               "| problem | threads | " + " | ".join(f"dcnjit {d} vs OpenVINO f32" for d in dtypes) +
               " | dcnjit f32 vs ONNX Runtime |", "|---|---|" + "---:|" * (len(dtypes) + 1)]
-    for text, p, threads, times in results:
-        ov32 = statistics.median(times["OpenVINO f32"])
-        ratios = [f"{ov32 / statistics.median(times[f'dcnjit {d}']):.2f}x" for d in dtypes]
+    for text, p, threads, times, cpu_times in results:
+        ratios = [f"{ratio(times, 'OpenVINO f32', f'dcnjit {d}'):.2f}x ({ratio(cpu_times, 'OpenVINO f32', f'dcnjit {d}'):.2f}x)"
+                  for d in dtypes]
         ort = ""
         if "dcnjit f32" in times:
-            ort = f"{statistics.median(times['ONNX Runtime f32']) / statistics.median(times['dcnjit f32']):.2f}x"
+            ort = (f"{ratio(times, 'ONNX Runtime f32', 'dcnjit f32'):.2f}x "
+                   f"({ratio(cpu_times, 'ONNX Runtime f32', 'dcnjit f32'):.2f}x)")
         lines.append(f"| {short_name(p)} | {threads} | " + " | ".join(ratios) + f" | {ort} |")
     lines += [""] + notes
     table = "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <climits>
+#include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <type_traits>
 #include <vector>
@@ -73,8 +74,22 @@ int blas_int(int64_t value, const char* name) {
 
 const char* to_string(GemmLibrary library) { return library == GemmLibrary::onednn ? "onednn" : "openblas"; }
 
+void* PackedStore::slot(std::size_t index, std::size_t bytes) {
+  if (buffers_.size() <= index) buffers_.resize(index + 1);
+  Buffer& b = buffers_[index];
+  if (b.bytes < bytes) {
+    b.memory.reset();
+    b.bytes = 0;
+    b.memory.reset(new char[bytes + 64]);
+    b.bytes = bytes;
+  }
+  const auto address = reinterpret_cast<std::uintptr_t>(b.memory.get());
+  return b.memory.get() + (64 - address % 64) % 64;
+}
+
 template <typename In, typename Out>
 struct Gemm<In, Out>::Impl {
+  using Source = typename Gemm<In, Out>::Source;
   GemmLibrary library;
   // oneDNN
   memory::desc a_md, b_md, c_md;
@@ -82,10 +97,21 @@ struct Gemm<In, Out>::Impl {
   dnnl::matmul primitive;
   std::size_t scratchpad_bytes = 0;
   memory packed_b;  // the fixed B in the primitive's layout; empty when B comes with each run
-  // OpenBLAS
-  const In* fixed_b = nullptr;
+  const Source* fixed_b = nullptr;  // the caller's fixed B (OpenBLAS multiplies it as it is)
 
-  void create(const GemmShape& s, const In* fixed) {
+  static dnnl::primitive_attr attributes(const GemmShape& s) {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (s.accumulate) {
+      dnnl::post_ops ops;
+      ops.append_sum(1.0f);
+      attr.set_post_ops(ops);
+    }
+    return attr;
+  }
+
+  // The primitive for shape `s`; with `fixed`, its weights are "any" (the layout its kernels read best).
+  void create(const GemmShape& s, bool fixed) {
     if (library == GemmLibrary::openblas) {
       if constexpr (std::is_same_v<In, Bf16>) {
         throw Error(ErrorCode::Unsupported, "cpu backend: OpenBLAS has no bf16 GEMM here; use gemm=onednn");
@@ -93,7 +119,6 @@ struct Gemm<In, Out>::Impl {
         for (auto [value, name] : {std::pair{s.m, "M"}, {s.n, "N"}, {s.k, "K"}, {s.lda, "lda"}, {s.ldb, "ldb"},
                                    {s.ldc, "ldc"}})
           blas_int(value, name);
-        fixed_b = fixed;
       }
       return;
     }
@@ -106,40 +131,76 @@ struct Gemm<In, Out>::Impl {
         a_md = memory::desc({s.m, s.k}, in, memory::dims{s.lda, 1});
         b_md = memory::desc({s.k, s.n}, in, s.b_transposed ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1});
         c_md = memory::desc({s.m, s.n}, memory::data_type::f32, memory::dims{s.ldc, 1});
-        dnnl::primitive_attr attr;
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        if (s.accumulate) {
-          dnnl::post_ops ops;
-          ops.append_sum(1.0f);
-          attr.set_post_ops(ops);
-        }
-        // A fixed B is described as "any": the primitive picks the layout its kernels read best.
         const memory::desc weights = fixed ? memory::desc({s.k, s.n}, in, memory::format_tag::any) : b_md;
-        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, weights, c_md), attr, cpu_engine());
+        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, weights, c_md), attributes(s), cpu_engine());
         primitive = dnnl::matmul(pd);
         scratchpad_bytes = pd.scratchpad_desc().get_size();
-        if (fixed) {
-          packed_b = memory(pd.weights_desc(), cpu_engine());
-          memory plain(b_md, cpu_engine(), const_cast<In*>(fixed));
-          ThreadState& state = thread_state();
-          dnnl::reorder(plain, packed_b).execute(state.stream, plain, packed_b);
-          state.stream.wait();
-        }
       } catch (const dnnl::error& e) {
         throw onednn_error("matmul creation", s, e);
+      }
+    }
+  }
+
+  // Packs the fixed B (held as Source) into the primitive's weights layout, in `storage` when given.
+  void pack(const GemmShape& s, const Source* b, void* storage) {
+    fixed_b = b;
+    if (library == GemmLibrary::openblas) return;
+    if constexpr (!std::is_same_v<In, double>) {
+      try {
+        const OneOpenMpThread one_thread;
+        const memory::desc source({s.k, s.n}, memory::data_type::f32,
+                                  s.b_transposed ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1});
+        packed_b = storage ? memory(pd.weights_desc(), cpu_engine(), storage) : memory(pd.weights_desc(), cpu_engine());
+        memory plain(source, cpu_engine(), const_cast<Source*>(b));
+        ThreadState& state = thread_state();
+        dnnl::reorder(plain, packed_b).execute(state.stream, plain, packed_b);
+        state.stream.wait();
+      } catch (const dnnl::error& e) {
+        throw onednn_error("weight packing", s, e);
       }
     }
   }
 };
 
 template <typename In, typename Out>
-Gemm<In, Out>::Gemm(GemmLibrary library, const GemmShape& shape) : Gemm(library, shape, nullptr) {}
+Gemm<In, Out>::Gemm(GemmLibrary library, const GemmShape& shape) : shape_(shape), impl_(std::make_shared<Impl>()) {
+  impl_->library = library;
+  impl_->create(shape, false);
+}
 
 template <typename In, typename Out>
-Gemm<In, Out>::Gemm(GemmLibrary library, const GemmShape& shape, const In* fixed_b)
-    : shape_(shape), impl_(std::make_unique<Impl>()) {
+Gemm<In, Out>::Gemm(GemmLibrary library, const GemmShape& shape, const Source* fixed_b, PackedStore* store,
+                    std::size_t slot)
+    : shape_(shape), impl_(std::make_shared<Impl>()) {
   impl_->library = library;
-  impl_->create(shape, fixed_b);
+  impl_->create(shape, true);
+  void* storage = nullptr;
+  if (store && library == GemmLibrary::onednn) {
+    if constexpr (!std::is_same_v<In, double>) storage = store->slot(slot, impl_->pd.weights_desc().get_size());
+  }
+  impl_->pack(shape, fixed_b, storage);
+}
+
+template <typename In, typename Out>
+Gemm<In, Out> Gemm<In, Out>::with_rows(int64_t m) const {
+  Gemm other;
+  other.shape_ = shape_;
+  other.shape_.m = m;
+  other.impl_ = std::make_shared<Impl>();
+  other.impl_->library = impl_->library;
+  const bool fixed = impl_->fixed_b != nullptr;
+  other.impl_->create(other.shape_, fixed);
+  if (!fixed) return other;
+  other.impl_->fixed_b = impl_->fixed_b;
+  if constexpr (!std::is_same_v<In, double>) {
+    if (impl_->library == GemmLibrary::onednn) {
+      if (other.impl_->pd.weights_desc() == impl_->pd.weights_desc())
+        other.impl_->packed_b = impl_->packed_b;  // the same bytes serve both
+      else
+        other.impl_->pack(other.shape_, impl_->fixed_b, nullptr);
+    }
+  }
+  return other;
 }
 
 template <typename In, typename Out>
@@ -155,7 +216,7 @@ void Gemm<In, Out>::run(const In* a, const In* b, Out* c) const {
   if (s.m == 0 || s.n == 0) return;
   if (impl_->library == GemmLibrary::openblas) {
     if constexpr (std::is_same_v<In, float> || std::is_same_v<In, double>) {
-      if (impl_->fixed_b) b = impl_->fixed_b;
+      if (impl_->fixed_b) b = impl_->fixed_b;  // Source is In for OpenBLAS
       const CBLAS_TRANSPOSE tb = s.b_transposed ? CblasTrans : CblasNoTrans;
       const In beta = s.accumulate ? In(1) : In(0);
       if constexpr (std::is_same_v<In, float>)

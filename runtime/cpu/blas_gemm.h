@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <type_traits>
+#include <vector>
 
 #include "runtime/cpu/bf16.h"
 
@@ -30,20 +32,44 @@ struct GemmShape {
   bool accumulate = false;
 };
 
+// Memory for packed B operands that outlives one pass: the backend keeps one, so packing the weights
+// of each call writes into pages it has already touched (a fresh allocation of a few MB costs more in
+// page faults than the packing itself).
+class PackedStore {
+ public:
+  // Slot `index`: at least `bytes`, 64-byte aligned; the contents are whatever was left there.
+  void* slot(std::size_t index, std::size_t bytes);
+
+ private:
+  struct Buffer {
+    std::unique_ptr<char[]> memory;
+    std::size_t bytes = 0;
+  };
+  std::vector<Buffer> buffers_;
+};
+
 // In -> Out: float -> float (both libraries), double -> double (openblas), Bf16 -> float (onednn).
 template <typename In, typename Out>
 class Gemm {
  public:
+  // The element type of a fixed B as the caller holds it: f32 for the bf16 GEMM (rounded to bf16 by
+  // the packing, which is exact for weights that came as bf16).
+  using Source = std::conditional_t<std::is_same_v<In, double>, double, float>;
+
   // B given to each run(). Throws Error(Unsupported) for a type the library lacks or a size it cannot
   // take.
   Gemm(GemmLibrary library, const GemmShape& shape);
   // B fixed for the object's life: copied now into the library's own layout (oneDNN: its blocked
-  // weights, which is what makes one B serving many A fast; OpenBLAS: the pointer is kept, so B must
-  // outlive the object). run() then ignores its `b`.
-  Gemm(GemmLibrary library, const GemmShape& shape, const In* fixed_b);
+  // weights, which is what makes one B serving many A fast), in `store` slot `slot` (null: memory of
+  // its own). OpenBLAS keeps the pointer instead, so B must then outlive the object. run() ignores its b.
+  Gemm(GemmLibrary library, const GemmShape& shape, const Source* fixed_b, PackedStore* store, std::size_t slot);
   ~Gemm();
   Gemm(Gemm&&) noexcept;
   Gemm& operator=(Gemm&&) noexcept;
+
+  // The same GEMM with `m` rows of A and C, sharing this one's packed B when the library lays it out
+  // the same way for both (else packing it again into memory of its own).
+  Gemm with_rows(int64_t m) const;
 
   const GemmShape& shape() const { return shape_; }
 
@@ -51,9 +77,10 @@ class Gemm {
   void run(const In* a, const In* b, Out* c) const;
 
  private:
+  Gemm() = default;
   struct Impl;
   GemmShape shape_;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 // Whether this CPU multiplies bf16 natively (AVX512-BF16, which oneDNN's bf16 kernels use); without it

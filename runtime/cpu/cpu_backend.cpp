@@ -120,7 +120,7 @@ class CpuBackend final : public BackendImpl {
   static Error out_of_memory(const Problem& problem) {
     return Error(ErrorCode::LaunchError,
                  fmt::format("cpu backend: out of host memory for the workspace or f32 staging of '{}'; a smaller "
-                             "im2col_step or cpu_pixel_tile needs less",
+                             "step or tile needs less",
                              problem.to_string()));
   }
 
@@ -143,7 +143,7 @@ class CpuBackend final : public BackendImpl {
     return static_cast<T*>(t.data);
   }
 
-  cpu::CpuContext context() { return cpu::CpuContext{pool_, phase_sink()}; }
+  cpu::CpuContext context() { return cpu::CpuContext{pool_, phase_sink(), &packed_}; }
 
   void run_forward(const Problem& problem, const Config& config, const ForwardArgs& args) {
     const cpu::CpuConfig c = cpu::cpu_config_of(config);
@@ -270,6 +270,7 @@ class CpuBackend final : public BackendImpl {
   cpu::ThreadPool pool_;
   const std::string model_;
   const std::vector<std::string> algorithms_{"im2col"};
+  cpu::PackedStore packed_;         // the packed weights of the last pass, reused by the next
   std::unique_ptr<double[]> kept_;  // double: aligned for either element type
   std::size_t kept_words_ = 0;
 };

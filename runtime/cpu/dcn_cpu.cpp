@@ -74,7 +74,7 @@ struct ForwardScratch {
   using V = typename Prec::V;
   using Col = typename Prec::Col;
   V* x_channels_last = nullptr;  // [step][H*W][C]; NCHW only (NHWC x is read in place)
-  Col* weight = nullptr;         // [Co][C/groups * K] by segment
+  V* weight = nullptr;           // per group [C/groups * K][Co/groups], rows by segment (weight_to_segment_rows)
   Col* columns = nullptr;        // per thread: [tile * C * K]
   V* product = nullptr;          // per thread: [groups][tile][Co/groups]
   int64_t columns_per_thread = 0, product_per_thread = 0;
@@ -82,7 +82,7 @@ struct ForwardScratch {
   ForwardScratch(const Problem& problem, const Tiling& t, int threads, Carver& carve) {
     const ConvGeometry g = ConvGeometry::of(problem);
     if (!g.nhwc) x_channels_last = carve.take<V>(t.step * g.C * g.H * g.W);
-    weight = carve.take<Col>(g.Co * g.channels_per_group * g.K);
+    weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
     columns_per_thread = (t.tile * g.C * g.K * int64_t(sizeof(Col)) + 63) / 64 * 64 / int64_t(sizeof(Col));
     product_per_thread = (t.tile * g.Co * int64_t(sizeof(V)) + 63) / 64 * 64 / int64_t(sizeof(V));
     columns = carve.take<Col>(columns_per_thread * threads);
@@ -109,7 +109,7 @@ struct BackwardScratch {
   using Col = typename Prec::Col;
   V* x_channels_last = nullptr;       // [step][H*W][C]; NCHW only
   V* grad_x_channels_last = nullptr;  // [step][H*W][C]; unless NHWC grad_x is accumulated in place
-  Col* weight = nullptr;              // [Co][C/groups * K] by block (the dcol GEMM's B)
+  V* weight = nullptr;                // [Co][C/groups * K] by block (the dcol GEMM's B)
   V* grad_weight = nullptr;           // per block [Co/groups][K * n], blocks in channel order
   Col* grad_y_columns = nullptr;      // [step][span][Co]: grad_y^T, the dcol GEMM's A (NCHW, or bf16)
   Col* grad_y_rows = nullptr;         // [step][Co][span]: grad_y, the weight GEMM's A
@@ -124,7 +124,7 @@ struct BackwardScratch {
     const int64_t blocks = int64_t(channel_segments(g, kChannelBlock).size());
     if (!g.nhwc) x_channels_last = carve.take<V>(t.step * image);
     if (!(g.nhwc && std::is_same_v<typename Prec::S, V>)) grad_x_channels_last = carve.take<V>(t.step * image);
-    weight = carve.take<Col>(g.Co * g.channels_per_group * g.K);
+    weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
     grad_weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
     if (!(g.nhwc && std::is_same_v<typename Prec::S, Col>)) grad_y_columns = carve.take<Col>(t.step * span * g.Co);
     grad_y_rows = carve.take<Col>(t.step * span * g.Co);
@@ -197,17 +197,15 @@ int64_t weight_offset(const ConvGeometry& g, const ChannelSegment& s) {
   return s.group * g.outputs_per_group * cg_k + (s.c_begin - s.group * g.channels_per_group) * g.K;
 }
 
-// One Gemm per row count a pass uses (a full tile and a shorter last one).
+// One Gemm per row count a pass uses (a full tile and a shorter last one), sharing one packed B.
 template <typename In, typename Out>
 class GemmPair {
  public:
-  GemmPair(GemmLibrary library, GemmShape shape, int64_t full_m, int64_t last_m, const In* fixed_b) {
+  GemmPair(GemmLibrary library, GemmShape shape, int64_t full_m, int64_t last_m,
+           const typename Gemm<In, Out>::Source* fixed_b, PackedStore* store, std::size_t slot) {
     shape.m = full_m;
-    full_.emplace(library, shape, fixed_b);
-    if (last_m != full_m) {
-      shape.m = last_m;
-      last_.emplace(library, shape, fixed_b);
-    }
+    full_.emplace(library, shape, fixed_b, store, slot);
+    if (last_m != full_m) last_.emplace(full_->with_rows(last_m));
   }
   const Gemm<In, Out>& rows(int64_t m) const { return last_ && m == last_->shape().m ? *last_ : *full_; }
 
@@ -223,6 +221,25 @@ void with_sampled_x(bool nhwc, const V* copy, const S* caller, F&& f) {
     f(caller);
   else
     f(copy);
+}
+
+// The permutations of the weights, over groups of output channels on the pool.
+template <typename V>
+void weight_to_segment_rows(ThreadPool& pool, const ConvGeometry& g, const std::vector<ChannelSegment>& segments,
+                            const V* weight, V* rows) {
+  constexpr int64_t kOutputs = 16;
+  pool.parallel_for((g.Co + kOutputs - 1) / kOutputs, [&](int64_t item) {
+    weight_to_segment_rows(g, segments, weight, item * kOutputs, std::min(g.Co, (item + 1) * kOutputs), rows);
+  });
+}
+
+template <typename V>
+void parallel_weight_to_segments(ThreadPool& pool, const ConvGeometry& g, const std::vector<ChannelSegment>& segments,
+                                 const V* weight, V* permuted) {
+  constexpr int64_t kOutputs = 16;
+  pool.parallel_for((g.Co + kOutputs - 1) / kOutputs, [&](int64_t item) {
+    weight_to_segments(g, segments, weight, permuted, item * kOutputs, std::min(g.Co, (item + 1) * kOutputs));
+  });
 }
 
 }  // namespace
@@ -243,8 +260,20 @@ std::size_t backward_workspace_bytes(const Problem& problem, const CpuConfig& co
 }
 
 template <typename Prec>
+void require_supported(const CpuConfig& config) {
+  if constexpr (std::is_same_v<typename Prec::Col, Bf16>) {
+    if (config.gemm != GemmLibrary::onednn || !cpu_has_native_bf16())
+      throw Error(ErrorCode::Unsupported, "cpu backend: bf16 GEMMs need gemm=onednn on a CPU with AVX512-BF16");
+  } else if constexpr (std::is_same_v<typename Prec::V, double>) {
+    if (config.gemm != GemmLibrary::openblas)
+      throw Error(ErrorCode::Unsupported, "cpu backend: oneDNN has no f64 GEMM; f64 runs on gemm=openblas");
+  }
+}
+
+template <typename Prec>
 void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardTensors<Prec>& t,
                  const CpuContext& context, void* workspace) {
+  require_supported<Prec>(config);
   using V = typename Prec::V;
   using S = typename Prec::S;
   using Col = typename Prec::Col;
@@ -265,20 +294,21 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
   // y^T (tile x Co/groups) (+)= rows_s (tile x K*n) W'_s^T per segment; a group's later segments (offset
   // groups inside it) accumulate. W'_s^T is packed once for the pass.
   std::vector<GemmPair<Col, V>> gemms;
-  phases.run("im2col", costs.column * 2 * costs.weight_elements(), 0, [&] {
-    weight_to_segments(g, segments, t.weight, scratch.weight);
+  phases.run("im2col", costs.value * 2 * costs.weight_elements(), 0, [&] {
+    weight_to_segment_rows(pool, g, segments, t.weight, scratch.weight);
     int64_t previous_group = -1;
-    for (const ChannelSegment& s : segments) {
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      const ChannelSegment& s = segments[i];
       GemmShape shape;
       shape.n = co_g;
       shape.k = g.K * s.channels();
       shape.lda = shape.k;
-      shape.ldb = cg_k;
+      shape.ldb = co_g;
       shape.ldc = co_g;
-      shape.b_transposed = true;
       shape.accumulate = s.group == previous_group;
       previous_group = s.group;
-      gemms.emplace_back(config.gemm, shape, tiling.tile, tiling.last, scratch.weight + weight_offset(g, s));
+      const V* b = scratch.weight + (s.group * cg_k + (s.c_begin - s.group * g.channels_per_group) * g.K) * co_g;
+      gemms.emplace_back(config.gemm, shape, tiling.tile, tiling.last, b, context.packed, i);
     }
   });
 
@@ -336,6 +366,7 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
 template <typename Prec>
 void dcn_backward(const Problem& problem, const CpuConfig& config, const BackwardTensors<Prec>& t,
                   const CpuContext& context, void* workspace) {
+  require_supported<Prec>(config);
   using V = typename Prec::V;
   using S = typename Prec::S;
   using Col = typename Prec::Col;
@@ -394,16 +425,18 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
   // dcol rows_b (tile x K*n) = grad_y^T (tile x Co/groups) W'_b, W'_b packed once for the pass.
   std::vector<GemmPair<Col, V>> dcol_gemms;
   if (want_dcol)
-    phases.run("gemm_dcol", costs.column * 2 * costs.weight_elements(), 0, [&] {
-      weight_to_segments(g, blocks, t.weight, scratch.weight);
-      for (const ChannelSegment& b : blocks) {
+    phases.run("gemm_dcol", costs.value * 2 * costs.weight_elements(), 0, [&] {
+      parallel_weight_to_segments(pool, g, blocks, t.weight, scratch.weight);
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const ChannelSegment& b = blocks[i];
         GemmShape shape;
         shape.n = g.K * b.channels();
         shape.k = co_g;
         shape.lda = g.Co;
         shape.ldb = cg_k;
         shape.ldc = shape.n;
-        dcol_gemms.emplace_back(config.gemm, shape, tiling.tile, tiling.last, scratch.weight + weight_offset(g, b));
+        dcol_gemms.emplace_back(config.gemm, shape, tiling.tile, tiling.last, scratch.weight + weight_offset(g, b),
+                                context.packed, i);
       }
     });
   // grad_W'_b rows (m x K*n) += grad_y rows (m x span) cols_b (span x K*n), per block and kWeightRows rows.

@@ -91,6 +91,7 @@ struct BackwardTensors {
 struct CpuContext {
   ThreadPool& pool;
   detail::PhaseSink* phases = nullptr;
+  PackedStore* packed = nullptr;  // memory for the packed weights, kept between passes (null: per pass)
 };
 
 // Scratch bytes a pass needs with `threads` threads (the forward keeps per-thread columns). Enough for

@@ -7,6 +7,10 @@
 
 #include "templates/sampling.cuh"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace dcnjit::cpu {
 
 ConvGeometry ConvGeometry::of(const Problem& p) {
@@ -102,15 +106,62 @@ struct PixelSample {
 // writers use this one loop: the backend builds without FMA contraction, so forward columns and the
 // backward's recompute match bit for bit.
 template <typename V, typename XT, typename Col>
-DCNJIT_CHANNEL_LOOP_CLONES void sample_run(const XT* x, int64_t C, const dcn::TapSample<V, int64_t>& tap,
-                                           const V (&wm)[4], int64_t n, Col* __restrict out) {
-  const XT* __restrict x0 = x + tap.idx[0] * C;
-  const XT* __restrict x1 = x + tap.idx[1] * C;
-  const XT* __restrict x2 = x + tap.idx[2] * C;
-  const XT* __restrict x3 = x + tap.idx[3] * C;
+DCNJIT_CHANNEL_LOOP_CLONES void sample_run_portable(const XT* x, int64_t C, const int64_t (&idx)[4], const V (&wm)[4],
+                                                    int64_t n, Col* __restrict out) {
+  const XT* __restrict x0 = x + idx[0] * C;
+  const XT* __restrict x1 = x + idx[1] * C;
+  const XT* __restrict x2 = x + idx[2] * C;
+  const XT* __restrict x3 = x + idx[3] * C;
   for (int64_t e = 0; e < n; ++e)
     out[e] = narrow<Col>(wm[0] * widen<V>(x0[e]) + wm[1] * widen<V>(x1[e]) + wm[2] * widen<V>(x2[e]) +
                          wm[3] * widen<V>(x3[e]));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// bf16 columns with AVX512-BF16, which the native bf16 path implies (oneDNN runs it only there): 16
+// channels per step, the same products and sums in the same order as sample_run_portable, rounded to
+// nearest even by vcvtneps2bf16. That instruction flushes subnormal results to zero, as the GEMMs'
+// vdpbf16ps treats subnormal inputs as zero anyway: no result depends on how a subnormal column rounds.
+template <typename XT>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) inline __m512 load16(const XT* p) {
+  if constexpr (std::is_same_v<XT, float>)
+    return _mm512_loadu_ps(p);
+  else
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+
+template <typename XT>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void sample_run_bf16_avx512(
+    const XT* x, int64_t C, const int64_t (&idx)[4], const float (&wm)[4], int64_t n, Bf16* __restrict out) {
+  const XT* x0 = x + idx[0] * C;
+  const XT* x1 = x + idx[1] * C;
+  const XT* x2 = x + idx[2] * C;
+  const XT* x3 = x + idx[3] * C;
+  const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]),
+               w3 = _mm512_set1_ps(wm[3]);
+  int64_t e = 0;
+  for (; e + 16 <= n; e += 16) {
+    __m512 v = _mm512_mul_ps(w0, load16(x0 + e));
+    v = _mm512_add_ps(v, _mm512_mul_ps(w1, load16(x1 + e)));
+    v = _mm512_add_ps(v, _mm512_mul_ps(w2, load16(x2 + e)));
+    v = _mm512_add_ps(v, _mm512_mul_ps(w3, load16(x3 + e)));
+    const __m256bh rounded = _mm512_cvtneps_pbh(v);
+    std::memcpy(out + e, &rounded, sizeof rounded);
+  }
+  for (; e < n; ++e)
+    out[e] = to_bf16(wm[0] * widen<float>(x0[e]) + wm[1] * widen<float>(x1[e]) + wm[2] * widen<float>(x2[e]) +
+                     wm[3] * widen<float>(x3[e]));
+}
+#endif
+
+template <typename V, typename XT, typename Col>
+inline void sample_run(const XT* x, int64_t C, const dcn::TapSample<V, int64_t>& tap, const V (&wm)[4], int64_t n,
+                       Col* out) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if constexpr (std::is_same_v<Col, Bf16>) return sample_run_bf16_avx512(x, C, tap.idx, wm, n, out);
+#endif
+  sample_run_portable(x, C, tap.idx, wm, n, out);
 }
 
 // 32 bytes of V as one GCC vector: 8 floats or 4 doubles. Code written with it compiles to one AVX
@@ -299,26 +350,49 @@ void from_channels_last(const ConvGeometry& g, const V* x_channels_last, S* x) {
   transpose(x_channels_last, g.H * g.W, g.C, x);
 }
 
-// Calls visit(o, s, at) for output channel o and segment s of its group: the segment's weights sit
-// at element `at` of row o of the permuted weights, K * n of them.
+// Calls visit(o, s, at) for output channels [o_begin, o_end) and each segment s of their group: the
+// segment's weights sit at element `at` of row o of the permuted weights, K * n of them.
 template <typename Visit>
-void for_each_weight_segment(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, Visit&& visit) {
+void for_each_weight_segment(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, int64_t o_begin,
+                             int64_t o_end, Visit&& visit) {
   const int64_t cg = g.channels_per_group;
-  for (int64_t o = 0; o < g.Co; ++o) {
+  for (int64_t o = o_begin; o < o_end; ++o) {
     const int64_t group = o / g.outputs_per_group;
     for (const ChannelSegment& s : segments)
       if (s.group == group) visit(o, s, o * cg * g.K + (s.c_begin - group * cg) * g.K);
   }
 }
 
-template <typename V, typename Col>
+template <typename V>
 void weight_to_segments(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const V* weight,
-                        Col* permuted) {
+                        V* permuted, int64_t o_begin, int64_t o_end) {
   const int64_t cg = g.channels_per_group;
-  for_each_weight_segment(g, segments, [&](int64_t o, const ChannelSegment& s, int64_t at) {
+  for_each_weight_segment(g, segments, o_begin, o_end, [&](int64_t o, const ChannelSegment& s, int64_t at) {
     // [channels][K] of the segment -> [K][channels]
     transpose(weight + (o * cg + s.c_begin - s.group * cg) * g.K, s.channels(), g.K, permuted + at);
   });
+}
+
+template <typename V>
+void weight_to_segment_rows(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const V* weight,
+                            int64_t o_begin, int64_t o_end, V* rows) {
+  const int64_t cg = g.channels_per_group, co_g = g.outputs_per_group;
+  // Output channels of one group at a time, innermost: each row's run of them is one contiguous write.
+  for (int64_t o0 = o_begin; o0 < o_end;) {
+    const int64_t group = o0 / co_g, o1 = std::min(o_end, (group + 1) * co_g);
+    V* const out = rows + group * cg * g.K * co_g + (o0 - group * co_g);
+    for (const ChannelSegment& s : segments) {
+      if (s.group != group) continue;
+      const int64_t c0 = s.c_begin - group * cg, n = s.channels();
+      for (int64_t t = 0; t < g.K; ++t)
+        for (int64_t c = 0; c < n; ++c) {
+          V* row = out + (c0 * g.K + t * n + c) * co_g;
+          const V* w = weight + o0 * cg * g.K + (c0 + c) * g.K + t;
+          for (int64_t o = 0; o < o1 - o0; ++o) row[o] = w[o * cg * g.K];
+        }
+    }
+    o0 = o1;
+  }
 }
 
 template <typename V>
@@ -431,11 +505,13 @@ DCNJIT_INSTANTIATE_COPIES(double, double)
 DCNJIT_INSTANTIATE_COPIES(float, Bf16)
 #undef DCNJIT_INSTANTIATE_COPIES
 
-template void weight_to_segments<float, float>(const ConvGeometry&, const std::vector<ChannelSegment>&, const float*,
-                                               float*);
-template void weight_to_segments<double, double>(const ConvGeometry&, const std::vector<ChannelSegment>&,
-                                                 const double*, double*);
-template void weight_to_segments<float, Bf16>(const ConvGeometry&, const std::vector<ChannelSegment>&, const float*,
-                                              Bf16*);
+template void weight_to_segments<float>(const ConvGeometry&, const std::vector<ChannelSegment>&, const float*, float*,
+                                        int64_t, int64_t);
+template void weight_to_segments<double>(const ConvGeometry&, const std::vector<ChannelSegment>&, const double*,
+                                         double*, int64_t, int64_t);
+template void weight_to_segment_rows<float>(const ConvGeometry&, const std::vector<ChannelSegment>&, const float*,
+                                            int64_t, int64_t, float*);
+template void weight_to_segment_rows<double>(const ConvGeometry&, const std::vector<ChannelSegment>&, const double*,
+                                             int64_t, int64_t, double*);
 
 }  // namespace dcnjit::cpu

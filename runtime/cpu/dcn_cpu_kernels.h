@@ -97,11 +97,17 @@ template <typename V, typename S>
 void from_channels_last(const ConvGeometry& g, const V* x_channels_last, S* x);
 
 // weight [Co][C/groups][K] -> per output channel, the segments of its group one after another, each
-// [K][channels] (row o has C/groups * K elements): the GEMM operand whose depth matches the segments'
-// column rows.
-template <typename V, typename Col>
+// [K][channels] (row o has C/groups * K elements): the dcol GEMM's B, whose columns match the segments'
+// column rows. For output channels [o_begin, o_end).
+template <typename V>
 void weight_to_segments(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const V* weight,
-                        Col* permuted);
+                        V* permuted, int64_t o_begin, int64_t o_end);
+// The same permutation transposed: per group, [C/groups * K][Co/groups], row (c_begin - group start) * K +
+// t * n + (c - c_begin) for channel c of segment s and tap t: the forward GEMM's B (K * n rows per
+// segment), row-major as the GEMM libraries pack it fastest. For output channels [o_begin, o_end).
+template <typename V>
+void weight_to_segment_rows(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const V* weight,
+                            int64_t o_begin, int64_t o_end, V* rows);
 // The backward's weight gradient is accumulated per block as one dense matrix [Co/groups][K * n] each,
 // the blocks one after another (block b at element Co/groups * K * b.c_begin). This writes it back
 // as weight [Co][C/groups][K].

@@ -3,12 +3,15 @@
 // shows the same breakdown as a pass with one. Without a sink nothing is timed.
 //
 // A section whose work items each do several phases (the forward's sampling then GEMM of a tile) is
-// run with run_shared: every item times its parts on its own thread, and the section's wall time is
-// divided among the phases in proportion to those thread times, so the phases still add up to the
-// pass's wall time.
+// run with run_shared: every item measures the CPU time its thread spends in each part, and the
+// section's wall time is divided among the phases in proportion to those times, so the phases still
+// add up to the pass's wall time. CPU time rather than wall time per part: a thread that other
+// processes preempt in the middle of a part does not charge that part for the wait.
 #pragma once
 
 #include <atomic>
+#include <time.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -55,14 +58,18 @@ class PhaseTotals {
         f();
         return;
       }
-      const auto start = std::chrono::steady_clock::now();
+      const double start = thread_cpu_ms();
       f();
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      thread_ms_[index].fetch_add(ms, std::memory_order_relaxed);
+      thread_ms_[index].fetch_add(thread_cpu_ms() - start, std::memory_order_relaxed);
     }
 
    private:
     friend class PhaseTotals;
+    static double thread_cpu_ms() {
+      timespec t;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+      return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+    }
     Parts(bool timed, std::size_t count) : timed_(timed), thread_ms_(count) {}
     bool timed_;
     std::vector<std::atomic<double>> thread_ms_;

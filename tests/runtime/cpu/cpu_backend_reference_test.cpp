@@ -3,6 +3,7 @@
 // the whole contract of design.md section 1.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "runtime/cpu/blas_gemm.h"
@@ -133,6 +134,29 @@ TEST(CpuBackendHalfTest, Bf16RunsNativelyWhereTheCpuHasAvx512Bf16) {
   const ReferenceOutputs b = run_cpu_backend(problem, inputs, grad_y, f32);
   EXPECT_NE(a.y, b.y);
   EXPECT_NE(a.grad_weight, b.grad_weight);
+}
+
+// Subnormal bf16 values: the f32 path keeps them (rounded to nearest even), the native path multiplies
+// with vdpbf16ps, which treats subnormal inputs as zero. Sixteen channels fill one vector; channel 0
+// samples 0.75 * 2^-130 + 0.25 * 2^-133 = 6.25 * 2^-133, which rounds to 6 * 2^-133 (bf16 bits 0x0006),
+// and y is that column times a weight of 1 (the other channels' weights are 0).
+TEST(CpuBackendHalfTest, Bf16SubnormalColumnsAreKeptInF32AndZeroNatively) {
+  const Problem problem = Problem::parse("N1 C16 H1 W2 Co1 k1x1 s1x1 p0x0 d1x1 g1 og1 nomask nobias v2 bf16");
+  ReferenceInputs in;
+  in.x.assign(16 * 2, 0.0);
+  in.x[0] = std::ldexp(1.0, -130);  // channel 0, pixel (0, 0)
+  in.x[1] = std::ldexp(1.0, -133);  // channel 0, pixel (0, 1)
+  in.offset = {0.0, 0.0, 0.25, 0.0};  // [dy, dx] x 2 pixels: pixel 0 samples x = 0.25
+  in.weight.assign(16, 0.0);
+  in.weight[0] = 1.0;
+  BackendRunOptions f32;
+  f32.backward = false;
+  f32.config = Config::parse("gemm=openblas");
+  EXPECT_EQ(run_cpu_backend(problem, in, {}, f32).y[0], 6 * std::ldexp(1.0, -133));
+  if (!cpu::cpu_has_native_bf16()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (or oneDNN does not use it)";
+  BackendRunOptions native;
+  native.backward = false;
+  EXPECT_EQ(run_cpu_backend(problem, in, {}, native).y[0], 0.0);
 }
 
 TEST(CpuBackendF64Test, F64MatchesFloat64Reference) {
