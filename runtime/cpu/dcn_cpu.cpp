@@ -22,12 +22,19 @@ namespace {
 // that reports the host's whole L3 where one core reaches 32 MB.
 constexpr double kSpanBudgetBytes = double(16 << 20);
 
-// Output rows (of Co/groups) per weight-gradient GEMM item: a multiple of the GEMM kernels' blocking
-// that keeps each item long, and gives a 256-channel layer two items per block to share out.
+// Output rows (of Co/groups) per weight-gradient GEMM item: at least this many (a multiple of the GEMM
+// kernels' blocking that keeps each call long), more where there are blocks enough to give four items
+// per span without them: each item packs its block's columns once, so fewer, longer items pack less.
 constexpr int64_t kWeightRows = 128;
 
-// Channels per item of the separate grad_x scatter: two 64-byte vectors of floats per corner and sample.
-constexpr int64_t kScatterChannels = 32;
+int64_t weight_rows(const ConvGeometry& g, int64_t blocks) {
+  const int64_t rows = std::max(kWeightRows, g.outputs_per_group * blocks / 4);
+  return std::min(rows, g.outputs_per_group);
+}
+
+// Channels per item of the separate grad_x scatter: four 64-byte vectors of floats per corner and
+// sample (the table entry read per sample is shared by that many channels), two items per block.
+constexpr int64_t kScatterChannels = 64;
 
 // The config resolved against the problem.
 struct Tiling {
@@ -449,9 +456,9 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
   std::vector<std::pair<Gemm<Col, V>, std::optional<Gemm<Col, V>>>> weight_gemms;
   const int64_t last_span = g.P - (g.P - 1) / span * span;
   if (t.grad_weight) {
+    const int64_t rows = weight_rows(g, block_count);
     for (std::size_t b = 0; b < blocks.size(); ++b)
-      for (int64_t r0 = 0; r0 < co_g; r0 += kWeightRows)
-        weight_items.push_back({b, r0, std::min(kWeightRows, co_g - r0)});
+      for (int64_t r0 = 0; r0 < co_g; r0 += rows) weight_items.push_back({b, r0, std::min(rows, co_g - r0)});
     for (const WeightItem& w : weight_items) {
       GemmShape shape;  // the rows of grad_y are dense [Co][span]: lda = k
       shape.m = w.rows;
@@ -472,10 +479,12 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
 
   for (int64_t n0 = 0; n0 < problem.N; n0 += tiling.step) {
     const int64_t images = std::min(tiling.step, problem.N - n0);
-    // The scatter runs inside the first pass when its items (image, block) are enough to share out;
-    // else apart, per slice of channels. Either way each grad_x element sums the same terms in the
-    // same order (pixel, tap, corner), so the choice never changes a bit.
-    const bool fused_scatter = threads == 1 || images * block_count >= 2 * threads;
+    // The scatter runs inside the first pass when its items (image, block) give every thread one; else
+    // apart, per slice of channels (it then reads dcol once more: about a quarter more work for the
+    // sampling, measured on the r50 layers, which only pays where threads would otherwise idle). Either
+    // way each grad_x element sums the same terms in the same order (pixel, tap, corner), so the choice
+    // never changes a bit.
+    const bool fused_scatter = images * block_count >= threads;
     S* const grad_x_out = t.grad_x ? t.grad_x + n0 * image : nullptr;
     V* const grad_x_acc = !t.grad_x ? nullptr : grad_x_in_place ? reinterpret_cast<V*>(grad_x_out)
                                                                 : scratch.grad_x_channels_last;
