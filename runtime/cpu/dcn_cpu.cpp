@@ -133,7 +133,7 @@ struct BackwardScratch {
     if (!(g.nhwc && std::is_same_v<typename Prec::S, V>)) grad_x_channels_last = carve.take<V>(t.step * image);
     weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
     grad_weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
-    if (!(g.nhwc && std::is_same_v<typename Prec::S, Col>)) grad_y_columns = carve.take<Col>(t.step * span * g.Co);
+    if (!g.nhwc) grad_y_columns = carve.take<Col>(t.step * span * g.Co);
     grad_y_rows = carve.take<Col>(t.step * span * g.Co);
     dcol = carve.take<V>(t.step * columns_per_image);
     columns = carve.take<Col>(t.step * columns_per_image);
@@ -230,6 +230,43 @@ void with_sampled_x(bool nhwc, const V* copy, const S* caller, F&& f) {
     f(copy);
 }
 
+// y = product + bias for output pixels [p0, p0 + tw) of one image, from the tile's GEMM results
+// (per group [tw][Co/groups]) into y's layout and type. NCHW transposes in blocks of 16 pixels, whose
+// 16 product rows stay in L1 while every output channel takes its 16 values from them.
+template <typename V, typename S>
+void write_output(const ConvGeometry& g, const V* product, int64_t tw, const V* bias, S* y, int64_t p0) {
+  const int64_t co_g = g.outputs_per_group;
+  if (g.nhwc) {
+    for (int64_t q = 0; q < tw; ++q)
+      for (int64_t o = 0; o < g.Co; ++o)
+        y[(p0 + q) * g.Co + o] =
+            narrow<S>(product[(o / co_g) * tw * co_g + q * co_g + o % co_g] + (bias ? bias[o] : V(0)));
+    return;
+  }
+  constexpr int64_t kPixels = 16;
+  for (int64_t q0 = 0; q0 < tw; q0 += kPixels) {
+    const int64_t count = std::min(kPixels, tw - q0);
+    for (int64_t o = 0; o < g.Co; ++o) {
+      const V* column = product + (o / co_g) * tw * co_g + q0 * co_g + o % co_g;
+      const V b = bias ? bias[o] : V(0);
+      S* row = y + o * g.P + p0 + q0;
+      for (int64_t e = 0; e < count; ++e) row[e] = narrow<S>(column[e * co_g] + b);
+    }
+  }
+}
+
+// f(n, p_begin, p_end) over the input pixels of `images` images in pieces of kCopyPixels: the layout
+// copies of x and grad_x share out even for a single image.
+constexpr int64_t kCopyPixels = 1024;
+template <typename F>
+void for_each_pixel_range(ThreadPool& pool, const ConvGeometry& g, int64_t images, F&& f) {
+  const int64_t pixels = g.H * g.W, pieces = (pixels + kCopyPixels - 1) / kCopyPixels;
+  pool.parallel_for(images * pieces, [&](int64_t item) {
+    const int64_t n = item / pieces, p_begin = item % pieces * kCopyPixels;
+    f(n, p_begin, std::min(pixels, p_begin + kCopyPixels));
+  });
+}
+
 // The permutations of the weights, over groups of output channels on the pool.
 template <typename V>
 void weight_to_segment_rows(ThreadPool& pool, const ConvGeometry& g, const std::vector<ChannelSegment>& segments,
@@ -323,8 +360,8 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
     const int64_t images = std::min(tiling.step, problem.N - n0);
     if (!g.nhwc)
       phases.run("im2col", costs.value * 2 * double(images) * image, 0, [&] {
-        pool.parallel_for(images, [&](int64_t n) {
-          to_channels_last(g, t.x + (n0 + n) * image, scratch.x_channels_last + n * image);
+        for_each_pixel_range(pool, g, images, [&](int64_t n, int64_t p_begin, int64_t p_end) {
+          to_channels_last(g, t.x + (n0 + n) * image, scratch.x_channels_last + n * image, p_begin, p_end);
         });
       });
     phases.run_shared(
@@ -351,18 +388,7 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
                 const ChannelSegment& s = segments[i];
                 gemms[i].rows(tw).run(columns + tw * g.K * s.c_begin, nullptr, product + s.group * tw * co_g);
               }
-              // y = product + bias, in the layout's order.
-              S* const y = t.y + (n0 + n) * g.Co * g.P;
-              for (int64_t o = 0; o < g.Co; ++o) {
-                const V* column = product + (o / co_g) * tw * co_g + o % co_g;
-                const V bias = t.bias ? t.bias[o] : V(0);
-                if (g.nhwc) {
-                  for (int64_t q = 0; q < tw; ++q) y[(p0 + q) * g.Co + o] = narrow<S>(column[q * co_g] + bias);
-                } else {
-                  S* row = y + o * g.P + p0;
-                  for (int64_t q = 0; q < tw; ++q) row[q] = narrow<S>(column[q * co_g] + bias);
-                }
-              }
+              write_output(g, product, tw, t.bias, t.y + (n0 + n) * g.Co * g.P, p0);
             });
           });
         });
@@ -397,7 +423,9 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
   const bool reads_x = want_coord || t.grad_weight;  // grad_x alone needs only the samples, not x
   // NHWC f32/f64 accumulates grad_x in the caller's memory; the rest in a channels-last V buffer.
   const bool grad_x_in_place = g.nhwc && std::is_same_v<S, V>;
-  const bool grad_y_columns_in_place = g.nhwc && std::is_same_v<S, Col>;
+  // grad_y is the GEMMs' input type in every precision: NHWC's [P][Co] is the dcol GEMM's A as it is.
+  static_assert(std::is_same_v<S, Col>, "grad_y is read as GEMM input");
+  const bool grad_y_columns_in_place = g.nhwc;
   PhaseTotals phases(context.phases);
   if (config.gemm == GemmLibrary::openblas) pin_blas_to_one_thread();
 
@@ -490,9 +518,10 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
                                                                 : scratch.grad_x_channels_last;
     const double prepare_bytes = costs.value * double(images) * image * ((reads_x && !g.nhwc ? 2 : 0) + (t.grad_x ? 1 : 0));
     phases.run(want_dcol ? "col2im_coord" : "im2col", prepare_bytes, 0, [&] {
-      pool.parallel_for(images, [&](int64_t n) {
-        if (reads_x && !g.nhwc) to_channels_last(g, t.x + (n0 + n) * image, scratch.x_channels_last + n * image);
-        if (grad_x_acc) std::fill(grad_x_acc + n * image, grad_x_acc + (n + 1) * image, V(0));
+      for_each_pixel_range(pool, g, images, [&](int64_t n, int64_t p_begin, int64_t p_end) {
+        if (reads_x && !g.nhwc)
+          to_channels_last(g, t.x + (n0 + n) * image, scratch.x_channels_last + n * image, p_begin, p_end);
+        if (grad_x_acc) std::fill(grad_x_acc + n * image + p_begin * g.C, grad_x_acc + n * image + p_end * g.C, V(0));
       });
     });
 
@@ -504,16 +533,22 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
       const bool copy_columns = want_dcol && !grad_y_columns_in_place;
       if (t.grad_weight || copy_columns)
         phases.run(want_dcol ? "gemm_dcol" : "gemm_weight", costs.column * 2.0 * images * g.Co * sw, 0, [&] {
-        pool.parallel_for(images, [&](int64_t n) {
+        // Items of kCopyRows output channels of one image: row copies and blocked transposes.
+        constexpr int64_t kCopyRows = 64;
+        const int64_t pieces = (g.Co + kCopyRows - 1) / kCopyRows;
+        pool.parallel_for(images * pieces, [&](int64_t item) {
+          const int64_t n = item / pieces, o0 = item % pieces * kCopyRows, count = std::min(kCopyRows, g.Co - o0);
           const S* gy = t.grad_y + (n0 + n) * g.Co * g.P;
           Col* rows = scratch.grad_y_rows + n * g.Co * sw;
           Col* columns = copy_columns ? scratch.grad_y_columns + n * sw * g.Co : nullptr;
-          for (int64_t o = 0; o < g.Co; ++o) {
-            for (int64_t q = 0; q < sw; ++q) {
-              const V v = widen<V>(g.nhwc ? gy[(p0 + q) * g.Co + o] : gy[o * g.P + p0 + q]);
-              if (t.grad_weight) rows[o * sw + q] = narrow<Col>(v);
-              if (columns) columns[q * g.Co + o] = narrow<Col>(v);
-            }
+          if (g.nhwc) {
+            // [P][Co] in memory: the columns are read in place; rows [Co][sw] by transposing.
+            if (t.grad_weight) transpose(gy + p0 * g.Co + o0, sw, count, g.Co, rows + o0 * sw, sw);
+          } else {
+            if (t.grad_weight)
+              for (int64_t o = o0; o < o0 + count; ++o)
+                for (int64_t q = 0; q < sw; ++q) rows[o * sw + q] = narrow<Col>(widen<V>(gy[o * g.P + p0 + q]));
+            if (columns) transpose(gy + o0 * g.P + p0, count, sw, g.P, columns + o0, g.Co);
           }
         });
       });
@@ -660,13 +695,13 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
     if (t.grad_x && !grad_x_in_place) {
       // The chunk's grad_x is complete: into the caller's layout and type.
       phases.run("col2im_coord", costs.value * 2 * double(images) * image, 0, [&] {
-        pool.parallel_for(images, [&](int64_t n) {
+        for_each_pixel_range(pool, g, images, [&](int64_t n, int64_t p_begin, int64_t p_end) {
           const V* from = grad_x_acc + n * image;
           S* to = grad_x_out + n * image;
           if (g.nhwc)
-            for (int64_t i = 0; i < image; ++i) to[i] = narrow<S>(from[i]);
+            for (int64_t i = p_begin * g.C; i < p_end * g.C; ++i) to[i] = narrow<S>(from[i]);
           else
-            from_channels_last(g, from, to);
+            from_channels_last(g, from, to, p_begin, p_end);
         });
       });
     }

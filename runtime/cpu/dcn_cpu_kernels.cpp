@@ -118,10 +118,12 @@ DCNJIT_CHANNEL_LOOP_CLONES void sample_run_portable(const XT* x, int64_t C, cons
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// bf16 columns with AVX512-BF16, which the native bf16 path implies (oneDNN runs it only there): 16
-// channels per step, the same products and sums in the same order as sample_run_portable, rounded to
-// nearest even by vcvtneps2bf16. That instruction flushes subnormal results to zero, as the GEMMs'
-// vdpbf16ps treats subnormal inputs as zero anyway: no result depends on how a subnormal column rounds.
+// The same loop written for AVX-512, 16 channels per step: the same products and sums in the same
+// order as sample_run_portable (the compiler's clones use 256-bit vectors), so the same bits. Columns
+// in f32, or in bf16 with AVX512-BF16, which the native bf16 path implies (oneDNN runs it only there),
+// rounded to nearest even by vcvtneps2bf16. That instruction flushes subnormal results to zero, as the
+// GEMMs' vdpbf16ps treats subnormal inputs as zero anyway: no result depends on how a subnormal column
+// rounds.
 template <typename XT>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) inline __m512 load16(const XT* p) {
   if constexpr (std::is_same_v<XT, float>)
@@ -131,9 +133,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) inline __m512 lo
         _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
 }
 
-template <typename XT>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void sample_run_bf16_avx512(
-    const XT* x, int64_t C, const int64_t (&idx)[4], const float (&wm)[4], int64_t n, Bf16* __restrict out) {
+template <typename XT, typename Col>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void sample_run_avx512(
+    const XT* x, int64_t C, const int64_t (&idx)[4], const float (&wm)[4], int64_t n, Col* __restrict out) {
   const XT* x0 = x + idx[0] * C;
   const XT* x1 = x + idx[1] * C;
   const XT* x2 = x + idx[2] * C;
@@ -146,12 +148,22 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void sample_run_
     v = _mm512_add_ps(v, _mm512_mul_ps(w1, load16(x1 + e)));
     v = _mm512_add_ps(v, _mm512_mul_ps(w2, load16(x2 + e)));
     v = _mm512_add_ps(v, _mm512_mul_ps(w3, load16(x3 + e)));
-    const __m256bh rounded = _mm512_cvtneps_pbh(v);
-    std::memcpy(out + e, &rounded, sizeof rounded);
+    if constexpr (std::is_same_v<Col, float>) {
+      _mm512_storeu_ps(out + e, v);
+    } else {
+      const __m256bh rounded = _mm512_cvtneps_pbh(v);
+      std::memcpy(out + e, &rounded, sizeof rounded);
+    }
   }
   for (; e < n; ++e)
-    out[e] = to_bf16(wm[0] * widen<float>(x0[e]) + wm[1] * widen<float>(x1[e]) + wm[2] * widen<float>(x2[e]) +
-                     wm[3] * widen<float>(x3[e]));
+    out[e] = narrow<Col>(wm[0] * widen<float>(x0[e]) + wm[1] * widen<float>(x1[e]) + wm[2] * widen<float>(x2[e]) +
+                         wm[3] * widen<float>(x3[e]));
+}
+
+bool cpu_has_avx512bf16() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+  return has;
 }
 #endif
 
@@ -159,7 +171,9 @@ template <typename V, typename XT, typename Col>
 inline void sample_run(const XT* x, int64_t C, const dcn::TapSample<V, int64_t>& tap, const V (&wm)[4], int64_t n,
                        Col* out) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if constexpr (std::is_same_v<Col, Bf16>) return sample_run_bf16_avx512(x, C, tap.idx, wm, n, out);
+  if constexpr (std::is_same_v<V, float>) {
+    if (std::is_same_v<Col, Bf16> || cpu_has_avx512bf16()) return sample_run_avx512(x, C, tap.idx, wm, n, out);
+  }
 #endif
   sample_run_portable(x, C, tap.idx, wm, n, out);
 }
@@ -324,30 +338,34 @@ void dispatch_outputs(const ConvGeometry& g, const ImageInputs<V, XT>& in, const
   else if (kGradX || kCoord) run(No{}, No{});
 }
 
-// Transposes a [rows][cols] matrix into [cols][rows] in blocks of 16 rows, converting each element:
-// each column's 16 values are one cache line of the destination (or source), and the block's rows
-// stay in L1 meanwhile.
+}  // namespace
+
 template <typename To, typename From>
-void transpose(const From* in, int64_t rows, int64_t cols, To* out) {
+void transpose(const From* in, int64_t rows, int64_t cols, int64_t in_ld, To* out, int64_t out_ld) {
   constexpr int64_t kRows = 16;
   using V = std::conditional_t<std::is_same_v<To, double> || std::is_same_v<From, double>, double, float>;
   for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
     const int64_t n = std::min(kRows, rows - r0);
     for (int64_t c = 0; c < cols; ++c)
-      for (int64_t e = 0; e < n; ++e) out[c * rows + r0 + e] = narrow<To>(widen<V>(in[(r0 + e) * cols + c]));
+      for (int64_t e = 0; e < n; ++e) out[c * out_ld + r0 + e] = narrow<To>(widen<V>(in[(r0 + e) * in_ld + c]));
   }
 }
 
-}  // namespace
-
-template <typename V, typename S>
-void to_channels_last(const ConvGeometry& g, const S* x, V* x_channels_last) {
-  transpose(x, g.C, g.H * g.W, x_channels_last);
+template <typename To, typename From>
+void transpose(const From* in, int64_t rows, int64_t cols, To* out) {
+  transpose(in, rows, cols, cols, out, rows);
 }
 
 template <typename V, typename S>
-void from_channels_last(const ConvGeometry& g, const V* x_channels_last, S* x) {
-  transpose(x_channels_last, g.H * g.W, g.C, x);
+void to_channels_last(const ConvGeometry& g, const S* x, V* x_channels_last, int64_t p_begin, int64_t p_end) {
+  const int64_t pixels = g.H * g.W;
+  transpose(x + p_begin, g.C, p_end - p_begin, pixels, x_channels_last + p_begin * g.C, g.C);
+}
+
+template <typename V, typename S>
+void from_channels_last(const ConvGeometry& g, const V* x_channels_last, S* x, int64_t p_begin, int64_t p_end) {
+  const int64_t pixels = g.H * g.W;
+  transpose(x_channels_last + p_begin * g.C, p_end - p_begin, g.C, g.C, x + p_begin, pixels);
 }
 
 // Calls visit(o, s, at) for output channels [o_begin, o_end) and each segment s of their group: the
@@ -498,13 +516,16 @@ DCNJIT_INSTANTIATE_VALUE(double)
 #undef DCNJIT_INSTANTIATE_VALUE
 
 #define DCNJIT_INSTANTIATE_COPIES(V, S)                                                                              \
-  template void to_channels_last<V, S>(const ConvGeometry&, const S*, V*);                                           \
-  template void from_channels_last<V, S>(const ConvGeometry&, const V*, S*);
+  template void to_channels_last<V, S>(const ConvGeometry&, const S*, V*, int64_t, int64_t);                         \
+  template void from_channels_last<V, S>(const ConvGeometry&, const V*, S*, int64_t, int64_t);
 DCNJIT_INSTANTIATE_COPIES(float, float)
 DCNJIT_INSTANTIATE_COPIES(double, double)
 DCNJIT_INSTANTIATE_COPIES(float, Bf16)
 #undef DCNJIT_INSTANTIATE_COPIES
 
+template void transpose<float, float>(const float*, int64_t, int64_t, int64_t, float*, int64_t);
+template void transpose<double, double>(const double*, int64_t, int64_t, int64_t, double*, int64_t);
+template void transpose<Bf16, Bf16>(const Bf16*, int64_t, int64_t, int64_t, Bf16*, int64_t);
 template void weight_to_segments<float>(const ConvGeometry&, const std::vector<ChannelSegment>&, const float*, float*,
                                         int64_t, int64_t);
 template void weight_to_segments<double>(const ConvGeometry&, const std::vector<ChannelSegment>&, const double*,

@@ -90,11 +90,17 @@ struct SampleEntry {
   int64_t contributes;
 };
 
-// x of one image [C][H*W] (storage S) -> [H*W][C] in V, and back (rounded into S).
+// Transposes a [rows][cols] matrix (row stride in_ld) into [cols][rows] (row stride out_ld), blocked for
+// the cache, converting each element (exactly, for the instantiated pairs of one type).
+template <typename To, typename From>
+void transpose(const From* in, int64_t rows, int64_t cols, int64_t in_ld, To* out, int64_t out_ld);
+
+// Pixels [p_begin, p_end) of one image's x [C][H*W] (storage S) -> [H*W][C] in V, and back (rounded
+// into S).
 template <typename V, typename S>
-void to_channels_last(const ConvGeometry& g, const S* x, V* x_channels_last);
+void to_channels_last(const ConvGeometry& g, const S* x, V* x_channels_last, int64_t p_begin, int64_t p_end);
 template <typename V, typename S>
-void from_channels_last(const ConvGeometry& g, const V* x_channels_last, S* x);
+void from_channels_last(const ConvGeometry& g, const V* x_channels_last, S* x, int64_t p_begin, int64_t p_end);
 
 // weight [Co][C/groups][K] -> per output channel, the segments of its group one after another, each
 // [K][channels] (row o has C/groups * K elements): the dcol GEMM's B, whose columns match the segments'
