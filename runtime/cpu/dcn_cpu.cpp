@@ -271,9 +271,13 @@ void for_each_pixel_range(ThreadPool& pool, const ConvGeometry& g, int64_t image
 template <typename V>
 void weight_to_segment_rows(ThreadPool& pool, const ConvGeometry& g, const std::vector<ChannelSegment>& segments,
                             const V* weight, V* rows) {
-  constexpr int64_t kOutputs = 16;
-  pool.parallel_for((g.Co + kOutputs - 1) / kOutputs, [&](int64_t item) {
-    weight_to_segment_rows(g, segments, weight, item * kOutputs, std::min(g.Co, (item + 1) * kOutputs), rows);
+  constexpr int64_t kChannels = 16;
+  std::vector<std::pair<std::size_t, int64_t>> items;  // (segment, first channel)
+  for (std::size_t i = 0; i < segments.size(); ++i)
+    for (int64_t c = segments[i].c_begin; c < segments[i].c_end; c += kChannels) items.push_back({i, c});
+  pool.parallel_for(int64_t(items.size()), [&](int64_t item) {
+    const auto [i, c] = items[std::size_t(item)];
+    weight_to_segment_rows(g, segments[i], c, std::min(segments[i].c_end, c + kChannels), weight, rows);
   });
 }
 

@@ -392,25 +392,25 @@ void weight_to_segments(const ConvGeometry& g, const std::vector<ChannelSegment>
 }
 
 template <typename V>
-void weight_to_segment_rows(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const V* weight,
-                            int64_t o_begin, int64_t o_end, V* rows) {
-  const int64_t cg = g.channels_per_group, co_g = g.outputs_per_group;
-  // Output channels of one group at a time, innermost: each row's run of them is one contiguous write.
-  for (int64_t o0 = o_begin; o0 < o_end;) {
-    const int64_t group = o0 / co_g, o1 = std::min(o_end, (group + 1) * co_g);
-    V* const out = rows + group * cg * g.K * co_g + (o0 - group * co_g);
-    for (const ChannelSegment& s : segments) {
-      if (s.group != group) continue;
-      const int64_t c0 = s.c_begin - group * cg, n = s.channels();
-      for (int64_t t = 0; t < g.K; ++t)
-        for (int64_t c = 0; c < n; ++c) {
-          V* row = out + (c0 * g.K + t * n + c) * co_g;
-          const V* w = weight + o0 * cg * g.K + (c0 + c) * g.K + t;
-          for (int64_t o = 0; o < o1 - o0; ++o) row[o] = w[o * cg * g.K];
-        }
+void weight_to_segment_rows(const ConvGeometry& g, const ChannelSegment& s, int64_t c_begin, int64_t c_end,
+                            const V* weight, V* rows) {
+  const int64_t cg = g.channels_per_group, co_g = g.outputs_per_group, n = s.channels();
+  const int64_t c0 = s.c_begin - s.group * cg;  // the segment's first channel inside its group
+  V* const out = rows + s.group * cg * g.K * co_g;
+  const V* const in = weight + s.group * co_g * cg * g.K;
+  // 16 x 16 tiles of (output channel, channel) per tap: the rows of both matrices are a power-of-two
+  // multiple of 64 bytes apart for these layers, so a whole column at a time would evict itself from
+  // the cache's few sets; a tile's 16 rows fit.
+  constexpr int64_t kTile = 16;
+  for (int64_t t = 0; t < g.K; ++t)
+    for (int64_t o0 = 0; o0 < co_g; o0 += kTile) {
+      const int64_t o1 = std::min(co_g, o0 + kTile);
+      for (int64_t c = c_begin; c < c_end; ++c) {
+        V* row = out + (c0 * g.K + t * n + (c - s.c_begin)) * co_g;
+        const V* w = in + (c - s.group * cg) * g.K + t;
+        for (int64_t o = o0; o < o1; ++o) row[o] = w[o * cg * g.K];
+      }
     }
-    o0 = o1;
-  }
 }
 
 template <typename V>
@@ -530,9 +530,9 @@ template void weight_to_segments<float>(const ConvGeometry&, const std::vector<C
                                         int64_t, int64_t);
 template void weight_to_segments<double>(const ConvGeometry&, const std::vector<ChannelSegment>&, const double*,
                                          double*, int64_t, int64_t);
-template void weight_to_segment_rows<float>(const ConvGeometry&, const std::vector<ChannelSegment>&, const float*,
-                                            int64_t, int64_t, float*);
-template void weight_to_segment_rows<double>(const ConvGeometry&, const std::vector<ChannelSegment>&, const double*,
-                                             int64_t, int64_t, double*);
+template void weight_to_segment_rows<float>(const ConvGeometry&, const ChannelSegment&, int64_t, int64_t,
+                                            const float*, float*);
+template void weight_to_segment_rows<double>(const ConvGeometry&, const ChannelSegment&, int64_t, int64_t,
+                                             const double*, double*);
 
 }  // namespace dcnjit::cpu

@@ -110,10 +110,10 @@ void weight_to_segments(const ConvGeometry& g, const std::vector<ChannelSegment>
                         V* permuted, int64_t o_begin, int64_t o_end);
 // The same permutation transposed: per group, [C/groups * K][Co/groups], row (c_begin - group start) * K +
 // t * n + (c - c_begin) for channel c of segment s and tap t: the forward GEMM's B (K * n rows per
-// segment), row-major as the GEMM libraries pack it fastest. For output channels [o_begin, o_end).
+// segment), row-major as the GEMM libraries pack it fastest. For channels [c_begin, c_end) of segment s.
 template <typename V>
-void weight_to_segment_rows(const ConvGeometry& g, const std::vector<ChannelSegment>& segments, const V* weight,
-                            int64_t o_begin, int64_t o_end, V* rows);
+void weight_to_segment_rows(const ConvGeometry& g, const ChannelSegment& s, int64_t c_begin, int64_t c_end,
+                            const V* weight, V* rows);
 // The backward's weight gradient is accumulated per block as one dense matrix [Co/groups][K * n] each,
 // the blocks one after another (block b at element Co/groups * K * b.c_begin). This writes it back
 // as weight [Co][C/groups][K].
