@@ -1,7 +1,7 @@
 // BinaryCache: compiled kernels by content key, in memory and in SQLite (binaries.sqlite beside the
 // tuning database), so a warm process or a second process never recompiles a known kernel.
 //
-// Key (design.md section 3): sha256 over the generated source, the text of every embedded template
+// Key (docs/architecture.md, caches and keys): sha256 over the generated source, the text of every embedded template
 // (generator/template_library.h; a template edit must not reuse stale binaries even if nobody bumps
 // the version), the sorted compiler options, the compiler version, the target, GENERATOR_VERSION and
 // the backend ("cuda" for NVRTC cubin/PTX, "sim" for host shared objects).

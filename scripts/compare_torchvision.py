@@ -43,7 +43,7 @@ import torch
 import torchvision
 from torchvision.ops import deform_conv2d
 
-DEFAULT_PROBLEM = "N1 C256 H50 W76 Co256 k3 p1 mask"  # the DCNv2 ResNet-50 stage-4 layer of issue 2
+DEFAULT_PROBLEM = "N1 C256 H50 W76 Co256 k3 p1 mask"  # the DCNv2 ResNet-50 stage-4 layer
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -28,7 +28,7 @@ build_dir=build-device
 bundle_file=$build_dir/device_bundle.tar.gz
 results=${OUT:-$repo/$build_dir/results}
 
-# The DCNv2 ResNet-50 layers of issue 3 (3x3, pad 1, mask), batch 2 and 8.
+# The DCNv2 ResNet-50 layers (3x3, pad 1, mask), batch 2 and 8.
 r50_problems=(
   "N2 C128 H100 W152 Co128 k3 p1 mask" "N8 C128 H100 W152 Co128 k3 p1 mask"
   "N2 C256 H50 W76 Co256 k3 p1 mask" "N8 C256 H50 W76 Co256 k3 p1 mask"

@@ -10,7 +10,7 @@ parameters the files do not fix (stride, pad, dilation, groups, boundary).
 Inputs are stored as float32 (exactly what the backends consume, so the reference is computed on the very
 same values) and expected results as float64:
   - v2 cases come from torchvision.ops.deform_conv2d in float64 with autograd;
-  - v1 cases come from the independent float64 numpy formulation below (design.md section 1), whose
+  - v1 cases come from the independent float64 numpy formulation below (docs/semantics.md), whose
     gradients are analytic.
 The numpy formulation is checked against torchvision on every v2 case and against one-sided finite
 differences on every case before anything is written, so a mistake in it cannot reach the fixtures.
@@ -28,7 +28,7 @@ import torch
 import torchvision
 
 # ---------------------------------------------------------------------------------------------------------
-# The operator in float64 numpy, written from design.md section 1 (not from any backend's code).
+# The operator in float64 numpy, written from docs/semantics.md (not from any backend's code).
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -295,7 +295,7 @@ def make_case(name, seed, n, c, h, w, co, kh, kw, stride=(1, 1), pad=(0, 0), dil
     grads = numpy_backward(p, *args, inputs["grad_y"])
     finite_difference_check(name, p, inputs, grads, rng)
     expected = dict(y=y, **grads)
-    source = "numpy float64 formulation of design.md section 1 (scripts/make_golden.py)"
+    source = "numpy float64 formulation of docs/semantics.md (scripts/make_golden.py)"
     if boundary == "v2":
         reference = torchvision_reference(p, *args, inputs["grad_y"])
         for key, value in reference.items():

@@ -15,6 +15,11 @@ packages=(
   libdnnl-dev           # oneDNN: the CPU backend's f32 and bf16 GEMMs (2x OpenBLAS on the r50 layers; docs/perf.md)
   libboost-context-dev  # sim backend fibers
   libxml2-utils         # xmllint: the profile SVG test checks well-formedness
+  # The Python package and its tests (python/, tests/python, examples/scaled_digits): Debian's CPU-only
+  # torch and torchvision (PyPI's torch wheels pull in gigabytes of CUDA libraries), scikit-learn for its
+  # bundled digits, matplotlib for the experiment's picture.
+  python3-dev python3-venv python3-numpy python3-pytest
+  python3-torch python3-torchvision python3-sklearn python3-matplotlib
 )
 
 missing=()
@@ -28,6 +33,20 @@ if ((${#missing[@]})); then
   [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# nanobind (the Python bindings) is not packaged by Debian 12: a virtual environment over Debian's python3
+# (--system-site-packages: it sees torch & co.) gets the pinned version from PyPI. python/CMakeLists.txt
+# builds with .venv/bin/python when it exists; scripts/test.sh runs pytest with it.
+nanobind_version=3.1.0
+venv=$(cd "$(dirname "$0")/.." && pwd)/.venv
+if [[ ! -x $venv/bin/python ]]; then
+  echo "setup: creating $venv (Python for the dcnjit package)"
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+fi
+if [[ $("$venv/bin/python" -c 'import nanobind; print(nanobind.__version__)' 2>/dev/null) != "$nanobind_version" ]]; then
+  echo "setup: installing nanobind==$nanobind_version into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "nanobind==$nanobind_version"
 fi
 
 cuda_root=${CUDA_HOME:-/usr/local/cuda}

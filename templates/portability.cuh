@@ -17,6 +17,15 @@
 #endif
 #endif
 
+// For rare paths kept out of a hot loop's register allocation (a real call on the GPU).
+#ifndef DCN_DEVICE_NOINLINE
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__) || defined(DCNJIT_SIM)
+#define DCN_DEVICE_NOINLINE __device__ __noinline__
+#else
+#define DCN_DEVICE_NOINLINE inline
+#endif
+#endif
+
 namespace dcn {
 
 constexpr unsigned kFullWarpMask = 0xffffffffu;

@@ -1,5 +1,5 @@
 // The sampling math of deformable convolution, shared by every kernel, the sim backend and the CPU
-// backend (compiled for the host), so the backends cannot drift apart. design.md section 1 is the
+// backend (compiled for the host), so the backends cannot drift apart. docs/semantics.md is the
 // contract; this file is its only implementation.
 //
 // A tap's sample point (py, px) touches the four corners of the cell [y0, y0+1] x [x0, x0+1].
@@ -20,6 +20,12 @@
 //
 // The range test runs before any float->int conversion, so NaN, +-Inf and 1e30 coordinates yield
 // "no contribution" and never an out-of-range index.
+//
+// Non-finite x, mask, weight or grad_y propagate as IEEE arithmetic through torchvision's formula
+// (docs/semantics.md): a corner outside the image is 0 and never read (`reads`), and in v2 the value
+// of a point on the border py == -1 or px == -1 is exactly 0 (`value_reads` false; its derivatives
+// still read row/column 0). Callers load reads[k] ? x[idx[k]] : 0 so that a zero weight times a NaN or
+// Inf elsewhere in the plane cannot turn the contract's 0 into NaN.
 #pragma once
 
 #ifndef DCNJIT_HD
@@ -54,12 +60,30 @@ DCNJIT_HD double floor_of(double v) {
 #endif
 }
 
+DCNJIT_HD bool is_finite(float v) {
+#if defined(__CUDACC_RTC__) || defined(__CUDA_ARCH__)
+  return isfinite(v);
+#else
+  return std::isfinite(v);
+#endif
+}
+
+DCNJIT_HD bool is_finite(double v) {
+#if defined(__CUDACC_RTC__) || defined(__CUDA_ARCH__)
+  return isfinite(v);
+#else
+  return std::isfinite(v);
+#endif
+}
+
 template <typename T, typename Index>
 struct TapSample {
   Index idx[4];  // corners (y0,x0), (y0,x1), (y1,x0), (y1,x1) as y*W + x; 0 where outside
   T w[4];
   T wy[4];
   T wx[4];
+  bool reads[4];     // the corner lies inside the image (the others have zero weights and read as 0)
+  bool value_reads;  // the value reads the corners (false only on v2's border py == -1 or px == -1)
 };
 
 // Fills `s` for the sample point (py, px) in an H x W plane. Returns false when the point
@@ -87,7 +111,10 @@ DCNJIT_HD bool sample_tap(T py, T px, int H, int W, TapSample<T, Index>& s) {
       s.w[k] = ok[k] ? w[k] : T(0);
       s.wy[k] = ok[k] ? wy[k] : T(0);
       s.wx[k] = ok[k] ? wx[k] : T(0);
+      s.reads[k] = ok[k];
     }
+    // torchvision's value test is strict at -1 (its derivative test is not).
+    s.value_reads = py > T(-1) && px > T(-1);
     return true;
   } else {
     if (!(py >= T(0) && py < T(H) && px >= T(0) && px < T(W))) return false;
@@ -107,6 +134,8 @@ DCNJIT_HD bool sample_tap(T py, T px, int H, int W, TapSample<T, Index>& s) {
     s.w[0] = hy * hx; s.w[1] = hy * lx; s.w[2] = ly * hx; s.w[3] = ly * lx;
     s.wy[0] = -hx * gy; s.wy[1] = -lx * gy; s.wy[2] = hx * gy; s.wy[3] = lx * gy;
     s.wx[0] = -hy * gx; s.wx[1] = hy * gx; s.wx[2] = -ly * gx; s.wx[3] = ly * gx;
+    s.reads[0] = s.reads[1] = s.reads[2] = s.reads[3] = true;  // clamped corners are always inside
+    s.value_reads = true;
     return true;
   }
 }
@@ -115,9 +144,10 @@ DCNJIT_HD bool sample_tap(T py, T px, int H, int W, TapSample<T, Index>& s) {
 template <int kBoundary, typename T, typename Index, typename Load>
 DCNJIT_HD T sample_value(T py, T px, int H, int W, Load load) {
   TapSample<T, Index> s;
-  if (!sample_tap<kBoundary>(py, px, H, W, s)) return T(0);
-  return s.w[0] * T(load(s.idx[0])) + s.w[1] * T(load(s.idx[1])) + s.w[2] * T(load(s.idx[2])) +
-         s.w[3] * T(load(s.idx[3]));
+  if (!sample_tap<kBoundary>(py, px, H, W, s) || !s.value_reads) return T(0);
+  T v[4];
+  for (int k = 0; k < 4; ++k) v[k] = s.reads[k] ? T(load(s.idx[k])) : T(0);
+  return s.w[0] * v[0] + s.w[1] * v[1] + s.w[2] * v[2] + s.w[3] * v[3];
 }
 
 }  // namespace dcn

@@ -1,4 +1,4 @@
-// Timing one pass of one problem under one config, the way design.md section 3 asks: random non-zero
+// Timing one pass of one problem under one config, the way docs/architecture.md (caches and keys) describes: random non-zero
 // inputs (offsets in a realistic range), a warm-up run (it also compiles and catches launch errors),
 // the median of repeats, and rotating input sets so a repeat does not find the previous one's data
 // in cache. Runs through BackendImpl::forward/backward, the same path Plan takes.

@@ -1,5 +1,5 @@
 // TuningDb: the persistent record of every tuning trial and of the winning config per
-// (problem, layout, pass, backend, environment) — design.md section 3.
+// (problem, layout, pass, backend, environment) — docs/architecture.md, caches and keys.
 //
 // Keys. problem = Problem::to_string() (canonical: shape, stride, pad, dilation, groups, og, mask,
 // bias, boundary, dtype), layout = "NCHW", pass = to_string(Pass), backend = to_string(Backend),

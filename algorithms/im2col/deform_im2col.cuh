@@ -2,8 +2,11 @@
 // output pixel p of the chunk (docs/semantics.md). The forward GEMM then multiplies each conv group's
 // weights [Co/g, C/g * taps] by these columns (tap_geometry.cuh has their layout).
 //
-// Loads are branch-free: a sample point that contributes nothing has zero weights and corner offsets
-// 0, so every thread issues the same 4 x items loads per channel and the result is selected afterwards.
+// Loads are branch-free: a corner that does not exist has offset 0, so every thread issues the same
+// 4 x items loads per channel and the values are selected afterwards. Non-finite inputs follow
+// torchvision's formula (docs/semantics.md): a corner outside the image is 0 (never a zero weight times
+// whatever the loaded element holds), a point that reads nothing has value 0, and m * 0 still carries a
+// NaN or Inf mask.
 #pragma once
 
 #include "algorithms/im2col/tap_geometry.cuh"
@@ -31,19 +34,16 @@ DCN_DEVICE void deform_im2col(const SamplingParams& p) {
     }
 #pragma unroll Spec::channel_unroll
     for (int c = 0; c < Spec::channels_per_group; ++c) {
-      Compute value[E];
+      Compute corner[E][4];
+#pragma unroll
+      for (int e = 0; e < E; ++e) item[e].corners(x, corner[e]);
 #pragma unroll
       for (int e = 0; e < E; ++e) {
-        const T* __restrict__ plane = x + item[e].plane;
         const LoopItem<Spec>& it = item[e];
-        value[e] = it.w[0] * widen(plane[it.idx[0]]) + it.w[1] * widen(plane[it.idx[1]]) +
-                   it.w[2] * widen(plane[it.idx[2]]) + it.w[3] * widen(plane[it.idx[3]]);
-      }
-#pragma unroll
-      for (int e = 0; e < E; ++e) {
-        // m * 0 where the point contributes nothing: a non-finite mask still propagates (docs/semantics.md).
-        if (item[e].valid)
-          columns[item[e].column] = store_as<T>(item[e].modulation * (item[e].inside ? value[e] : Compute(0)));
+        const Compute* v = corner[e];
+        const Compute value = it.value_reads ? it.w[0] * v[0] + it.w[1] * v[1] + it.w[2] * v[2] + it.w[3] * v[3]
+                                             : Compute(0);
+        if (it.valid) columns[it.column] = store_as<T>(it.modulation * value);
         item[e].plane += plane_step;
         item[e].column += column_step;
       }

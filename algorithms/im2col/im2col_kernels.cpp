@@ -39,12 +39,13 @@ bool scatters(SamplingKind kind) { return kind == SamplingKind::col2im || kind =
 
 // __launch_bounds__(threads, min_blocks) with min_blocks = 512 / threads: ptxas may then use up to 128
 // registers per thread. With the thread count alone, ptxas picks its own occupancy target and was
-// measured to cap the backward kernels at 40-48 registers and spill; these kernels need 40-64. With 4
-// items per thread, col2im_coord keeps 4 items' corners, weights and sums live and spilled at 128
-// registers (the NVRTC sweep): those kernels get 256 resident threads per SM's worth of registers
-// (up to 255 each), half the threads, each with 4x the loads in flight.
+// measured to cap the backward kernels at 40-48 registers and spill; these kernels need 40-64 for one
+// item per thread. With 2 or 4 items per thread, col2im_coord keeps every item's corners, weights and
+// sums live and spilled at 128 registers (the NVRTC sweep: 20 bytes for bf16 NHWC with 2 items): those
+// kernels may use up to 255 registers (256 resident threads per SM's worth), fewer threads each with
+// 2-4x the loads in flight. The bound is a ceiling: ptxas uses fewer where it can.
 int min_blocks_per_sm(int block_threads, int items) {
-  const int resident = items >= 4 ? 256 : 512;
+  const int resident = items >= 2 ? 256 : 512;
   return block_threads >= resident ? 1 : resident / block_threads;
 }
 

@@ -1,5 +1,7 @@
 #include "algorithms/im2col/im2col_knobs.h"
 
+#include "algorithms/im2col/im2col_kernels.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -109,12 +111,16 @@ KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
       return "a chunk has fewer work items than one block covers";
     return {};
   };
-  // A block of col2im_coord keeps each item's corners, weights and sums live: 4 items x 512 threads need
-  // more than the 128 registers per thread a 512-thread block can have (it spilled in the NVRTC sweep).
-  ConfigCheck check = [](const Problem&, const KnobTable& table, const Config& config) -> std::string {
+  // A thread of col2im_coord keeps each of its items' corners, weights and sums live: 2 or more items
+  // need more than the 128 registers per thread a 512-thread block can have, and 4 items with 64-bit
+  // indices more than 255 (all spilled in the NVRTC sweep). im2col_kernels.cpp gives items >= 2 the
+  // registers of 256 resident threads.
+  ConfigCheck check = [](const Problem& p, const KnobTable& table, const Config& config) -> std::string {
     const Im2colKnobs k = Im2colKnobs::of(table, config);
-    if (k.items * k.threads > 1024)
-      return fmt::format("items={} with threads={}: at most 1024 items per block (registers)", k.items, k.threads);
+    if (k.items * k.threads > 512)
+      return fmt::format("items={} with threads={}: at most 512 items per block (registers)", k.items, k.threads);
+    if (k.items > 2 && needs_64bit_index(p, k.step))
+      return fmt::format("items={}: at most 2 items per thread with 64-bit indices (registers)", k.items);
     return {};
   };
   return KnobTable("im2col", std::move(knobs), std::move(check), std::move(prune));

@@ -161,19 +161,35 @@ struct LoopItem {
   Index idx[4];
   Compute w[4];
   Compute modulation;
-  bool valid, inside;
+  unsigned reads;    // bit k: corner k lies inside the image (the others read as 0, never loaded)
+  bool valid, inside, value_reads;
 
   DCN_DEVICE void from(const ItemSample<Spec>& sample) {
     plane = sample.plane;
     column = sample.column;
+    reads = 0;
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       idx[k] = sample.s.idx[k];
       w[k] = sample.s.w[k];
+      reads |= sample.s.reads[k] ? 1u << k : 0u;
     }
     modulation = sample.at.modulation;
     valid = sample.valid;
     inside = sample.inside;
+    value_reads = sample.s.value_reads;
+  }
+
+  // The four corners of one channel whose plane starts at `base`: loaded unconditionally (offset 0 for a
+  // corner that does not exist, so the load is in bounds and every thread issues the same loads), then
+  // selected, so a corner outside the image is exactly 0 whatever that element holds (docs/semantics.md).
+  template <typename T>
+  DCN_DEVICE void corners(const T* __restrict__ base, Compute (&v)[4]) const {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const Compute loaded = Compute(widen(base[plane + idx[k]]));
+      v[k] = (reads >> k) & 1u ? loaded : Compute(0);
+    }
   }
 };
 
@@ -192,7 +208,9 @@ DCN_DEVICE void sample_item(const SamplingParams& p, typename Spec::index item, 
     out.s.w[k] = out.inside ? out.s.w[k] : Compute(0);
     out.s.wy[k] = out.inside ? out.s.wy[k] : Compute(0);
     out.s.wx[k] = out.inside ? out.s.wx[k] : Compute(0);
+    out.s.reads[k] = out.inside && out.s.reads[k];
   }
+  out.s.value_reads = out.inside && out.s.value_reads;
   const Index first_channel = out.at.group * Index(Spec::channels_per_group);
   out.plane = activation_at<Spec>(p.x_strides, out.at.image, first_channel, Index(0));
   out.column = column_at<Spec>(p, out.at, first_channel);

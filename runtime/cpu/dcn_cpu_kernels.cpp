@@ -1,8 +1,10 @@
 #include "runtime/cpu/dcn_cpu_kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "templates/sampling.cuh"
@@ -76,12 +78,19 @@ namespace {
 // One sample of one tap, offset group and pixel, with the modulation folded into the weights. A point
 // that contributes nothing (outside, NaN, Inf, huge) gets zero weights on index 0, so the loops that
 // read x stay branch-free and in bounds, exactly like the GPU kernels.
+//
+// Those loops read all four corners and fold m into the weights. For finite values that is the
+// contract's formula; for a NaN or Inf in x, the mask or dcol it is not (a zero weight times a NaN at
+// index 0 is NaN, m * sum is not sum of m * terms for an infinite m), so the points where the two can
+// differ take the exact loops below (docs/semantics.md, non-finite inputs): `plain` says a point needs
+// no care, and the coordinate sums are checked after the fact.
 template <int kBoundary, bool kDerivatives, typename V, typename XT>
 struct PixelSample {
   dcn::TapSample<V, int64_t> tap;
   V wm[4];  // w * m
   V m;
   bool contributes;
+  bool plain;  // reads all four corners for its value and has a finite m: sample_run is exact
 
   PixelSample(const ConvGeometry& g, const ImageInputs<V, XT>& in, int64_t og, int64_t t, int64_t p, int64_t ho,
               int64_t wo) {
@@ -96,9 +105,12 @@ struct PixelSample {
         tap.idx[k] = 0;
         tap.w[k] = V(0);
         if constexpr (kDerivatives) tap.wy[k] = tap.wx[k] = V(0);
+        tap.reads[k] = false;
       }
+      tap.value_reads = false;
     }
     for (int k = 0; k < 4; ++k) wm[k] = tap.w[k] * m;
+    plain = tap.value_reads && tap.reads[0] && tap.reads[1] && tap.reads[2] && tap.reads[3] && std::isfinite(m);
   }
 };
 
@@ -178,6 +190,63 @@ inline void sample_run(const XT* x, int64_t C, const dcn::TapSample<V, int64_t>&
   sample_run_portable(x, C, tap.idx, wm, n, out);
 }
 
+// sample_run for the points that are not plain: m * (sum of w * x over the corners the value reads),
+// corners outside the image being 0 and unread (torchvision's formula). With a finite m the terms are
+// (w * m) * x as in sample_run, so finite results round exactly as there.
+template <int kBoundary, bool kDerivatives, typename V, typename XT, typename Col>
+void sample_run_exact(const XT* x, int64_t C, const PixelSample<kBoundary, kDerivatives, V, XT>& s, int64_t n,
+                      Col* __restrict out) {
+  const bool finite_m = std::isfinite(s.m);
+  for (int64_t e = 0; e < n; ++e) {
+    V sum = V(0);
+    if (s.tap.value_reads)
+      for (int k = 0; k < 4; ++k)
+        if (s.tap.reads[k]) sum += (finite_m ? s.wm[k] : s.tap.w[k]) * widen<V>(x[s.tap.idx[k] * C + e]);
+    out[e] = narrow<Col>(finite_m ? sum : s.m * sum);
+  }
+}
+
+template <int kBoundary, bool kDerivatives, typename V, typename XT, typename Col>
+void write_samples(const XT* x, int64_t C, const PixelSample<kBoundary, kDerivatives, V, XT>& s, int64_t n,
+                   Col* out) {
+  if (s.plain)
+    sample_run(x, C, s.tap, s.wm, n, out);
+  else
+    sample_run_exact(x, C, s, n, out);
+}
+
+// The coordinate sums of one point in torchvision's order, for the points where corner_dots' regrouping
+// could move a NaN or Inf: per channel, (m * d sample/d py) * dcol with unread corners as 0 (m stays
+// outside the sum when finite, see reduce_coord_partials), and dcol * sample.
+template <int kBoundary, bool kDerivatives, typename V, typename XT>
+void coordinate_sums_exact(const V* d, const XT* x, int64_t C, const PixelSample<kBoundary, kDerivatives, V, XT>& s,
+                           int64_t n, V (&out)[3]) {
+  const dcn::TapSample<V, int64_t>& k = s.tap;
+  const V term_m = std::isfinite(s.m) ? V(1) : s.m;
+  V sum_py = 0, sum_px = 0, sum_value = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    V v[4];
+    for (int c = 0; c < 4; ++c) v[c] = k.reads[c] ? widen<V>(x[k.idx[c] * C + e]) : V(0);
+    const V d_py = k.wy[0] * v[0] + k.wy[1] * v[1] + k.wy[2] * v[2] + k.wy[3] * v[3];
+    const V d_px = k.wx[0] * v[0] + k.wx[1] * v[1] + k.wx[2] * v[2] + k.wx[3] * v[3];
+    const V value = k.value_reads ? k.w[0] * v[0] + k.w[1] * v[1] + k.w[2] * v[2] + k.w[3] * v[3] : V(0);
+    sum_py += (term_m * d_py) * d[e];
+    sum_px += (term_m * d_px) * d[e];
+    sum_value += d[e] * value;
+  }
+  out[0] = sum_py;
+  out[1] = sum_px;
+  out[2] = sum_value;
+}
+
+// Whether none of d[0, n) is NaN or Inf.
+template <typename V>
+DCNJIT_CHANNEL_LOOP_CLONES bool all_finite(const V* __restrict d, int64_t n) {
+  bool finite = true;
+  for (int64_t e = 0; e < n; ++e) finite &= std::fabs(d[e]) <= std::numeric_limits<V>::max();
+  return finite;
+}
+
 // 32 bytes of V as one GCC vector: 8 floats or 4 doubles. Code written with it compiles to one AVX
 // register or two SSE registers per operation, the same arithmetic per lane either way.
 template <typename V>
@@ -243,15 +312,26 @@ DCNJIT_CHANNEL_LOOP_CLONES void corner_dots(const V* __restrict d, const XT* x, 
 }
 
 // grad_x[corner k][e] += wm[k] * d[e], corner by corner: corners may coincide (v1 clamps the last
-// row and column), so each corner's loop finishes before the next one reads the same elements.
+// row and column), so each corner's loop finishes before the next one reads the same elements. Corners
+// of zero weight (outside the image, or on a cell border; bit k of `used` clear) are skipped: they add
+// nothing, or NaN from 0 * Inf, to an element the contract leaves alone.
 template <typename V>
 DCNJIT_CHANNEL_LOOP_CLONES void scatter_run(const V* __restrict d, V* grad_x, int64_t C, const int64_t (&idx)[4],
-                                            const V (&wm)[4], int64_t n) {
+                                            const V (&wm)[4], unsigned used, int64_t n) {
   for (int k = 0; k < 4; ++k) {
+    if (!(used >> k & 1u)) continue;
     V* __restrict gx = grad_x + idx[k] * C;
     const V w = wm[k];
     for (int64_t e = 0; e < n; ++e) gx[e] += w * d[e];
   }
+}
+
+// Bit k set: corner k has a non-zero bilinear weight (scatter_run adds it).
+template <typename V>
+unsigned used_corners(const dcn::TapSample<V, int64_t>& tap) {
+  unsigned used = 0;
+  for (int k = 0; k < 4; ++k) used |= unsigned(tap.w[k] != V(0)) << k;
+  return used;
 }
 
 template <int kBoundary, typename V, typename XT, typename Col>
@@ -264,7 +344,7 @@ void forward_rows(const ConvGeometry& g, const ImageInputs<V, XT>& in, const Cha
     Col* const row = rows + (p - p_row0) * row_length;
     for (int64_t t = 0; t < g.K; ++t) {
       const PixelSample<kBoundary, false, V, XT> s(g, in, seg.og, t, p, ho, wo);
-      sample_run(x, g.C, s.tap, s.wm, n, row + t * n);
+      write_samples(x, g.C, s, n, row + t * n);
     }
     if (++wo == g.Wo) {
       wo = 0;
@@ -285,18 +365,31 @@ void backward_rows(const ConvGeometry& g, const ImageInputs<V, XT>& in, const Ch
     for (int64_t t = 0; t < g.K; ++t) {
       const PixelSample<kBoundary, kCoord, V, XT> s(g, in, seg.og, t, p, ho, wo);
       const V* const d = dcol + q * row_length + t * n;
-      if constexpr (kColumns) sample_run(x, g.C, s.tap, s.wm, n, out.rows + q * row_length + t * n);
+      if constexpr (kColumns) write_samples(x, g.C, s, n, out.rows + q * row_length + t * n);
       if constexpr (kCoord) {
         V* partial = out.partial + t * 3 * sw + q;
+        V S[4] = {V(0), V(0), V(0), V(0)};  // sum over the segment's channels of dcol * x[corner k]
+        if (s.contributes) corner_dots(d, x, g.C, s.tap, n, S);
+        // Finite sums mean finite dcol and corners: the regrouped sums are then the contract's.
+        const bool regrouped = s.contributes && std::isfinite(s.m) && std::isfinite(S[0]) && std::isfinite(S[1]) &&
+                               std::isfinite(S[2]) && std::isfinite(S[3]);
         if (!s.contributes) {
-          partial[0] = partial[sw] = partial[2 * sw] = V(0);
-        } else {
-          V S[4] = {V(0), V(0), V(0), V(0)};  // sum over the segment's channels of dcol * x[corner k]
-          corner_dots(d, x, g.C, s.tap, n, S);
+          // Nothing read: each channel adds (m * 0) * dcol and dcol * 0, so 0 unless m or a dcol is NaN or Inf.
+          const bool finite_dcol = all_finite(d, n);
+          const V nan = std::numeric_limits<V>::quiet_NaN();
+          partial[0] = partial[sw] = finite_dcol && std::isfinite(s.m) ? V(0) : nan;
+          partial[2 * sw] = finite_dcol ? V(0) : nan;
+        } else if (regrouped) {
           const dcn::TapSample<V, int64_t>& k = s.tap;
           partial[0] = k.wy[0] * S[0] + k.wy[1] * S[1] + k.wy[2] * S[2] + k.wy[3] * S[3];
           partial[sw] = k.wx[0] * S[0] + k.wx[1] * S[1] + k.wx[2] * S[2] + k.wx[3] * S[3];
           partial[2 * sw] = k.w[0] * S[0] + k.w[1] * S[1] + k.w[2] * S[2] + k.w[3] * S[3];
+        } else {
+          V sums[3];
+          coordinate_sums_exact(d, x, g.C, s, n, sums);
+          partial[0] = sums[0];
+          partial[sw] = sums[1];
+          partial[2 * sw] = sums[2];
         }
       }
       if constexpr (kTable) {
@@ -305,11 +398,11 @@ void backward_rows(const ConvGeometry& g, const ImageInputs<V, XT>& in, const Ch
           e.idx[c] = s.tap.idx[c];
           e.wm[c] = s.wm[c];
         }
-        e.contributes = s.contributes;
+        e.used = s.contributes ? used_corners(s.tap) : 0u;
       }
-      // Zero weights contribute nothing to grad_x.
+      // Points that contribute nothing add nothing to grad_x.
       if constexpr (kGradX)
-        if (s.contributes) scatter_run(d, out.grad_x + seg.c_begin, g.C, s.tap.idx, s.wm, n);
+        if (s.contributes) scatter_run(d, out.grad_x + seg.c_begin, g.C, s.tap.idx, s.wm, used_corners(s.tap), n);
     }
     if (++wo == g.Wo) {
       wo = 0;
@@ -458,7 +551,7 @@ void scatter_slice(const ConvGeometry& g, const ChannelSegment& s, int64_t sw, c
   for (int64_t q = 0; q < sw; ++q)
     for (int64_t t = 0; t < g.K; ++t) {
       const SampleEntry<V>& e = table[q * g.K + t];
-      if (e.contributes) scatter_run(dcol_rows + q * row_length + t * n + at, grad_x + c, g.C, e.idx, e.wm, count);
+      if (e.used) scatter_run(dcol_rows + q * row_length + t * n + at, grad_x + c, g.C, e.idx, e.wm, e.used, count);
     }
 }
 
@@ -478,9 +571,10 @@ void reduce_coord_partials(const ConvGeometry& g, const V* mask, int64_t og, int
         sum_dx += row[sw + q];
         sum_value += row[2 * sw + q];
       }
-      // d y / d offset carries the modulation factor; d y / d mask is the unmodulated sample.
+      // d y / d offset carries the modulation factor; d y / d mask is the unmodulated sample. An infinite
+      // m is already inside the partial sums (coordinate_sums_exact).
       const int64_t m_at = m_channel * g.mask_channel + p * g.mask_pixel;
-      const V m = mask ? mask[m_at] : V(1);
+      const V m = mask && std::isfinite(mask[m_at]) ? mask[m_at] : V(1);
       if (grad_offset) {
         const int64_t at = dy_channel * g.offset_channel + p * g.offset_pixel;
         grad_offset[at] = m * sum_dy;

@@ -81,13 +81,13 @@ struct ImageInputs {
 };
 
 // One sample of one tap, offset group and pixel, as the backward's scatter reads it back: the four
-// corners (element index into [H*W]) and their weights with the modulation folded in. A sample that
-// contributes nothing has `contributes` = 0 and is skipped.
+// corners (element index into [H*W]), their weights with the modulation folded in, and which corners the
+// scatter adds (bit k: corner k has a non-zero bilinear weight; 0 for a sample that contributes nothing).
 template <typename V>
 struct SampleEntry {
   int64_t idx[4];
   V wm[4];
-  int64_t contributes;
+  int64_t used;
 };
 
 // Transposes a [rows][cols] matrix (row stride in_ld) into [cols][rows] (row stride out_ld), blocked for

@@ -108,10 +108,11 @@ detail::GemmDesc bias_broadcast_gemm(const detail::GemmDesc& desc, const void* o
   rank1.m = desc.m;
   rank1.n = desc.n;
   rank1.k = 1;
-  rank1.a = desc.bias;  // m x 1, one element per row
+  // C = bias * ones^T (bias along rows), or ones * bias^T (bias_per_column); the same for every batch entry.
+  rank1.a = desc.bias_per_column ? ones : desc.bias;  // m x 1
   rank1.lda = 1;
-  rank1.stride_a = 0;   // the same bias for every batch entry
-  rank1.b = ones;       // 1 x n
+  rank1.stride_a = 0;
+  rank1.b = desc.bias_per_column ? desc.bias : ones;  // 1 x n
   rank1.ldb = desc.n;
   rank1.stride_b = 0;
   rank1.c = desc.c;

@@ -56,7 +56,8 @@ void validate_gemm_desc(const detail::GemmDesc& desc);
 LtGemmMapping map_row_major_gemm(const detail::GemmDesc& desc);
 
 // Pure: the rank-1 GEMM C = desc.beta * C + bias * ones^T over desc's batch, where `ones` holds at
-// least desc.n ones of desc.dtype. Run it, then `desc` with beta = 1 and no bias.
+// least desc.n ones of desc.dtype (with bias_per_column: C = beta * C + ones * bias^T, at least desc.m
+// ones). Run it, then `desc` with beta = 1 and no bias.
 detail::GemmDesc bias_broadcast_gemm(const detail::GemmDesc& desc, const void* ones);
 
 // cuBLASLt's version as "13.1.0".

@@ -186,6 +186,7 @@ const void* CudaDevice::ones(DType dtype, int64_t count) {
     case DType::f32: DCNJIT_CU(api_, cuMemsetD32Async(pointer, 0x3F800000u, std::size_t(capacity), stream_)); break;
     case DType::f16: DCNJIT_CU(api_, cuMemsetD16Async(pointer, 0x3C00u, std::size_t(capacity), stream_)); break;
     case DType::bf16: DCNJIT_CU(api_, cuMemsetD16Async(pointer, 0x3F80u, std::size_t(capacity), stream_)); break;
+    case DType::f64: throw Error(ErrorCode::Unsupported, "cuda gemm: f64 is not supported");
   }
   // Once per growth: makes the vector valid for GEMMs on any stream set later, not just this one.
   DCNJIT_CU(api_, cuStreamSynchronize(stream_));
@@ -207,7 +208,8 @@ void CudaDevice::gemm(const detail::GemmDesc& desc) {
     gemm_->run(desc, stream_, gemm_workspace_, kGemmWorkspaceBytes);
     return;
   }
-  gemm_->run(bias_broadcast_gemm(desc, ones(desc.dtype, desc.n)), stream_, gemm_workspace_, kGemmWorkspaceBytes);
+  gemm_->run(bias_broadcast_gemm(desc, ones(desc.dtype, desc.bias_per_column ? desc.m : desc.n)), stream_,
+             gemm_workspace_, kGemmWorkspaceBytes);
   detail::GemmDesc accumulate = desc;
   accumulate.bias = nullptr;
   accumulate.beta = 1.0f;

@@ -1,5 +1,5 @@
 // The CUDA Driver API, loaded at run time. libcuda is never linked: dcnjit (library and CLI) must
-// start on a machine without a driver and say clearly that no GPU is there (design.md section 2).
+// start on a machine without a driver and say clearly that no GPU is there (docs/architecture.md).
 // The table below is filled through cuGetProcAddress for the CUDA version of the headers we were
 // compiled against, so every call has exactly the ABI that cuda.h declares.
 #pragma once

@@ -1,4 +1,4 @@
-// NVRTC compilation of generated kernels (design.md section 3).
+// NVRTC compilation of generated kernels (docs/architecture.md, caches and keys).
 //
 // Target: straight to cubin (-arch=sm_XX) when NVRTC lists the device's arch in
 // nvrtcGetSupportedArchs; otherwise PTX for the highest supported compute_XX not above the device

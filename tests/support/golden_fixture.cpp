@@ -1,5 +1,7 @@
 #include "tests/support/golden_fixture.h"
 
+#include "tests/support/problems.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <variant>
 
 #include "dcnjit/engine.h"
@@ -151,25 +154,25 @@ std::vector<std::string> GoldenCase::cli_flags() const {
           "--boundary", to_string(p.boundary)};
 }
 
-std::filesystem::path golden_root() {
+std::filesystem::path golden_root(FixtureSet set) {
   const char* data = std::getenv("DCNJIT_TEST_DATA");
   const std::filesystem::path root = data && *data ? data : DCNJIT_SOURCE_DIR "/tests/data";
-  return root / "golden";
+  return root / (set == FixtureSet::golden ? "golden" : "nonfinite");
 }
 
-std::vector<std::string> list_golden_cases() {
+std::vector<std::string> list_golden_cases(FixtureSet set) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(golden_root(), ec))
+  for (const auto& entry : std::filesystem::directory_iterator(golden_root(set), ec))
     if (entry.is_directory()) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
 
-GoldenCase load_golden_case(const std::string& name) {
+GoldenCase load_golden_case(const std::string& name, FixtureSet set) {
   GoldenCase golden;
   golden.name = name;
-  golden.dir = golden_root() / name;
+  golden.dir = golden_root(set) / name;
   const Problem parameters = read_case_parameters(golden.dir / "case.json", golden.description);
   golden.inputs = io::load_problem_arrays(golden.dir, parameters, io::GradYFile::required);
   const Problem& p = golden.inputs.problem;
@@ -186,12 +189,24 @@ GoldenCase load_golden_case(const std::string& name) {
   return golden;
 }
 
-io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend) {
+io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout) {
   EngineOptions options;
   options.backend = backend;
   Engine engine(options);
-  return io::run_problem(engine, golden.inputs, /*backward=*/true);
+  const io::ProblemArrays inputs = in_layout(golden.inputs, layout);
+  return to_nchw(io::run_problem(engine, inputs, /*backward=*/true), inputs.problem);
 }
+
+namespace {
+
+// "nan", "+inf", "-inf" or "finite".
+const char* value_class(float v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
+  return "finite";
+}
+
+}  // namespace
 
 double relative_l2(const std::vector<float>& actual, const std::vector<float>& expected) {
   if (actual.size() != expected.size())
@@ -224,7 +239,25 @@ double relative_l2(const std::vector<float>& actual, const std::vector<float>& e
       report += fmt::format("\n  {}: shape {} vs expected {}", name, got->shape_string(), want->shape_string());
       return;
     }
-    const double error = relative_l2(got->data, want->data);
+    // Non-finite values must sit exactly where expected (docs/semantics.md); the rest is compared by error.
+    std::vector<float> got_finite, want_finite;
+    std::size_t misplaced = 0, first = 0;
+    for (std::size_t i = 0; i < want->data.size(); ++i) {
+      const float a = got->data[i], e = want->data[i];
+      if (std::string_view(value_class(a)) != value_class(e)) {
+        if (misplaced++ == 0) first = i;
+      } else if (std::isfinite(e)) {
+        got_finite.push_back(a);
+        want_finite.push_back(e);
+      }
+    }
+    if (misplaced > 0) {
+      ok = false;
+      report += fmt::format("\n  {:<12} {} non-finite value(s) misplaced, first at element {}: {} where {} is expected",
+                            name, misplaced, first, got->data[first], want->data[first]);
+      return;
+    }
+    const double error = relative_l2(got_finite, want_finite);
     const bool pass = error <= tolerance;
     ok = ok && pass;
     report += fmt::format("\n  {:<12} rel L2 {:.3g}{}", name, error, pass ? "" : "  <-- above tolerance");

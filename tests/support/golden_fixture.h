@@ -27,25 +27,32 @@ struct GoldenCase {
   std::vector<std::string> cli_flags() const;
 };
 
-// $DCNJIT_TEST_DATA/golden, or the source tree's tests/data/golden when the variable is unset (test
+// The fixture sets, each a directory of cases in the same layout:
+//   golden     finite inputs (scripts/make_golden.py)
+//   nonfinite  NaN and +-Inf in x, mask, weight and grad_y (scripts/make_nonfinite_golden.py)
+enum class FixtureSet { golden, nonfinite };
+
+// $DCNJIT_TEST_DATA/<set>, or the source tree's tests/data/<set> when the variable is unset (test
 // discovery runs the executables without the test environment).
-std::filesystem::path golden_root();
+std::filesystem::path golden_root(FixtureSet set = FixtureSet::golden);
 
 // The case names (directory names), sorted. Empty when the directory is missing.
-std::vector<std::string> list_golden_cases();
+std::vector<std::string> list_golden_cases(FixtureSet set = FixtureSet::golden);
 
 // Loads one case; throws dcnjit::Error naming the file on a missing or malformed file.
-GoldenCase load_golden_case(const std::string& name);
+GoldenCase load_golden_case(const std::string& name, FixtureSet set = FixtureSet::golden);
 
-// Runs the case forward and backward (every gradient) on a fresh Engine of `backend`.
-io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend);
+// Runs the case forward and backward (every gradient) on a fresh Engine of `backend`, with the arrays
+// stored in `layout` (the fixtures are NCHW; nhwc permutes the activations in and the results back out).
+io::ProblemResults run_golden_case(const GoldenCase& golden, Backend backend, Layout layout = Layout::nchw);
 
 // ||actual - expected||_2 / ||expected||_2 in double; the absolute norm of the difference when expected
 // is all zeros. Sizes must match.
 double relative_l2(const std::vector<float>& actual, const std::vector<float>& expected);
 
-// Compares y and every gradient present in `expected` (shapes and relative L2 error <= tolerance);
-// the failure message lists each array with its error.
+// Compares y and every gradient present in `expected`: shapes, NaN, +Inf and -Inf at exactly the
+// expected positions, and the relative L2 error of the other elements <= tolerance. The failure message
+// lists each array with its error and the first misplaced non-finite value.
 ::testing::AssertionResult matches_golden(const io::ProblemResults& actual, const io::ProblemResults& expected,
                                           double tolerance);
 

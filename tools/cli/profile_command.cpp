@@ -72,19 +72,21 @@ int run(std::vector<std::string>& argv) {
 const std::string kUsage = std::string(
     "usage: dcnjit profile (--backward | --forward)\n"
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
-    "                      [problem flags] [--backend cpu|cuda|sim] [--threads N] [--config \"k=v ...\"]\n"
+    "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N] [--config \"k=v ...\"]\n"
     "                      [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv] [--svg FILE]\n"
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
     "peaks (memcpy bandwidth, sgemm), and atomic updates. Shown is the run with the median total of K; time\n"
     "no phase claims is reported as \"other\", so the phases add up to the total. Then every alternative config\n"
-    "one change away (im2col step, pixel tile, kept columns; on sim/cuda also split vs fused backward, atomic\n"
-    "strategy, block size) is profiled the same way, with what it saves against the chosen config.\n"
+    "one knob away in the chosen algorithm's knob table (cpu: im2col step, pixel tile; sim/cuda: also block\n"
+    "size, items per thread, split vs fused backward, atomic strategy, GEMM algorithm), and the defaults of\n"
+    "every other algorithm, are profiled the same way, with what each saves against the chosen config.\n"
     "\n"
     "  --in DIR / --preset NAME / --problem TEXT   the problem, as for dcnjit bench\n"
     "  --index I          which problem of the preset (default 0)\n"
     "  --backend B        cpu (default), cuda or sim\n"
+    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n"
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      profile this config instead of the tuned one\n"
     "  --repeats K        timed runs per config (default 5)\n"
@@ -93,7 +95,7 @@ const std::string kUsage = std::string(
     "  --json             {\"total_ms\", \"phases\": [...], \"alternatives\": [...], \"peaks\": {...}} on stdout\n"
     "  --csv              one row per config and phase on stdout\n"
     "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n") +
-    kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype and --boundary apply)";
+    kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});
 

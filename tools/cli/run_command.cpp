@@ -30,6 +30,7 @@ int run(std::vector<std::string>& argv) {
   const bool backward = args.take_flag("backward");
   EngineOptions options;
   options.backend = take_backend(args);
+  options.algorithm = take_algorithm(args);
   if (auto threads = args.take_int("threads", 0, 4096)) options.threads = int(*threads);
   const Problem flags = take_problem_flags(args);
   args.finish();
@@ -59,21 +60,23 @@ int run(std::vector<std::string>& argv) {
 }
 
 const std::string kUsage = std::string(
-    "usage: dcnjit run --in DIR --out DIR [--backward] [--backend cpu|cuda|sim] [--threads N]\n"
+    "usage: dcnjit run --in DIR --out DIR [--backward] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N]\n"
     "                  [--stride S[,S]] [--pad P[,P]] [--dilation D[,D]] [--groups G] [--boundary v1|v2]\n"
-    "                  [--dtype f32|f16|bf16]\n"
+    "                  [--dtype f32|f16|bf16|f64] [--layout nchw|nhwc]\n"
     "\n"
     "Runs one deformable convolution on the arrays in --in and writes the results, all float32, to --out.\n"
     "\n"
     "--in DIR holds x.npy [N,C,H,W], offset.npy [N,2*og*kh*kw,Ho,Wo], weight.npy [Co,C/groups,kh,kw] and\n"
     "optionally mask.npy [N,og*kh*kw,Ho,Wo] (DCNv2), bias.npy [Co] and grad_y.npy [N,Co,Ho,Wo] (needed with\n"
     "--backward); float32, float16 or float64. The shapes, the offset groups og and the mask come from the files.\n"
+    "With --layout nhwc, x, offset, mask and grad_y are channels-last ([N,H,W,C], [N,Ho,Wo,2*og*kh*kw], ...)\n"
+    "and y and the gradients come back the same way.\n"
     "--out DIR receives y.npy and, with --backward, grad_x.npy, grad_offset.npy, grad_weight.npy, and\n"
     "grad_mask.npy / grad_bias.npy when there is a mask / bias.\n"
     "\n"
     "  --backward         also compute every gradient\n"
-    "  --backend B        cpu (default), cuda or sim\n"
-    "  --threads N        CPU threads (default 0 = all cores)\n") + kProblemFlagsUsage + "\n"
+    "  --backend B        cpu (default), cuda or sim\n") + kAlgorithmUsage +
+    "  --threads N        CPU threads (default 0 = all cores)\n" + kProblemFlagsUsage + "\n"
     "\nExit status: 0 on success, 1 on a failure (the message names the file or parameter), 2 on a usage error.";
 
 DCNJIT_COMMAND(Command{"run", "forward (and backward) on .npy arrays from a directory", kUsage.c_str(), run});

@@ -12,6 +12,7 @@
 #include "runtime/backend.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
+#include "tools/cli/problem_inputs.h"
 #include "tuner/cache_path.h"
 #include "core/json_writer.h"
 #include "tuner/pass.h"
@@ -33,6 +34,9 @@ Times the candidate configs of every problem and pass, and stores the fastest in
                          N2 C256 H50 W76 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32
                        omitted fields keep their defaults; '#' starts a comment
   --backend B          cpu | cuda | sim (default cpu)
+  --algorithm NAME     tune only this algorithm (im2col, fused); default: every algorithm of the backend
+                       compared per problem and pass (the winner's config names its algorithm)
+  --layout nchw|nhwc   tune the problems in this memory layout (default: as the problems say; nchw)
   --pass P             which calls to time (default forward):
                          forward    the forward call (y)
                          backward   the complete backward call: every gradient the problem has
@@ -113,7 +117,9 @@ int run_tune(std::vector<std::string>& raw) {
   const auto preset = args.take("preset");
   const auto problems_file = args.take("problems");
   EngineOptions options;
-  options.backend = parse_backend(args.take_or("backend", "cpu"));
+  options.backend = take_backend(args);
+  options.algorithm = take_algorithm(args);
+  const std::optional<std::string> layout_text = args.take("layout");
   const std::vector<tuner::Pass> passes = tuner::parse_pass_selection(args.take_or("pass", "forward"));
   options.threads = int(args.take_int("threads", 0, 4096).value_or(0));
   options.cache_path = args.take_or("cache", "");
@@ -131,8 +137,17 @@ int run_tune(std::vector<std::string>& raw) {
   args.finish();
   if (preset.has_value() == problems_file.has_value()) throw UsageError("give exactly one of --preset or --problems");
 
-  const std::vector<Problem> problems =
+  std::vector<Problem> problems =
       preset ? tuner::find_preset(*preset).problems : tuner::read_problem_file(*problems_file);
+  if (layout_text) {
+    Layout layout;
+    try {
+      layout = parse_layout(*layout_text);
+    } catch (const Error& e) {
+      throw UsageError(fmt::format("--{}", e.what()));
+    }
+    for (Problem& p : problems) p.layout = layout;
+  }
   auto backend = detail::make_backend(options);
   tuner::TuningDb db = tuner::TuningDb::open(tuner::resolve_cache_path(options.cache_path));
 

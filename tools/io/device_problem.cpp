@@ -1,5 +1,8 @@
 #include "tools/io/device_problem.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <cstring>
 
 #include "dcnjit/error.h"
@@ -9,7 +12,24 @@
 namespace dcnjit::io {
 namespace {
 
-DeviceBuffer upload(const DeviceProblem::Allocator& allocate, const HostArray& array, DType dtype) {
+// A finite float32 value that f16 (or, just below FLT_MAX, bf16) cannot hold would become Inf on the
+// device: an error naming the tensor and the element, as .npy reading does for float64 (tools/io/npy.h).
+void check_representable(const HostArray& array, DType dtype, const char* name) {
+  if (dtype == DType::f32) return;
+  for (std::size_t i = 0; i < array.data.size(); ++i) {
+    const float v = array.data[i];
+    const float stored = dtype == DType::f16 ? half_to_float(float_to_half(v)) : bf16_to_float(float_to_bf16(v));
+    if (std::isfinite(v) && !std::isfinite(stored))
+      throw Error(ErrorCode::InvalidArgument,
+                  fmt::format("{}: element {} is {:g}, beyond {}'s range (largest finite value {:g}); use a wider "
+                              "--dtype or scale the data",
+                              name, element_index_text(array.shape, i), v, to_string(dtype),
+                              dtype == DType::f16 ? 65504.0 : 3.3895313892515355e38));
+  }
+}
+
+DeviceBuffer upload(const DeviceProblem::Allocator& allocate, const HostArray& array, DType dtype, const char* name) {
+  check_representable(array, dtype, name);
   const std::vector<std::byte> bytes = encode(array.data, dtype);
   DeviceBuffer buffer = allocate(bytes.size());
   buffer.upload(bytes.data(), bytes.size());
@@ -92,14 +112,14 @@ DeviceProblem::DeviceProblem(const ProblemArrays& arrays, bool backward, const A
   const Problem& p = problem_;
   const DType t = p.dtype;
   if (backward && !arrays.grad_y) throw Error(ErrorCode::InvalidArgument, "grad_y: backward needs the gradient of y");
-  x_ = upload(allocate, arrays.x, t);
-  offset_ = upload(allocate, arrays.offset, t);
-  weight_ = upload(allocate, arrays.weight, t);
-  if (arrays.mask) mask_ = upload(allocate, *arrays.mask, t);
-  if (arrays.bias) bias_ = upload(allocate, *arrays.bias, t);
+  x_ = upload(allocate, arrays.x, t, "x");
+  offset_ = upload(allocate, arrays.offset, t, "offset");
+  weight_ = upload(allocate, arrays.weight, t, "weight");
+  if (arrays.mask) mask_ = upload(allocate, *arrays.mask, t, "mask");
+  if (arrays.bias) bias_ = upload(allocate, *arrays.bias, t, "bias");
   y_ = allocate_elements(allocate, tensor_shape(p, TensorRole::y).elements, t);
   if (!backward) return;
-  grad_y_ = upload(allocate, *arrays.grad_y, t);
+  grad_y_ = upload(allocate, *arrays.grad_y, t, "grad_y");
   grad_x_ = allocate_elements(allocate, arrays.x.numel(), t);
   grad_offset_ = allocate_elements(allocate, arrays.offset.numel(), t);
   grad_weight_ = allocate_elements(allocate, arrays.weight.numel(), t);

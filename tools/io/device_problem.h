@@ -1,5 +1,6 @@
 // Runs the arrays of a ProblemArrays through the public API on any backend: uploads the float32 host
-// arrays into DeviceBuffers in the problem's dtype (f16/bf16 rounded to nearest even on the host),
+// arrays into DeviceBuffers in the problem's dtype (f16/bf16 rounded to nearest even on the host; a finite
+// value the dtype cannot hold is Error(InvalidArgument) naming the tensor, never a silent Inf),
 // allocates the outputs, and downloads results back to float32. Shared by `dcnjit run`, `dcnjit bench`,
 // `dcnjit profile`, the benchmarks and the golden tests, so every backend is driven exactly the same way.
 #pragma once

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -190,6 +191,16 @@ int64_t HostArray::numel() const {
 
 std::string HostArray::shape_string() const { return shape_text(shape); }
 
+std::string element_index_text(const std::vector<int64_t>& shape, std::size_t flat) {
+  std::vector<int64_t> index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] == 0) return shape_text(index);
+    index[d] = int64_t(flat % std::size_t(shape[d]));
+    flat /= std::size_t(shape[d]);
+  }
+  return shape_text(index);
+}
+
 HostArray parse_npy(std::string_view bytes, const std::string& name) {
   if (bytes.size() < kMagic.size() || bytes.substr(0, kMagic.size()) != kMagic)
     fail(name, "not a .npy file (missing the \\x93NUMPY magic string)");
@@ -251,6 +262,11 @@ HostArray parse_npy(std::string_view bytes, const std::string& name) {
         double d;
         std::memcpy(&d, src + 8 * i, 8);
         array.data[i] = float(d);
+        // NaN and Inf stay what they are; a finite value must not silently become Inf.
+        if (std::isfinite(d) && !std::isfinite(array.data[i]))
+          fail(name, fmt::format("element {} is {:g}, beyond float32's range (largest finite value {:g}); the "
+                                 "backends compute in float32 at most",
+                                 element_index_text(array.shape, i), d, double(std::numeric_limits<float>::max())));
       }
       break;
   }

@@ -2,7 +2,8 @@
 // the way tensors enter and leave the CLI, the golden fixtures and the benchmarks.
 //
 // Reading accepts little-endian, C-order float32, float16 and float64 arrays with a version 1.0 or 2.0
-// header and converts them to float32 (f16 exactly, f64 rounded to nearest). Anything else (big-endian,
+// header and converts them to float32 (f16 exactly, f64 rounded to nearest; a finite f64 value beyond
+// float32's range is an error, not an Inf). Anything else (big-endian,
 // Fortran order, integer dtypes, truncated data, a corrupt header) is Error(IoError) whose message names
 // the file and says what was found. Writing always produces float32, version 1.0.
 #pragma once
@@ -24,6 +25,9 @@ struct HostArray {
   int64_t numel() const;
   std::string shape_string() const;  // "[2, 18, 5, 7]"
 };
+
+// The multi-index of element `flat` of a row-major array of `shape`, as "[0, 2, 1]".
+std::string element_index_text(const std::vector<int64_t>& shape, std::size_t flat);
 
 // Reads `path`; errors name the file.
 HostArray read_npy(const std::filesystem::path& path);

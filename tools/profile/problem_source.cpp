@@ -21,11 +21,12 @@ void reject_shape_flags(const Problem& flags, const std::string& source) {
   if (flags.groups != defaults.groups) reject("groups");
 }
 
-// --dtype and --boundary given on the command line override the problem's own.
+// --dtype, --boundary and --layout given on the command line override the problem's own.
 Problem with_type_flags(Problem problem, const Problem& flags) {
   const Problem defaults;
   if (flags.dtype != defaults.dtype) problem.dtype = flags.dtype;
   if (flags.boundary != defaults.boundary) problem.boundary = flags.boundary;
+  if (flags.layout != defaults.layout) problem.layout = flags.layout;
   return problem;
 }
 

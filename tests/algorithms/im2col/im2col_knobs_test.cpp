@@ -94,7 +94,23 @@ TEST(Im2colKnobs, PrunesItemsPerThreadBeyondTheWork) {
   const KnobTable table = make_im2col_knobs(sim_traits());
   for (const Config& c : table.enumerate(tiny, Direction::forward)) EXPECT_EQ(*c.find("items"), "1") << c.to_string();
   // Pruned from the search, but a valid config: it resolves.
-  EXPECT_EQ(*table.resolve(tiny, Config::parse("items=4")).find("items"), "4");
+  EXPECT_EQ(*table.resolve(tiny, Config::parse("items=4 threads=128")).find("items"), "4");
+}
+
+TEST(Im2colKnobs, ItemsPerBlockAndPerThreadAreBoundedByRegisters) {
+  const KnobTable table = make_im2col_knobs(sim_traits());
+  expect_rejected(table, "items=2 threads=512", "at most 512 items per block");
+  expect_rejected(table, "items=4 threads=256", "at most 512 items per block");
+  const Problem big = Problem::parse("N1 C64 H4200 W4200 Co64 k3x3 p1x1 nomask v2 f16");  // 64-bit indices
+  try {
+    table.resolve(big, Config::parse("items=4 threads=128"));
+    FAIL() << "4 items with 64-bit indices were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 2 items per thread with 64-bit indices"), std::string::npos);
+  }
+  for (Direction d : {Direction::forward, Direction::backward})
+    for (const Config& c : table.enumerate(layer(), d))
+      EXPECT_LE(std::stoi(*c.find("items")) * std::stoi(*c.find("threads")), 512) << c.to_string();
 }
 
 TEST(Im2colStep, HeuristicKeepsColumnsWithinBudget) {

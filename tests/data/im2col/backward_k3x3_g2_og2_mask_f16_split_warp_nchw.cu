@@ -29,7 +29,7 @@ using Spec = dcn::SamplingSpec<
     /*atomic=*/dcn::kAtomicWarp>;
 }  // namespace
 
-extern "C" __global__ void __launch_bounds__(256, 2) dcn_col2im_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2_awarp(const dcn::SamplingParams params) {
+extern "C" __global__ void __launch_bounds__(256, 1) dcn_col2im_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2_awarp(const dcn::SamplingParams params) {
   dcn::deform_col2im<Spec>(params);
 }
 // ===== dcn_coord_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2 =====
@@ -62,7 +62,7 @@ using Spec = dcn::SamplingSpec<
     /*atomic=*/dcn::kAtomicPlain>;
 }  // namespace
 
-extern "C" __global__ void __launch_bounds__(256, 2) dcn_coord_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2(const dcn::SamplingParams params) {
+extern "C" __global__ void __launch_bounds__(256, 1) dcn_coord_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2(const dcn::SamplingParams params) {
   dcn::deform_coord<Spec>(params);
 }
 // ===== dcn_cast_f16_i32_t256_it2 =====
@@ -115,7 +115,7 @@ using Spec = dcn::SamplingSpec<
     /*atomic=*/dcn::kAtomicPlain>;
 }  // namespace
 
-extern "C" __global__ void __launch_bounds__(256, 2) dcn_im2col_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2(const dcn::SamplingParams params) {
+extern "C" __global__ void __launch_bounds__(256, 1) dcn_im2col_k3x3_s1x1_d1x1_cpg32_v2_mask_f16_nchw_i32_t256_it2(const dcn::SamplingParams params) {
   dcn::deform_im2col<Spec>(params);
 }
 // ===== dcn_reduce_f16_i32_t256_it2 =====

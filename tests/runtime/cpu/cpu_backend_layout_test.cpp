@@ -64,10 +64,23 @@ INSTANTIATE_TEST_SUITE_P(SharedProblems, CpuNhwcMatchesNchw, ::testing::ValuesIn
 
 // The golden fixtures (tests/golden/golden_test.cpp runs them NCHW), stored channels-last: the same
 // float64 references and the same f32 tolerance (1e-5; tests/golden/golden_test.cpp derives it).
-class CpuNhwcGolden : public ::testing::TestWithParam<std::string> {};
+// The non-finite fixtures too (tests/data/nonfinite: NaN and Inf where torchvision has them).
+struct GoldenParam {
+  test::FixtureSet set;
+  std::string name;
+};
+
+std::vector<GoldenParam> golden_params() {
+  std::vector<GoldenParam> out;
+  for (test::FixtureSet set : {test::FixtureSet::golden, test::FixtureSet::nonfinite})
+    for (const std::string& name : test::list_golden_cases(set)) out.push_back({set, name});
+  return out;
+}
+
+class CpuNhwcGolden : public ::testing::TestWithParam<GoldenParam> {};
 
 TEST_P(CpuNhwcGolden, ForwardAndAllGradientsMatchReference) {
-  const test::GoldenCase golden = test::load_golden_case(GetParam());
+  const test::GoldenCase golden = test::load_golden_case(GetParam().name, GetParam().set);
   const io::ProblemArrays nhwc = test::in_layout(golden.inputs, Layout::nhwc);
   SCOPED_TRACE(nhwc.problem.to_string() + " - " + golden.description);
   Engine engine(EngineOptions{.backend = Backend::cpu, .threads = 2});
@@ -75,8 +88,11 @@ TEST_P(CpuNhwcGolden, ForwardAndAllGradientsMatchReference) {
   EXPECT_TRUE(test::matches_golden(results, golden.expected, 1e-5));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CpuNhwcGolden, ::testing::ValuesIn(test::list_golden_cases()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Fixtures, CpuNhwcGolden, ::testing::ValuesIn(golden_params()),
+                         [](const ::testing::TestParamInfo<GoldenParam>& info) {
+                           return std::string(info.param.set == test::FixtureSet::nonfinite ? "nonfinite_" : "") +
+                                  info.param.name;
+                         });
 
 }  // namespace
 }  // namespace dcnjit::testing

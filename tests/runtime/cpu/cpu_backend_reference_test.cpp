@@ -1,6 +1,6 @@
 // The cpu backend (f32, f64, bf16 native and in f32, f16 in f32, through its BackendImpl) against the
 // independent float64 reference: forward and all five gradients on small random problems that cover
-// the whole contract of design.md section 1.
+// the whole contract of docs/semantics.md.
 #include <gtest/gtest.h>
 
 #include <cmath>

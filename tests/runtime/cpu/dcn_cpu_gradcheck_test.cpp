@@ -1,5 +1,5 @@
 // The double instantiation of the CPU core (dcn_cpu.h) against central finite differences of its own
-// forward, for all five gradients, and the exact-border convention (design.md section 1) on cases worked
+// forward, for all five gradients, and the exact-border convention (docs/semantics.md) on cases worked
 // out by hand.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // An independent float64 reference of deformable convolution for the CPU backend's tests: plain loops
-// over every output, tap and channel, written from design.md section 1 without templates/sampling.cuh.
+// over every output, tap and channel, written from docs/semantics.md without templates/sampling.cuh.
 // v2 follows torchvision's CPU kernels term by term (corner validity tests, its coordinate-weight
 // formula, which gives the exact-border convention), v1 follows MXNet's clamped bilinear with a zero
 // derivative along a clamped axis. Slow on purpose; only for small problems.

@@ -40,7 +40,7 @@ void reference_row_major_gemm(const GemmDesc& d) {
           sum += a_il * b_lj;
         }
         double& out = c[batch * d.stride_c + i * d.ldc + j];
-        out = d.alpha * sum + d.beta * out + (bias ? bias[i] : 0.0);
+        out = d.alpha * sum + d.beta * out + (bias ? bias[d.bias_per_column ? j : i] : 0.0);
       }
 }
 
@@ -123,7 +123,7 @@ struct GemmBuffers {
     a = random_values(std::size_t(desc.stride_a * g.batch), seed);
     b = random_values(std::size_t(desc.stride_b * g.batch), seed + 1);
     c = random_values(std::size_t(desc.stride_c * g.batch), seed + 2);
-    bias = random_values(std::size_t(g.m), seed + 3);
+    bias = random_values(std::size_t(std::max(g.m, g.n)), seed + 3);  // rows or columns
     desc.a = a.data();
     desc.b = b.data();
     desc.c = c.data();
@@ -164,6 +164,29 @@ TEST_P(LtGemmMappingTest, BiasAsRankOneGemmThenAccumulate_MatchesBiasPerRow) {
 
   // Different summation order (bias first), so not bit-exact: 1e-12 is far above double rounding
   // of these k <= 40 sums of O(1) terms and far below any layout error (O(1)).
+  for (std::size_t i = 0; i < expected.c.size(); ++i) ASSERT_NEAR(expected.c[i], actual.c[i], 1e-12) << "element " << i;
+}
+
+// NHWC's forward GEMM: y[images*P, Co] = columns * W^T, with the bias along the output channels (n).
+TEST_P(LtGemmMappingTest, BiasPerColumnAsRankOneGemmThenAccumulate_MatchesBiasPerColumn) {
+  GemmBuffers expected(GetParam(), 13), actual(GetParam(), 13);
+  expected.desc.beta = actual.desc.beta = 0.25f;
+  expected.desc.bias = expected.bias.data();
+  expected.desc.bias_per_column = true;
+  reference_row_major_gemm(expected.desc);
+
+  const std::vector<double> ones(std::size_t(actual.desc.m) + 3, 1.0);  // at least m ones now
+  actual.desc.bias = actual.bias.data();
+  actual.desc.bias_per_column = true;
+  const GemmDesc rank1 = bias_broadcast_gemm(actual.desc, ones.data());
+  EXPECT_NO_THROW(validate_gemm_desc(rank1));
+  EXPECT_EQ(rank1.a, ones.data());
+  EXPECT_EQ(rank1.b, actual.bias.data());
+  column_major_gemm_as_cublaslt_reads_it(map_row_major_gemm(rank1), rank1.alpha, rank1.beta);
+  GemmDesc accumulate = actual.desc;
+  accumulate.bias = nullptr;
+  accumulate.beta = 1.0f;
+  column_major_gemm_as_cublaslt_reads_it(map_row_major_gemm(accumulate), accumulate.alpha, accumulate.beta);
   for (std::size_t i = 0; i < expected.c.size(); ++i) ASSERT_NEAR(expected.c[i], actual.c[i], 1e-12) << "element " << i;
 }
 

@@ -73,7 +73,7 @@ TEST(CudaBackendGpu, DeviceIndexPastTheLastGpu_IsNoDevice) {
 
 TEST(CudaBackendGpu, Environment_SpellsArchDeviceAndVersions) {
   DCNJIT_REQUIRE_GPU();
-  // The tuning database's environment key (design.md section 3).
+  // The tuning database's environment key (docs/architecture.md, caches and keys).
   const auto backend = detail::make_cuda_backend(cuda_options());
   EXPECT_THAT(backend->environment(),
               ::testing::MatchesRegex("sm_[0-9]+:.+:[0-9]+:driver=[0-9.]+:nvrtc=[0-9.]+:cublasLt=[0-9.]+:gen=[0-9]+"));
@@ -95,6 +95,35 @@ TEST_P(CudaGoldenTest, ForwardAndAllGradientsMatchReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenTest, ::testing::ValuesIn(test::list_golden_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The fixtures with channels-last activations: NHWC equals NCHW on the GPU too.
+class CudaGoldenNhwcTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaGoldenNhwcTest, ForwardAndAllGradientsMatchReference) {
+  DCNJIT_REQUIRE_GPU();
+  const test::GoldenCase golden = test::load_golden_case(GetParam());
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description);
+  EXPECT_TRUE(test::matches_golden(test::run_golden_case(golden, Backend::cuda, Layout::nhwc), golden.expected, 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaGoldenNhwcTest, ::testing::ValuesIn(test::list_golden_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// NaN and +-Inf in x, mask, weight and grad_y where torchvision puts them (docs/semantics.md; the cpu
+// and sim backends run the same fixtures).
+class CudaNonFiniteGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaNonFiniteGoldenTest, NanAndInfWhereTheReferenceHasThem) {
+  DCNJIT_REQUIRE_GPU();
+  const test::GoldenCase golden = test::load_golden_case(GetParam(), test::FixtureSet::nonfinite);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  const io::ProblemResults results = test::run_golden_case(golden, Backend::cuda);
+  EXPECT_TRUE(test::matches_golden(results, golden.expected, 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFixtures, CudaNonFiniteGoldenTest,
+                         ::testing::ValuesIn(test::list_golden_cases(test::FixtureSet::nonfinite)),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // ---- The shared problems against the CPU backend ----
@@ -126,8 +155,9 @@ TEST(CudaVsCpuCases, AreValidProblemsWithAPartialLastChunk) {
 
 class CudaVsCpuTest : public ::testing::TestWithParam<SharedCase> {};
 
-// Forward and every gradient against the cpu backend (NCHW, same rounded inputs), with the default
-// config and with a chunk size that leaves a partial last chunk; NHWC results permuted back to NCHW.
+// Forward and every gradient against the cpu backend (NCHW, same rounded inputs), for every algorithm
+// with its default config (and for im2col a chunk size that leaves a partial last chunk); NHWC results
+// permuted back to NCHW.
 TEST_P(CudaVsCpuTest, ForwardAndAllGradientsMatchCpuBackend) {
   DCNJIT_REQUIRE_GPU();
   const SharedCase& c = GetParam();
@@ -136,11 +166,16 @@ TEST_P(CudaVsCpuTest, ForwardAndAllGradientsMatchCpuBackend) {
   Engine cpu(EngineOptions{.backend = Backend::cpu});
   const io::ProblemResults expected = test::run_both_passes(cpu, test::in_layout(arrays, Layout::nchw));
   Engine gpu(cuda_options());
-  const Config partial = Config::parse("step=" + std::to_string(c.problem.partial_step));
-  for (const Config* config : {static_cast<const Config*>(nullptr), &partial}) {
-    const io::ProblemResults actual = test::to_nchw(test::run_both_passes(gpu, arrays, config), problem);
-    EXPECT_TRUE(test::matches_golden(actual, expected, test::tolerance_against_cpu(c.dtype)))
-        << (config ? config->to_string() : "default config");
+  const auto backend = detail::make_cuda_backend(cuda_options());
+  std::vector<Config> configs;
+  for (const std::string& algorithm : backend->usable_algorithms(problem)) {
+    configs.push_back(Config::parse(algorithm));
+    if (backend->knobs(algorithm).find("step"))
+      configs.push_back(Config::parse(algorithm + " step=" + std::to_string(c.problem.partial_step)));
+  }
+  for (const Config& config : configs) {
+    const io::ProblemResults actual = test::to_nchw(test::run_both_passes(gpu, arrays, &config), problem);
+    EXPECT_TRUE(test::matches_golden(actual, expected, test::tolerance_against_cpu(c.dtype))) << config.to_string();
   }
 }
 

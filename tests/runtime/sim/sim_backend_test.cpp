@@ -1,5 +1,5 @@
-// The sim backend end to end: the im2col algorithm's kernels (im2col, col2im, coord, col2im_coord,
-// bias_grad, and for f16/bf16 reduce + cast), over a sample of each problem's config space, on the
+// The sim backend end to end: every registered algorithm's kernels (im2col's: im2col, col2im, coord,
+// col2im_coord, bias_grad, and for f16/bf16 reduce + cast), over a sample of each one's config space, on the
 // shared problem list (tests/support/problems.h) in every dtype and both layouts, compared with the cpu
 // backend (the oracle, itself checked against torchvision) under two thread orders. NHWC runs are
 // compared with the cpu backend's NCHW results, so they also show that NHWC equals NCHW. Problems are
@@ -19,12 +19,19 @@
 namespace dcnjit::sim {
 namespace {
 
-// Up to `count` configs spread over the enumeration (the default and the last always included).
-std::vector<Config> sample_configs(const detail::BackendImpl& backend, const Problem& problem, std::size_t count) {
-  const std::vector<Config> all = backend.knobs("im2col").enumerate(problem, Direction::backward);
-  if (all.size() <= count) return all;
+// For every algorithm that can run the problem, up to `count` configs spread over its enumeration (the
+// defaults and the last always included); for im2col also a chunk size that leaves a partial last chunk.
+std::vector<Config> sample_configs(const detail::BackendImpl& backend, const Problem& problem, std::size_t count,
+                                   int partial_step) {
   std::vector<Config> out;
-  for (std::size_t i = 0; i < count; ++i) out.push_back(all[i * (all.size() - 1) / (count - 1)]);
+  for (const std::string& algorithm : backend.usable_algorithms(problem)) {
+    const std::vector<Config> all = backend.knobs(algorithm).enumerate(problem, Direction::backward);
+    if (all.size() <= count) out.insert(out.end(), all.begin(), all.end());
+    else
+      for (std::size_t i = 0; i < count; ++i) out.push_back(all[i * (all.size() - 1) / (count - 1)]);
+    if (backend.knobs(algorithm).find("step"))
+      out.push_back(backend.resolve(problem, Config::parse(algorithm + " step=" + std::to_string(partial_step))));
+  }
   return out;
 }
 
@@ -66,11 +73,9 @@ TEST_P(SimMatchesCpu, ForwardAndAllGradientsOverSampledConfigsAndTwoThreadOrders
 
   const std::shared_ptr<detail::BackendImpl> orders[] = {sim_backend(ThreadOrder::in_order()),
                                                          sim_backend(ThreadOrder::random(20240601))};
-  // Forward and backward configs come from one enumeration (backward's is the larger: it adds the
-  // fused/split and atomic axes); each sampled config runs both passes, with a partial last chunk too.
-  std::vector<Config> configs = sample_configs(*orders[0], problem, 3);
-  configs.push_back(orders[0]->resolve(problem, Config::parse("step=" + std::to_string(c.problem.partial_step))));
-  for (const Config& config : configs) {
+  // Forward and backward configs come from one enumeration per algorithm (backward's is the larger: it
+  // adds the backward-only knobs); each sampled config runs both passes.
+  for (const Config& config : sample_configs(*orders[0], problem, 3, c.problem.partial_step)) {
     for (const auto& backend : orders) {
       io::DeviceProblem device(arrays, /*backward=*/true,
                                [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });

@@ -11,6 +11,8 @@
 #include "tests/runtime/sim/child_process.h"
 #include "tests/support/scratch_directory.h"
 #include "tests/support/golden_fixture.h"
+#include "tests/support/problems.h"
+#include "core/problem_tensors.h"
 #include "tools/io/npy.h"
 
 namespace dcnjit::sim {
@@ -83,6 +85,36 @@ TEST_P(SimCliF16, RunBackwardInHalfPrecisionMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimCliF16, ::testing::Values("v2_mask_bias_3x3_pad1", "v2_groups3_offset_groups2"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// NHWC files: the fixture's arrays written in channels-last order (x [N,H,W,C], offset [N,Ho,Wo,2*og*k],
+// mask [N,Ho,Wo,og*k], grad_y [N,Ho,Wo,Co]), run with --layout nhwc; the outputs come back channels-last
+// and, permuted to NCHW, match the fixture's references.
+class SimCliNhwc : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimCliNhwc, RunBackwardOnChannelsLastFilesMatchesReference) {
+  const test::GoldenCase golden = test::load_golden_case(GetParam());
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  const io::ProblemArrays nhwc = test::in_layout(golden.inputs, Layout::nhwc);
+  ScratchDirectory in, out;
+  io::write_npy(std::filesystem::path(in.path()) / "x.npy", nhwc.x);
+  io::write_npy(std::filesystem::path(in.path()) / "offset.npy", nhwc.offset);
+  io::write_npy(std::filesystem::path(in.path()) / "weight.npy", nhwc.weight);
+  if (nhwc.mask) io::write_npy(std::filesystem::path(in.path()) / "mask.npy", *nhwc.mask);
+  if (nhwc.bias) io::write_npy(std::filesystem::path(in.path()) / "bias.npy", *nhwc.bias);
+  io::write_npy(std::filesystem::path(in.path()) / "grad_y.npy", *nhwc.grad_y);
+  std::vector<std::string> argv = {DCNJIT_CLI_PATH, "run",     "--in",     in.path(), "--out", out.path(),
+                                   "--backend",     "sim",     "--backward", "--layout", "nhwc"};
+  for (const std::string& flag : golden.cli_flags()) argv.push_back(flag);
+  const ChildResult run = run_child(argv);
+  ASSERT_EQ(run.exit_code, 0) << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
+  io::ProblemResults written = read_outputs(out.path(), golden.expected);
+  EXPECT_EQ(written.y.shape, tensor_shape(nhwc.problem, TensorRole::y).memory_shape()) << "y is written channels-last";
+  EXPECT_TRUE(test::matches_golden(test::to_nchw(written, nhwc.problem), golden.expected, kF32Tolerance))
+      << fmt::format("{}\n{}", fmt::join(argv, " "), run.output);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimCliNhwc, ::testing::Values("v2_mask_bias_3x3_pad1", "v1_offset_groups2_nonsquare"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

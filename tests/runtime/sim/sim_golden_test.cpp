@@ -55,5 +55,42 @@ TEST_P(SimGolden, ForwardAndAllGradientsMatchReferenceUnderTwoOrders) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimGolden, ::testing::ValuesIn(test::list_golden_cases()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
+// The same fixtures with every activation tensor channels-last (Layout::nhwc): the references hold
+// there too, so NHWC equals NCHW on the sim backend.
+class SimGoldenNhwc : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimGoldenNhwc, ForwardAndAllGradientsMatchReference) {
+  const test::GoldenCase golden = test::load_golden_case(GetParam());
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description);
+  ScopedThreadOrder scoped("random:11");
+  const io::ProblemResults results = test::run_golden_case(golden, Backend::sim, Layout::nhwc);
+  EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimGoldenNhwc, ::testing::ValuesIn(test::list_golden_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The non-finite fixtures (tests/data/nonfinite): NaN and +-Inf in x, mask, weight and grad_y must land
+// where torchvision puts them (docs/semantics.md), as on the cpu backend (tests/golden).
+class SimNonFiniteGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimNonFiniteGolden, NanAndInfWhereTheReferenceHasThem) {
+  const test::GoldenCase golden = test::load_golden_case(GetParam(), test::FixtureSet::nonfinite);
+  SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description);
+  ScopedThreadOrder scoped("random:7");
+  io::ProblemResults results;
+  try {
+    results = test::run_golden_case(golden, Backend::sim);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
+    throw;
+  }
+  EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SimNonFiniteGolden,
+                         ::testing::ValuesIn(test::list_golden_cases(test::FixtureSet::nonfinite)),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 }  // namespace
 }  // namespace dcnjit::sim

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 #include "dcnjit/error.h"
 
 namespace dcnjit::io {
@@ -71,6 +74,31 @@ TEST_P(DeviceProblemCpu, HandComputedForwardAndBackward) {
 
 INSTANTIATE_TEST_SUITE_P(AllDtypes, DeviceProblemCpu, ::testing::Values(DType::f32, DType::f16, DType::bf16),
                          [](const auto& info) { return std::string(to_string(info.param)); });
+
+// A finite value the dtype cannot hold would reach the backend as Inf: an error naming the tensor and
+// element. NaN and Inf themselves pass (docs/semantics.md says what they do).
+TEST(DeviceProblem, ValueBeyondTheDtypeRangeIsAnErrorNamingTheTensor) {
+  Engine engine(EngineOptions{});
+  ProblemArrays a = hand_problem(DType::f16);
+  a.offset.data[5] = 70000.0f;
+  try {
+    run_problem(engine, a, /*backward=*/false);
+    ADD_FAILURE() << "70000 accepted as f16";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("offset: element [0, 1, 0, 1] is 70000, beyond f16's range"),
+              std::string::npos)
+        << e.what();
+  }
+  ProblemArrays b = hand_problem(DType::bf16);
+  b.grad_y->data[2] = 3.4e38f;
+  EXPECT_THROW(run_problem(engine, b, /*backward=*/true), Error);
+  ProblemArrays c = hand_problem(DType::f16);
+  c.x.data[0] = std::numeric_limits<float>::infinity();
+  c.mask->data[1] = std::numeric_limits<float>::quiet_NaN();
+  c.offset.data[0] = 65504.0f;  // the largest f16
+  EXPECT_NO_THROW(run_problem(engine, c, /*backward=*/true));
+}
 
 TEST(DeviceProblem, ForwardOnlyHasNoGradients) {
   Engine engine(EngineOptions{});

@@ -108,13 +108,27 @@ TEST(NpyRead, Float16ConvertsExactly) {
 }
 
 TEST(NpyRead, Float64RoundsToNearestFloat32) {
-  const auto bytes = npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), }",
-                              payload_of<double>({0.1, -1e300, 1.0 + 1e-12}));
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto bytes = npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+                              payload_of<double>({0.1, -3.4028234e38, 1.0 + 1e-12, inf, -inf, std::nan("")}));
   const HostArray a = parse_npy(bytes, "d.npy");
-  EXPECT_EQ(a.shape, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
   EXPECT_EQ(a.data[0], 0.1f);
-  EXPECT_EQ(a.data[1], -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(a.data[1], -std::numeric_limits<float>::max());  // rounds down to the largest float, not to -Inf
   EXPECT_EQ(a.data[2], 1.0f);
+  // Non-finite values stay what they are (docs/semantics.md says what they do to the results).
+  EXPECT_EQ(a.data[3], std::numeric_limits<float>::infinity());
+  EXPECT_EQ(a.data[4], -std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(a.data[5]));
+}
+
+// A finite float64 value that float32 cannot hold would silently become Inf: an error naming the element.
+TEST(NpyErrors, Float64BeyondFloat32Range) {
+  expect_io_error(npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }",
+                           payload_of<double>({1.0, 2.0, -1e300, 4.0})),
+                  "element [1, 0] is -1e+300, beyond float32's range");
+  expect_io_error(npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", payload_of<double>({3.5e38})),
+                  "element [0] is 3.5e+38");
 }
 
 TEST(NpyRead, Version2HeaderAndKeysInAnyOrder) {

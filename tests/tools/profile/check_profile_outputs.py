@@ -4,7 +4,7 @@
 Usage: check_profile_outputs.py DCNJIT_BINARY WORK_DIR
 
 The JSON and CSV must parse; in each config the phases (which include "other") must add up to the total,
-and the backend's own phases to within 15% of it (issue 6); the SVG must be well-formed XML; bench --json
+and the backend's own phases to within 15% of it; the SVG must be well-formed XML; bench --json
 must carry forward_ms and backward_ms. Uses only the standard library (xmllint too when installed).
 """
 import csv
