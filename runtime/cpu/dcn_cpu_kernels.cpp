@@ -136,6 +136,10 @@ DCNJIT_CHANNEL_LOOP_CLONES void sample_run_portable(const XT* x, int64_t C, cons
 // rounded to nearest even by vcvtneps2bf16. That instruction flushes subnormal results to zero, as the
 // GEMMs' vdpbf16ps treats subnormal inputs as zero anyway: no result depends on how a subnormal column
 // rounds.
+// GCC 12 at -O2 warns that the intrinsics' own placeholder operand "may be used uninitialized" (a false
+// positive inside its headers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 template <typename XT>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) inline __m512 load16(const XT* p) {
   if constexpr (std::is_same_v<XT, float>)
@@ -171,6 +175,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void sample_run_
     out[e] = narrow<Col>(wm[0] * widen<float>(x0[e]) + wm[1] * widen<float>(x1[e]) + wm[2] * widen<float>(x2[e]) +
                          wm[3] * widen<float>(x3[e]));
 }
+
+#pragma GCC diagnostic pop
 
 bool cpu_has_avx512bf16() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -326,12 +332,13 @@ DCNJIT_CHANNEL_LOOP_CLONES void scatter_run(const V* __restrict d, V* grad_x, in
   }
 }
 
-// Bit k set: corner k has a non-zero bilinear weight (scatter_run adds it).
+// Bit k set: corner k has a non-zero bilinear weight (scatter_run adds it). Written out: GCC 12 under
+// -fsanitize=undefined gets the loop form `used |= unsigned(w[k] != 0) << k` wrong (the ASan+UBSan CI
+// build dropped border corners from grad_x with it).
 template <typename V>
 unsigned used_corners(const dcn::TapSample<V, int64_t>& tap) {
-  unsigned used = 0;
-  for (int k = 0; k < 4; ++k) used |= unsigned(tap.w[k] != V(0)) << k;
-  return used;
+  return (tap.w[0] != V(0) ? 1u : 0u) | (tap.w[1] != V(0) ? 2u : 0u) | (tap.w[2] != V(0) ? 4u : 0u) |
+         (tap.w[3] != V(0) ? 8u : 0u);
 }
 
 template <int kBoundary, typename V, typename XT, typename Col>
