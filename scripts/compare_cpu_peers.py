@@ -234,9 +234,9 @@ def dcnjit_forward(np, binary, p, in_dir, dtype, threads):
 def dcnjit_bench(binary, p, in_dir, dtype, threads, warmup, repeats):
     """(median forward ms, CPU ms per call, config) from `dcnjit bench` processes.
 
-    The CPU time per call is the difference of two processes' CPU times, one with `repeats` timed calls
-    and one with a single one, over repeats - 1: what starting the process, reading the files and the
-    warm-up cost cancels out."""
+    The CPU time per call is the difference of two processes' CPU times, one with 3 * `repeats` timed
+    calls and one with `repeats`, over 2 * repeats: what starting the process, reading the files and the
+    warm-up cost cancels out (up to its own noise, spread over 2 * repeats calls)."""
     def bench(count):
         before = children_cpu_s()
         result = json.loads(run_dcnjit(binary, "bench", "--in", in_dir, "--backend", "cpu", "--pass", "forward",
@@ -244,8 +244,8 @@ def dcnjit_bench(binary, p, in_dir, dtype, threads, warmup, repeats):
                                        "--threads", str(threads), *problem_flags(p)))
         return result, children_cpu_s() - before
     result, cpu = bench(repeats)
-    _, cpu_one = bench(1)
-    return result["forward_ms"], (cpu - cpu_one) * 1e3 / max(repeats - 1, 1), result["config"]
+    _, cpu_more = bench(3 * repeats)
+    return result["forward_ms"], (cpu_more - cpu) * 1e3 / (2 * repeats), result["config"]
 
 
 # ---------------------------------------------------------------------------------------------- report
