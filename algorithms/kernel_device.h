@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "dcnjit/config.h"
 #include "dcnjit/problem.h"
@@ -42,7 +44,8 @@ class LoadedKernel {
 //   C_b[m, n] = alpha * op(A_b)[m, k] * op(B_b)[k, n] + beta * C_b[m, n]
 //               (+ bias[m], or bias[n] with bias_per_column, when bias != null)
 // where op(A) = A^T when trans_a (A_b is then stored k x m with leading dimension lda), likewise B.
-// Inputs and output are of `dtype`; accumulation is f32 (f64 for f64).
+// A and B are of `dtype`; C is of `c_dtype` (`dtype` unless set: f32 for a 16-bit GEMM that accumulates
+// into an f32 buffer); accumulation is f32 (f64 for f64), TF32 for f32 inputs only with allow_tf32.
 struct GemmDesc {
   bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;
@@ -57,7 +60,12 @@ struct GemmDesc {
   const void* bias = nullptr;  // length m (or n with bias_per_column), same dtype as C
   bool bias_per_column = false;
   DType dtype = DType::f32;
-  int algo = 0;  // index into the implementation's candidate list (cuBLASLt heuristic order)
+  std::optional<DType> c_dtype;  // C's element type when it differs from dtype (f32 accumulators)
+  bool allow_tf32 = false;       // f32 inputs may be rounded to TF32 on tensor cores (EngineOptions::allow_tf32)
+  int algo = 0;                  // index into the implementation's candidate list (cuBLASLt heuristic order)
+  std::string_view role = "gemm";  // the knob that chose `algo` ("gemm_fwd"), for messages
+
+  DType output_dtype() const { return c_dtype.value_or(dtype); }
 };
 
 class KernelDevice {
@@ -66,7 +74,7 @@ class KernelDevice {
 
   // Scratch memory on the device (column buffers, accumulators).
   virtual void* allocate(std::size_t bytes) = 0;
-  virtual void release(void* pointer) = 0;
+  virtual void release(void* pointer) noexcept = 0;  // never throws: it runs in destructors
   virtual void fill_zero(void* pointer, std::size_t bytes) = 0;
 
   // Compiles (or fetches from the binary cache) and loads the kernel. Returned pointer stays valid

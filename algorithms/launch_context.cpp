@@ -1,12 +1,17 @@
 #include "algorithms/launch_context.h"
 
-#include <algorithm>
+#include <fmt/format.h>
 
+#include <algorithm>
+#include <utility>
+
+#include "dcnjit/error.h"
 #include "generator/generator.h"
 
 namespace dcnjit::algo {
 
-LaunchContext::LaunchContext(detail::KernelDevice& device) : device_(device) {}
+LaunchContext::LaunchContext(detail::KernelDevice& device, RunOptions options)
+    : device_(device), options_(options) {}
 
 LaunchContext::~LaunchContext() {
   if (own_workspace_) device_.release(own_workspace_);
@@ -35,14 +40,24 @@ void* LaunchContext::workspace(void* caller, std::size_t caller_bytes, std::size
     if (own_workspace_) device_.release(own_workspace_);
     own_workspace_ = nullptr;
     own_workspace_bytes_ = 0;
-    own_workspace_ = device_.allocate(needed);
+    try {
+      own_workspace_ = device_.allocate(needed);
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("workspace of {} bytes (columns of im2col_step images): {}", needed, e.what()));
+    }
     own_workspace_bytes_ = needed;
   }
   return own_workspace_;
 }
 
 detail::ScopedPhase LaunchContext::phase(const char* name, double bytes, double flops, double atomics) {
-  return detail::ScopedPhase(sink_, name, bytes, flops, atomics, [this] { device_.synchronize(); });
+  return detail::ScopedPhase(sink_, name, bytes, flops, atomics, [this] { device_.synchronize(); }, &phase_error_);
+}
+
+void LaunchContext::begin_pass() { phase_error_ = nullptr; }
+
+void LaunchContext::end_pass() {
+  if (std::exception_ptr error = std::exchange(phase_error_, nullptr)) std::rethrow_exception(error);
 }
 
 }  // namespace dcnjit::algo

@@ -16,14 +16,20 @@
 
 namespace dcnjit::algo {
 
+// What the engine's options ask of every pass (EngineOptions).
+struct RunOptions {
+  bool allow_tf32 = false;  // f32 GEMMs may use TF32
+};
+
 class LaunchContext {
  public:
-  explicit LaunchContext(detail::KernelDevice& device);
+  explicit LaunchContext(detail::KernelDevice& device, RunOptions options = {});
   ~LaunchContext();
   LaunchContext(const LaunchContext&) = delete;
   LaunchContext& operator=(const LaunchContext&) = delete;
 
   detail::KernelDevice& device() { return device_; }
+  const RunOptions& options() const { return options_; }
   const detail::DeviceTraits& traits() const { return device_.traits(); }
 
   // Generates, compiles (or fetches from the binary cache) and loads the kernel of `spec` the first
@@ -49,10 +55,16 @@ class LaunchContext {
   void set_phase_sink(detail::PhaseSink* sink) { sink_ = sink; }
   // A phase of the current pass, timed between two device synchronizations when a sink listens.
   detail::ScopedPhase phase(const char* name, double bytes, double flops, double atomics = 0);
+  // Around each pass: a phase's closing synchronization cannot throw from its destructor, so its
+  // error is kept and end_pass() rethrows it once the pass has returned normally.
+  void begin_pass();
+  void end_pass();
 
  private:
   detail::KernelDevice& device_;
+  RunOptions options_;
   std::map<std::string, detail::LoadedKernel*> kernels_;  // by KernelSpec::name()
+  std::exception_ptr phase_error_;
   void* own_workspace_ = nullptr;
   std::size_t own_workspace_bytes_ = 0;
   detail::PhaseSink* sink_ = nullptr;

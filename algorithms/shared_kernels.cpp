@@ -103,30 +103,12 @@ gen::KernelSpec cast_kernel(DType dtype, bool index64, int block_threads, int it
                             block_threads, items);
 }
 
-gen::KernelSpec reduce_kernel(DType dtype, bool index64, int block_threads, int items) {
-  return elementwise_kernel("reduce", "per-image partials -> f32 accumulator", "dcn::reduce_images", dtype, index64,
-                            block_threads, items);
-}
-
 void launch_cast(LaunchContext& context, const gen::KernelSpec& spec, const void* src_f32, void* dst, int64_t count) {
   dcn::ElementwiseParams p;
   std::memset(&p, 0, sizeof(p));
   p.src = src_f32;
   p.dst = dst;
   p.count = count;
-  context.launch(spec, context.grid_stride(count, spec.block_threads, spec.items), p);
-}
-
-void launch_reduce(LaunchContext& context, const gen::KernelSpec& spec, const void* src, void* dst_f32, int64_t count,
-                   int64_t batch, int64_t batch_stride, bool accumulate) {
-  dcn::ElementwiseParams p;
-  std::memset(&p, 0, sizeof(p));
-  p.src = src;
-  p.dst = dst_f32;
-  p.count = count;
-  p.batch = batch;
-  p.batch_stride = batch_stride;
-  p.accumulate = accumulate ? 1 : 0;
   context.launch(spec, context.grid_stride(count, spec.block_threads, spec.items), p);
 }
 

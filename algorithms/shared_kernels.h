@@ -30,11 +30,8 @@ gen::KernelSpec bias_grad_kernel(const Problem& problem, int block_threads);
 void launch_bias_grad(LaunchContext& context, const gen::KernelSpec& spec, const Problem& problem,
                       const void* grad_y, void* grad_bias);
 
-// f32 accumulator -> storage dtype, and the sum of per-image partials into an f32 accumulator.
+// f32 accumulator -> storage dtype.
 gen::KernelSpec cast_kernel(DType dtype, bool index64, int block_threads, int items);
-gen::KernelSpec reduce_kernel(DType dtype, bool index64, int block_threads, int items);
 void launch_cast(LaunchContext& context, const gen::KernelSpec& spec, const void* src_f32, void* dst, int64_t count);
-void launch_reduce(LaunchContext& context, const gen::KernelSpec& spec, const void* src, void* dst_f32, int64_t count,
-                   int64_t batch, int64_t batch_stride, bool accumulate);
 
 }  // namespace dcnjit::algo

@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
                        }});
 #endif
       impls.push_back(seam<float>("oneDNN f32", GemmLibrary::onednn, a, b, b, c));
-      if (dcnjit::cpu::cpu_has_native_bf16()) impls.push_back(seam<Bf16>("oneDNN bf16", GemmLibrary::onednn, a16, b16, b, c));
+      if (dcnjit::cpu::cpu_has_native_bf16())
+        impls.push_back(seam<Bf16>("oneDNN bf16", GemmLibrary::onednn, a16, b16, b, c));
       for (const Implementation& impl : impls) impl.run(phase, 1);  // build, then warm up
       for (const Implementation& impl : impls) impl.run(phase, 1);
       for (int threads : thread_counts) {

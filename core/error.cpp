@@ -9,6 +9,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::NoDevice: return "no device";
     case ErrorCode::CompileError: return "compile error";
     case ErrorCode::LaunchError: return "launch error";
+    case ErrorCode::DeviceLost: return "device lost";
     case ErrorCode::IoError: return "i/o error";
     case ErrorCode::CacheError: return "cache error";
     case ErrorCode::Internal: return "internal error";

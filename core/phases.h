@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -23,12 +24,15 @@ class PhaseSink {
 };
 
 // Times a scope on the host clock and records it, when a sink is present. `sync` runs before both
-// clock reads (device synchronize on cuda) so the phase time is the device time.
+// clock reads (device synchronize on cuda) so the phase time is the device time. The closing sync runs
+// in the destructor, which must not throw (a throwing destructor ends the process, and during unwinding
+// hides the error in flight): its failure goes to `*error` (when no error is there yet) for the owner
+// to rethrow after the scope, and the phase is not recorded.
 class ScopedPhase {
  public:
   ScopedPhase(PhaseSink* sink, const char* name, double bytes, double flops, double atomics = 0,
-              std::function<void()> sync = {})
-      : sink_(sink), sync_(std::move(sync)) {
+              std::function<void()> sync = {}, std::exception_ptr* error = nullptr)
+      : sink_(sink), sync_(std::move(sync)), error_(error) {
     if (!sink_) return;
     stats_.name = name;
     stats_.bytes = bytes;
@@ -37,11 +41,15 @@ class ScopedPhase {
     if (sync_) sync_();
     start_ = std::chrono::steady_clock::now();
   }
-  ~ScopedPhase() {
+  ~ScopedPhase() noexcept {
     if (!sink_) return;
-    if (sync_) sync_();
-    stats_.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
-    sink_->record(stats_);
+    try {
+      if (sync_) sync_();
+      stats_.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+      sink_->record(stats_);
+    } catch (...) {
+      if (error_ && !*error_) *error_ = std::current_exception();
+    }
   }
   ScopedPhase(const ScopedPhase&) = delete;
   ScopedPhase& operator=(const ScopedPhase&) = delete;
@@ -49,6 +57,7 @@ class ScopedPhase {
  private:
   PhaseSink* sink_;
   std::function<void()> sync_;
+  std::exception_ptr* error_;
   PhaseStats stats_;
   std::chrono::steady_clock::time_point start_;
 };

@@ -10,7 +10,10 @@ const char* to_string(Device device) { return device == Device::cpu ? "cpu" : "c
 
 int64_t TensorRef::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= shape[i];
+  for (int i = 0; i < rank; ++i)
+    if (shape[i] < 0 || __builtin_mul_overflow(n, shape[i], &n))
+      throw Error(ErrorCode::InvalidArgument,
+                  fmt::format("tensor of shape {}: too many elements for 64 bits", shape_string()));
   return n;
 }
 

@@ -33,16 +33,16 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
   return *this;
 }
 
-void DeviceBuffer::upload(const void* host, std::size_t bytes) {
+void DeviceBuffer::upload(const void* host, std::size_t bytes, void* stream) {
   if (bytes > bytes_)
     throw Error(ErrorCode::InvalidArgument, fmt::format("upload: {} bytes exceed the buffer's {}", bytes, bytes_));
-  backend_->copy_to_device(data_, host, bytes);
+  backend_->copy_to_device(data_, host, bytes, stream);
 }
 
-void DeviceBuffer::download(void* host, std::size_t bytes) const {
+void DeviceBuffer::download(void* host, std::size_t bytes, void* stream) const {
   if (bytes > bytes_)
     throw Error(ErrorCode::InvalidArgument, fmt::format("download: {} bytes exceed the buffer's {}", bytes, bytes_));
-  backend_->copy_to_host(host, data_, bytes);
+  backend_->copy_to_host(host, data_, bytes, stream);
 }
 
 TensorRef DeviceBuffer::tensor(DType dtype, std::initializer_list<int64_t> shape) const {

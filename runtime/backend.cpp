@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/host_memory.h"
+
 namespace dcnjit::detail {
 
 std::vector<std::string> BackendImpl::usable_algorithms(const Problem& problem) const {
@@ -44,23 +46,25 @@ std::vector<std::string> offered_algorithms(const std::vector<std::string>& all,
 }
 
 void* allocate_host_memory(std::size_t bytes, std::string_view who) {
+  // Checked before rounding up: a size near SIZE_MAX would wrap to a tiny block.
+  check_host_bytes(who, bytes);
   // 64-byte alignment: whole cache lines, and enough for any vector load the kernels issue.
   const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw Error(ErrorCode::LaunchError, fmt::format("{}: out of host memory ({} bytes)", who, bytes));
+  if (!p) throw host_allocation_error(who, bytes, "out of memory");
   std::memset(p, 0, rounded);
   return p;
 }
 
 void* BackendImpl::allocate(std::size_t bytes) { return allocate_host_memory(bytes, "allocate"); }
 
-void BackendImpl::release(void* pointer) { std::free(pointer); }
+void BackendImpl::release(void* pointer) noexcept { std::free(pointer); }
 
-void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes) {
+void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes, void* /*stream*/) {
   if (bytes) std::memcpy(device, host, bytes);
 }
 
-void BackendImpl::copy_to_host(void* host, const void* device, std::size_t bytes) {
+void BackendImpl::copy_to_host(void* host, const void* device, std::size_t bytes, void* /*stream*/) {
   if (bytes) std::memcpy(host, device, bytes);
 }
 

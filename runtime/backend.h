@@ -59,9 +59,12 @@ class BackendImpl {
 
   // Memory that this backend's tensors live in. Host memory by default (cpu, sim); cuda overrides.
   virtual void* allocate(std::size_t bytes);  // zero-filled
-  virtual void release(void* pointer);
-  virtual void copy_to_device(void* device, const void* host, std::size_t bytes);
-  virtual void copy_to_host(void* host, const void* device, std::size_t bytes);
+  // Never throws (it runs in destructors); a device keeps a failure for its next call.
+  virtual void release(void* pointer) noexcept;
+  // Copies ordered on `stream` (cuda: a CUstream, null = the default stream) after the backend's
+  // earlier work on any stream; they return when the copy is complete.
+  virtual void copy_to_device(void* device, const void* host, std::size_t bytes, void* stream = nullptr);
+  virtual void copy_to_host(void* host, const void* device, std::size_t bytes, void* stream = nullptr);
   virtual Device device() const { return Device::cpu; }
 
   // What a tuned result depends on besides the problem (the tuning database's environment key): e.g.

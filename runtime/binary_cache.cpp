@@ -8,12 +8,16 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "dcnjit/error.h"
 #include "generator/template_library.h"
 #include "generator/version.h"
+#include "core/file_trust.h"
 #include "runtime/store/connection.h"
 #include "runtime/store/migrations.h"
 #include "runtime/store/statement.h"
@@ -36,6 +40,12 @@ constexpr store::Migration kMigrations[] = {
      "  log TEXT NOT NULL,"
      "  generator_version INTEGER NOT NULL,"
      "  created_at INTEGER NOT NULL"      // unix seconds
+     ");"},
+    {2, "digests of files written outside the cache",
+     "CREATE TABLE file_digests ("
+     "  name TEXT PRIMARY KEY,"           // e.g. the path of a precompiled header
+     "  sha256 TEXT NOT NULL,"            // 64 lowercase hex digits
+     "  created_at INTEGER NOT NULL"
      ");"},
 };
 
@@ -76,6 +86,23 @@ std::string sha256_hex(std::string_view data) {
     throw Error(ErrorCode::Internal, "binary cache: OpenSSL's SHA-256 failed");
   std::string hex;
   hex.reserve(64);
+  for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string sha256_file_hex(const std::filesystem::path& file) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(file.c_str(), "rb"), &std::fclose);
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!in || !context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) return {};
+  std::vector<char> buffer(1 << 20);
+  std::size_t got = 0;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), in.get())) > 0)
+    if (EVP_DigestUpdate(context.get(), buffer.data(), got) != 1) return {};
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (std::ferror(in.get()) || EVP_DigestFinal_ex(context.get(), digest.data(), &length) != 1 || length != 32)
+    return {};
+  std::string hex;
   for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
 }
@@ -131,9 +158,12 @@ BinaryCache::~BinaryCache() = default;
 
 void BinaryCache::open_database(std::chrono::milliseconds busy_timeout) {
   auto open = [&] {
-    std::error_code ignored;
     const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
+    try {
+      if (!parent.empty()) create_private_directories(parent);
+    } catch (const std::filesystem::filesystem_error&) {
+      // Shows up as cannot_open below, naming the file.
+    }
     auto connection = std::make_unique<store::Connection>(
         store::Connection::open(path_, store::Access::read_write, busy_timeout));
     store::migrate(*connection, kMigrations);
@@ -226,6 +256,36 @@ CachedBinary BinaryCache::get_or_compile(const std::string& key, const std::func
   CachedBinary compiled = compile();  // no lock, no transaction: compiling may take seconds
   store(key, compiled);
   return compiled;
+}
+
+std::optional<std::string> BinaryCache::file_digest(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (auto known = file_digests_.find(name); known != file_digests_.end()) return known->second;
+  if (!db_) return std::nullopt;
+  try {
+    store::Statement select = db_->prepare("SELECT sha256 FROM file_digests WHERE name = ?1");
+    select.bind(1, name);
+    if (select.step()) return file_digests_[name] = select.column_text(0);
+  } catch (const Error& error) {
+    disable_persistence(error.what());
+  }
+  return std::nullopt;
+}
+
+void BinaryCache::record_file_digest(const std::string& name, const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  file_digests_[name] = sha256;
+  if (!db_) return;
+  try {
+    store::Transaction transaction(*db_);
+    db_->prepare("INSERT INTO file_digests (name, sha256, created_at) VALUES (?1, ?2, ?3) "
+                 "ON CONFLICT(name) DO UPDATE SET sha256 = excluded.sha256, created_at = excluded.created_at")
+        .bind_all(name, sha256, int64_t(std::time(nullptr)))
+        .run();
+    transaction.commit();
+  } catch (const Error& error) {
+    disable_persistence(error.what());
+  }
 }
 
 bool BinaryCache::persistent() const {

@@ -8,12 +8,19 @@
 //
 // Persistence is best effort: the cache is derived data, so a file that is corrupt is moved aside
 // (<file>.corrupt) and recreated, and a file that cannot be opened, is locked past the busy timeout
-// or fails later leaves the cache memory-only (persistence_error() says why). Compilation is never
-// done inside a transaction; each write is one short BEGIN IMMEDIATE ... COMMIT. Thread-safe.
+// or fails later leaves the cache memory-only (persistence_error() says why). So does a file that
+// another user can write, or one in such a directory (core/file_trust.h): its binaries would be
+// loaded and run, so nothing is read from it. Compilation is never done inside a transaction; each
+// write is one short BEGIN IMMEDIATE ... COMMIT. Thread-safe.
+//
+// The cache also keeps the digests of files this user's dcnjit writes outside it and loads later (the
+// sim's precompiled headers, too large to keep here): a process trusts such a file only when its
+// digest is recorded here.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,6 +52,8 @@ std::string binary_key(const BinaryKeyInputs& inputs);
 
 // sha256 of `data` as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view data);
+// sha256 of the file's contents, or "" when it cannot be read.
+std::string sha256_file_hex(const std::filesystem::path& file);
 
 struct CachedBinary {
   BinaryFormat format = BinaryFormat::cubin;
@@ -81,6 +90,10 @@ class BinaryCache {
   // Exceptions from compile() propagate and nothing is stored.
   CachedBinary get_or_compile(const std::string& key, const std::function<CachedBinary()>& compile);
 
+  // The sha256 (64 hex digits) recorded for the file known as `name`, if any; and recording one.
+  std::optional<std::string> file_digest(const std::string& name);
+  void record_file_digest(const std::string& name, const std::string& sha256);
+
   bool persistent() const;
   const std::string& path() const { return path_; }
   std::string persistence_error() const;
@@ -97,6 +110,7 @@ class BinaryCache {
   std::unique_ptr<store::Connection> db_;  // null: memory-only
   std::string persistence_error_;
   std::unordered_map<std::string, CachedBinary> memory_;
+  std::unordered_map<std::string, std::string> file_digests_;
   Stats stats_;
 };
 

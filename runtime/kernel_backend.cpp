@@ -7,17 +7,17 @@
 namespace dcnjit::detail {
 
 KernelBackend::KernelBackend(const EngineOptions& options, std::unique_ptr<KernelDevice> device)
-    : restriction_(options.algorithm), device_(std::move(device)), registered_(algo::make_algorithms(device_->traits())) {
+    : restriction_(options.algorithm), allow_tf32_(options.allow_tf32), device_(std::move(device)), registered_(algo::make_algorithms(device_->traits())) {
   std::vector<std::string> names;
   for (const auto& a : registered_) names.push_back(a->name());
   offered_ = offered_algorithms(names, options, device_->traits().backend);
-  context_ = std::make_unique<algo::LaunchContext>(*device_);
+  context_ = std::make_unique<algo::LaunchContext>(*device_, algo::RunOptions{options.allow_tf32});
 }
 
 KernelBackend::~KernelBackend() = default;
 
-std::string KernelBackend::restriction_suffix() const {
-  return restriction_.empty() ? std::string() : ":algorithm=" + restriction_;
+std::string KernelBackend::options_suffix() const {
+  return (restriction_.empty() ? std::string() : ":algorithm=" + restriction_) + (allow_tf32_ ? ":tf32" : "");
 }
 
 const algo::Algorithm& KernelBackend::algorithm(std::string_view name) const {
@@ -46,7 +46,9 @@ void KernelBackend::forward(const Problem& problem, const Config& config, const 
     ~End() { self->end_pass(); }
   } end{this};
   context_->set_phase_sink(phase_sink());
+  context_->begin_pass();
   a.forward(*context_, problem, config, args);
+  context_->end_pass();
 }
 
 void KernelBackend::backward(const Problem& problem, const Config& config, const BackwardArgs& args) {
@@ -58,7 +60,9 @@ void KernelBackend::backward(const Problem& problem, const Config& config, const
     ~End() { self->end_pass(); }
   } end{this};
   context_->set_phase_sink(phase_sink());
+  context_->begin_pass();
   a.backward(*context_, problem, config, args);
+  context_->end_pass();
 }
 
 }  // namespace dcnjit::detail

@@ -35,16 +35,18 @@ class KernelBackend : public BackendImpl {
  protected:
   // Around every pass, under the pass mutex: the cuda backend points its device at the caller's stream.
   virtual void begin_pass(void* stream) {}
-  virtual void end_pass() {}
+  virtual void end_pass() noexcept {}
   // Held by every pass; subclasses take it for anything else that touches the device.
   std::mutex& pass_mutex() const { return mutex_; }
-  // ":algorithm=<name>" when EngineOptions::algorithm restricts the backend, else "": part of the
-  // environment key, so winners tuned among one algorithm are not served to an unrestricted engine.
-  std::string restriction_suffix() const;
+  // What the engine's options add to the environment key: ":algorithm=<name>" when
+  // EngineOptions::algorithm restricts the backend (winners tuned among one algorithm are not served to
+  // an unrestricted engine), ":tf32" when TF32 GEMMs are allowed (other numerics, other winners).
+  std::string options_suffix() const;
 
  private:
   mutable std::mutex mutex_;  // one pass at a time: the device and the context are not thread-safe
   std::string restriction_;
+  bool allow_tf32_ = false;
   std::unique_ptr<KernelDevice> device_;
   std::vector<std::unique_ptr<algo::Algorithm>> registered_;
   std::vector<std::string> offered_;

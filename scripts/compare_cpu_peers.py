@@ -397,8 +397,8 @@ def main():
               "| problem | threads | " + " | ".join(f"dcnjit {d} vs OpenVINO f32" for d in dtypes) +
               " | dcnjit f32 vs ONNX Runtime |", "|---|---|" + "---:|" * (len(dtypes) + 1)]
     for text, p, threads, times, cpu_times in results:
-        ratios = [f"{ratio(times, 'OpenVINO f32', f'dcnjit {d}'):.2f}x ({ratio(cpu_times, 'OpenVINO f32', f'dcnjit {d}'):.2f}x)"
-                  for d in dtypes]
+        ratios = [f"{ratio(times, 'OpenVINO f32', f'dcnjit {d}'):.2f}x "
+                  f"({ratio(cpu_times, 'OpenVINO f32', f'dcnjit {d}'):.2f}x)" for d in dtypes]
         ort = ""
         if "dcnjit f32" in times:
             ort = (f"{ratio(times, 'ONNX Runtime f32', 'dcnjit f32'):.2f}x "

@@ -1,8 +1,6 @@
-// The small element-wise kernels around the f32 accumulators of f16/bf16 problems, shared by every
-// algorithm (algorithms/shared_kernels.h):
+// The element-wise kernel around the f32 accumulators of f16/bf16 problems, shared by every algorithm
+// (algorithms/shared_kernels.h):
 //
-//   reduce  dst_f32[i] = (accumulate ? dst_f32[i] : 0) + sum_{b < batch} src[b * batch_stride + i]
-//           (src in storage dtype): sums per-image partial results in f32.
 //   cast    dst[i] = storage(src_f32[i]), round to nearest even: flushes an accumulator (grad_x,
 //           grad_weight) into the caller's f16/bf16 tensor.
 //
@@ -33,19 +31,6 @@ DCN_DEVICE void for_each_element(typename Spec::index count, Body body) {
       if (i < count) body(i);
     }
   }
-}
-
-template <class Spec>
-DCN_DEVICE void reduce_images(const ElementwiseParams& p) {
-  using Index = typename Spec::index;
-  using T = typename Spec::storage;
-  const T* __restrict__ src = static_cast<const T*>(p.src);
-  float* __restrict__ dst = static_cast<float*>(p.dst);
-  for_each_element<Spec>(Index(p.count), [&](Index i) {
-    float sum = p.accumulate ? dst[i] : 0.0f;
-    for (Index b = 0; b < Index(p.batch); ++b) sum += widen(src[b * Index(p.batch_stride) + i]);
-    dst[i] = sum;
-  });
 }
 
 template <class Spec>

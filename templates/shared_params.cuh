@@ -15,15 +15,11 @@ struct BiasGradParams {
   ActivationStrides grad_y_strides;
 };
 
-// reduce: dst[i] = (accumulate ? dst[i] : 0) + sum_{b < batch} src[b*batch_stride + i]
-// cast:   dst[i] = storage(src[i]), src in f32
+// cast: dst[i] = storage(src[i]), src in f32
 struct ElementwiseParams {
   const void* src;
   void* dst;
-  long long count;         // elements per operand (i in [0, count))
-  long long batch;         // reduce only
-  long long batch_stride;  // reduce only
-  int accumulate;          // reduce only
+  long long count;  // elements (i in [0, count))
 };
 
 }  // namespace dcn

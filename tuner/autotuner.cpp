@@ -60,8 +60,12 @@ TuneResult tune_pass(detail::BackendImpl& backend, const Problem& problem, Pass 
       options.on_progress(TuneProgress{result.measured, result.candidates, &config, m.ok, m.median_ms,
                                        result.ok ? result.winner_ms : 0});
     }
+    if (m.device_lost) {
+      result.device_lost = m.error;
+      break;
+    }
   }
-  if (db && result.ok) {
+  if (db && result.ok && result.device_lost.empty()) {
     Winner winner{key, result.winner.to_string(), result.winner_ms, result.default_config.to_string(),
                   result.default_ms, 0};
     result.stored = db->offer_winner(winner);

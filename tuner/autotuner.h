@@ -39,12 +39,17 @@ struct TuneResult {
   int failed = 0;
   int candidates = 0;           // size of the pruned space
   bool stored = false;          // the winner is now the database's entry for this key
+  // Non-empty when a candidate faulted the GPU (Error(DeviceLost)): its message. The search stopped
+  // there (nothing more can run in this process's context), that candidate is recorded as failed and
+  // no winner is stored: a search cut short is not a tuned result.
+  std::string device_lost;
 };
 
 TuningKey tuning_key(const detail::BackendImpl& backend, const Problem& problem, Pass pass);
 
-// `db` may be null (results are then not persisted). Never throws for a failing config; throws only
-// for a database error or when the inputs cannot be allocated.
+// `db` may be null (results are then not persisted). Never throws for a failing config (nor for one that
+// loses the device: see device_lost); throws only for a database error or when the inputs cannot be
+// allocated.
 TuneResult tune_pass(detail::BackendImpl& backend, const Problem& problem, Pass pass, const TuneOptions& options,
                      TuningDb* db);
 

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <random>
 
+#include "core/checked_size.h"
 #include "core/half.h"
+#include "core/host_memory.h"
 
 namespace dcnjit::tuner {
 
@@ -17,13 +19,14 @@ namespace {
 constexpr std::size_t kRotateBelowBytes = std::size_t(256) << 20;
 
 std::size_t bytes_per_set(const Problem& p) {
-  const int64_t og_taps = int64_t(p.offset_groups) * p.taps();
-  const int64_t out = p.N * p.Ho() * p.Wo();
-  const int64_t elements = p.N * p.C * p.H * p.W * 2      // x, grad_x
-                           + out * og_taps * 3 * 2        // offset, mask and their gradients
-                           + p.Co * (p.C / p.groups) * p.taps() * 2 + p.Co * 2  // weight, bias and grads
-                           + out * p.Co * 2;              // y, grad_y
-  return std::size_t(elements) * dtype_size(p.dtype);
+  // In double: each tensor fits in 64 bits (Problem::validate), their sum need not.
+  const double og_taps = double(p.offset_groups) * p.taps();
+  const double out = double(p.N) * p.Ho() * p.Wo();
+  const double elements = double(p.N) * p.C * p.H * p.W * 2      // x, grad_x
+                          + out * og_taps * 3 * 2                 // offset, mask and their gradients
+                          + double(p.Co) * (p.C / p.groups) * p.taps() * 2 + double(p.Co) * 2  // weight, bias, grads
+                          + out * p.Co * 2;                       // y, grad_y
+  return std::size_t(std::min(elements * double(dtype_size(p.dtype)), 1e18));
 }
 
 using Clock = std::chrono::steady_clock;
@@ -51,26 +54,26 @@ PassInputs::PassInputs(detail::BackendImpl& backend, const Problem& problem, uin
     for (int s = 0; s < set_count; ++s) {
       auto set = std::make_unique<Set>();
       const uint64_t base = seed + uint64_t(s) * 101;
-      auto tensor = [&](std::initializer_list<int64_t> shape, float low, float high, bool signed_values, int salt) {
-        std::size_t n = 1;
-        for (int64_t d : shape) n *= std::size_t(d);
-        return TensorRef::contiguous(upload_random(n, low, high, signed_values, base + salt), dt, dev, shape);
+      auto tensor = [&](const char* name, std::initializer_list<int64_t> shape, float low, float high,
+                        bool signed_values, int salt) {
+        const std::size_t n = std::size_t(detail::checked_product(name, shape));
+        return TensorRef::contiguous(upload_random(name, n, low, high, signed_values, base + salt), dt, dev, shape);
       };
       // Magnitudes in [0.1, 1] with random sign: never zero, so no backend can shortcut the work.
-      set->x = tensor({p.N, p.C, p.H, p.W}, 0.1f, 1.0f, true, 1);
+      set->x = tensor("x", {p.N, p.C, p.H, p.W}, 0.1f, 1.0f, true, 1);
       // Offsets of trained DCNs are mostly within a few pixels; +-2.5 covers interior, border and
       // out-of-image samples and non-integer positions.
-      set->offset = tensor({p.N, 2 * og_taps, p.Ho(), p.Wo()}, 0.05f, 2.5f, true, 2);
-      if (p.mask) set->mask = tensor({p.N, og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, false, 3);
-      set->weight = tensor({p.Co, p.C / p.groups, p.kh, p.kw}, 0.1f, 1.0f, true, 4);
-      if (p.bias) set->bias = tensor({p.Co}, 0.1f, 1.0f, true, 5);
-      set->y = tensor({p.N, p.Co, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 6);
-      set->grad_y = tensor({p.N, p.Co, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 7);
-      set->grad_x = tensor({p.N, p.C, p.H, p.W}, 0.1f, 1.0f, true, 8);
-      set->grad_offset = tensor({p.N, 2 * og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 9);
-      if (p.mask) set->grad_mask = tensor({p.N, og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 10);
-      set->grad_weight = tensor({p.Co, p.C / p.groups, p.kh, p.kw}, 0.1f, 1.0f, true, 11);
-      set->grad_bias = tensor({p.Co}, 0.1f, 1.0f, true, 12);
+      set->offset = tensor("offset", {p.N, 2 * og_taps, p.Ho(), p.Wo()}, 0.05f, 2.5f, true, 2);
+      if (p.mask) set->mask = tensor("mask", {p.N, og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, false, 3);
+      set->weight = tensor("weight", {p.Co, p.C / p.groups, p.kh, p.kw}, 0.1f, 1.0f, true, 4);
+      if (p.bias) set->bias = tensor("bias", {p.Co}, 0.1f, 1.0f, true, 5);
+      set->y = tensor("y", {p.N, p.Co, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 6);
+      set->grad_y = tensor("grad_y", {p.N, p.Co, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 7);
+      set->grad_x = tensor("grad_x", {p.N, p.C, p.H, p.W}, 0.1f, 1.0f, true, 8);
+      set->grad_offset = tensor("grad_offset", {p.N, 2 * og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 9);
+      if (p.mask) set->grad_mask = tensor("grad_mask", {p.N, og_taps, p.Ho(), p.Wo()}, 0.1f, 1.0f, true, 10);
+      set->grad_weight = tensor("grad_weight", {p.Co, p.C / p.groups, p.kh, p.kw}, 0.1f, 1.0f, true, 11);
+      set->grad_bias = tensor("grad_bias", {p.Co}, 0.1f, 1.0f, true, 12);
       sets_.push_back(std::move(set));
     }
   } catch (...) {
@@ -83,12 +86,15 @@ PassInputs::~PassInputs() {
   for (void* a : allocations_) backend_.release(a);
 }
 
-void* PassInputs::upload_random(std::size_t elements, float low, float high, bool signed_values, uint64_t seed) {
+void* PassInputs::upload_random(const char* name, std::size_t elements, float low, float high, bool signed_values,
+                                uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> magnitude(low, high);
   std::bernoulli_distribution negative(0.5);
   const std::size_t element_bytes = dtype_size(problem_.dtype);
-  std::vector<unsigned char> host(elements * element_bytes);
+  const std::size_t bytes = detail::checked_bytes(name, int64_t(elements), element_bytes);
+  std::vector<unsigned char> host =
+      detail::allocate_host(name, bytes, [&] { return std::vector<unsigned char>(bytes); });
   for (std::size_t i = 0; i < elements; ++i) {
     float v = magnitude(rng);
     if (signed_values && negative(rng)) v = -v;
@@ -99,7 +105,12 @@ void* PassInputs::upload_random(std::size_t elements, float low, float high, boo
       std::memcpy(host.data() + i * 2, &h, 2);
     }
   }
-  void* device = backend_.allocate(host.size());
+  void* device = nullptr;
+  try {
+    device = backend_.allocate(host.size());
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: {}", name, e.what()));
+  }
   allocations_.push_back(device);
   backend_.copy_to_device(device, host.data(), host.size());
   return device;
@@ -163,6 +174,10 @@ Measurement measure(detail::BackendImpl& backend, PassInputs& inputs, const Prob
     result.ok = true;
     result.median_ms = times[times.size() / 2];
     result.repeats = repeats;
+  } catch (const Error& e) {
+    result.ok = false;
+    result.error = e.what();
+    result.device_lost = e.code() == ErrorCode::DeviceLost;
   } catch (const std::exception& e) {
     result.ok = false;
     result.error = e.what();

@@ -33,7 +33,8 @@ class PassInputs {
  private:
   struct Buffer;
   struct Set;
-  void* upload_random(std::size_t elements, float low, float high, bool signed_values, uint64_t seed);
+  void* upload_random(const char* name, std::size_t elements, float low, float high, bool signed_values,
+                      uint64_t seed);
 
   detail::BackendImpl& backend_;
   Problem problem_;
@@ -52,9 +53,11 @@ struct Measurement {
   double median_ms = 0;
   int repeats = 0;
   std::string error;  // when !ok: the Error's message (compile log, launch failure, ...)
+  bool device_lost = false;  // the failure was Error(DeviceLost): nothing more can run on this device
 };
 
-// Never throws for a config that fails to compile, launch or run: that is a failed measurement.
+// Never throws for a config that fails to compile, launch or run: that is a failed measurement (one
+// that faulted the device says so in device_lost).
 Measurement measure(detail::BackendImpl& backend, PassInputs& inputs, const Problem& problem, Pass pass,
                     const Config& config, const MeasureOptions& options);
 

@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include <sstream>
 
 #include "dcnjit/error.h"
+#include "core/file_io.h"
 
 namespace dcnjit::tuner {
 
@@ -71,8 +72,8 @@ const Preset& find_preset(const std::string& name) {
 }
 
 std::vector<Problem> read_problem_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::IoError, fmt::format("problems file '{}': cannot be read", path));
+  // A regular file of at most 64 MiB (about a million problems): a FIFO or a device would hang.
+  std::istringstream in(detail::read_regular_file(path, std::size_t(64) << 20, "problems file"));
   std::vector<Problem> problems;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {

@@ -80,6 +80,9 @@ class DatabaseSelector final : public ConfigSelector {
     TuneOptions options;
     options.budget_s = budget_s_;
     const TuneResult result = tune_pass(backend, problem, pass, options, db_ ? &*db_ : nullptr);
+    // Nothing can run on a lost device: say so now rather than fail at the plan's first call.
+    if (!result.device_lost.empty())
+      throw Error(ErrorCode::DeviceLost, "tuning " + problem.to_string() + " lost the GPU context: " + result.device_lost);
     if (!result.ok) return std::nullopt;
     return result.winner;
   }

@@ -39,11 +39,19 @@ std::vector<BatchEntry> tune_batch(detail::BackendImpl& backend, TuningDb* db, c
                                    const std::vector<Pass>& passes, const BatchOptions& options) {
   std::vector<BatchEntry> entries;
   const int items = int(problems.size() * passes.size());
+  std::string lost;  // set once a candidate has lost the device: nothing after it can run
   for (const Problem& problem : problems) {
     for (Pass pass : passes) {
       BatchEntry entry;
       entry.problem = problem;
       entry.pass = pass;
+      if (!lost.empty()) {
+        entry.status = BatchEntry::Status::failed;
+        entry.config = backend.default_config(problem).to_string();
+        entry.error = "not tuned: the GPU context was lost by an earlier item (" + lost + ")";
+        entries.push_back(std::move(entry));
+        continue;
+      }
       BatchProgress progress{int(entries.size()), items, &problem, pass, nullptr};
       bool rejected = false;
       if (db) {
@@ -79,7 +87,15 @@ std::vector<BatchEntry> tune_batch(detail::BackendImpl& backend, TuningDb* db, c
         entry.default_config = r.default_config.to_string();
         entry.default_time_ms = r.default_ms;
         if (!r.ok) entry.error = fmt::format("all {} configs tried failed", r.measured);
+        if (!r.device_lost.empty()) {
+          lost = r.device_lost;
+          entry.status = BatchEntry::Status::failed;
+          entry.error = fmt::format("tuning stopped after {} of {} configs: a config lost the GPU context ({}); "
+                                    "nothing was stored for this item and later items cannot run in this process",
+                                    r.measured, r.candidates, r.device_lost);
+        }
       } catch (const Error& e) {
+        if (e.code() == ErrorCode::DeviceLost) lost = e.what();
         // E.g. the inputs do not fit in memory: this item fails, the batch goes on.
         entry.status = BatchEntry::Status::failed;
         entry.config = backend.default_config(problem).to_string();

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
+#include "core/file_trust.h"
 #include "runtime/store/store_error.h"
 #include "runtime/store/transaction.h"
 #include "tuner/log.h"
@@ -114,9 +116,14 @@ store::Connection open_read_only(const std::string& path) {
 }
 
 store::Connection open_read_write(const std::string& path) {
-  std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);  // failure shows up as cannot_open below
+  if (!parent.empty()) {
+    try {
+      detail::create_private_directories(parent);
+    } catch (const fs::filesystem_error&) {
+      // Shows up as cannot_open below, naming the database.
+    }
+  }
   try {
     return store::Connection::open(path, store::Access::read_write);
   } catch (const StoreError& e) {
@@ -127,7 +134,7 @@ store::Connection open_read_write(const std::string& path) {
       return store::Connection::open(path, store::Access::read_write);
     }
     const bool unwritable = e.kind() == StoreErrorKind::read_only || e.kind() == StoreErrorKind::cannot_open;
-    if (!unwritable || !fs::exists(path)) throw;
+    if (!unwritable || !fs::is_regular_file(path)) throw;  // a directory or FIFO is no read-only database
     warn(fmt::format("tuning database '{}' is not writable; using it read-only (new tuning results are not kept)",
                      path));
     return open_read_only(path);
@@ -145,11 +152,19 @@ TuningDb TuningDb::open(const std::string& path, Mode mode) {
   store::Connection connection = mode == Mode::read_write ? open_read_write(path) : open_read_only(path);
   const int version = store::migrate(connection, kMigrations);
   if (version != schema_version()) {
-    // Only a read-only connection can be left at an older version (it cannot migrate).
+    // Only a read-only connection can be left at an older version (it cannot migrate): one the caller
+    // asked for (cache list, export), or a file that is not writable.
+    const std::string what = version == 0 ? "is empty (no dcnjit schema yet)"
+                                          : fmt::format("has schema version {}, older than this build's {}", version,
+                                                        schema_version());
+    if (mode == Mode::read_only)
+      throw Error(ErrorCode::CacheError,
+                  fmt::format("tuning database '{}' {}; this command only reads it, so it is not {}: a command that "
+                              "writes (dcnjit tune, cache import, cache clear) does that",
+                              path, what, version == 0 ? "set up" : "upgraded"));
     throw Error(ErrorCode::CacheError,
-                fmt::format("tuning database '{}' has schema version {} and is read-only, so it cannot be upgraded to "
-                            "version {}",
-                            path, version, schema_version()));
+                fmt::format("tuning database '{}' {} and is not writable, so it cannot be {}", path, what,
+                            version == 0 ? "set up" : "upgraded"));
   }
   return TuningDb(std::move(connection));
 }
@@ -219,10 +234,11 @@ int64_t TuningDb::upsert(store::Statement& statement, const Winner& winner) {
   if (winner.default_time_ms) statement.bind(9, *winner.default_time_ms);
   else statement.bind_null(9);
   statement.bind(10, winner.created_at ? winner.created_at : unix_now());
-  store::Transaction transaction(*connection_);
+  std::optional<store::Transaction> transaction;
+  if (!in_transaction_) transaction.emplace(*connection_);
   statement.run();
   const int64_t changed = connection_->changes();
-  transaction.commit();
+  if (transaction) transaction->commit();
   return changed;
 }
 
@@ -247,8 +263,25 @@ void TuningDb::record_trial(const Trial& trial) {
   if (trial.error.empty()) s.bind_null(9);
   else s.bind(9, trial.error);
   s.bind(10, trial.created_at ? trial.created_at : unix_now());
-  store::Transaction transaction(*connection_);
+  std::optional<store::Transaction> transaction;
+  if (!in_transaction_) transaction.emplace(*connection_);
   s.run();
+  if (transaction) transaction->commit();
+}
+
+void TuningDb::in_one_transaction(const std::function<void()>& body) {
+  if (!writable())
+    throw Error(ErrorCode::CacheError, fmt::format("tuning database '{}' is read-only", path()));
+  if (in_transaction_) return body();
+  store::Transaction transaction(*connection_);
+  in_transaction_ = true;
+  try {
+    body();
+  } catch (...) {
+    in_transaction_ = false;
+    throw;  // the transaction rolls back
+  }
+  in_transaction_ = false;
   transaction.commit();
 }
 

@@ -16,9 +16,12 @@
 //     naming the file; such a file holds someone's data, so it is never moved or modified.
 //   - not writable (file or directory): opened read-only with a warning; lookups work, new results are
 //     not persisted.
+//   - writable by another user (file or directory, core/file_trust.h): Error(CacheError) naming it;
+//     nothing is read from it. A directory this creates is private (0700).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -88,6 +91,10 @@ class TuningDb {
   // Appends one trial in its own short transaction. No-op when read-only.
   void record_trial(const Trial& trial);
 
+  // Runs `body` (offer_winner, replace_winner, record_trial calls) as one transaction: all of it is
+  // stored or, if body throws or the process dies, none of it. Throws Error(CacheError) when read-only.
+  void in_one_transaction(const std::function<void()>& body);
+
   std::vector<Winner> winners();
   std::vector<Trial> trials();  // every trial, oldest first
   int64_t trial_count();
@@ -108,6 +115,7 @@ class TuningDb {
   std::optional<store::Statement> insert_trial_;
   std::optional<store::Statement> upsert_faster_;
   std::optional<store::Statement> upsert_always_;
+  bool in_transaction_ = false;  // inside in_one_transaction: the writes do not open their own
 };
 
 }  // namespace dcnjit::tuner

@@ -32,7 +32,7 @@ class Im2colAlgorithm final : public Algorithm {
     const im2col::BackwardKernels b = im2col::backward_kernels(problem, k, gradients);
     std::vector<gen::KernelSpec> list = b.sampling;
     // Each kernel once, in the order of its first launch (grad_x and grad_weight share one cast kernel).
-    for (const auto& spec : {b.cast_x, b.im2col, b.reduce_w, b.cast_w, b.bias_grad})
+    for (const auto& spec : {b.cast_x, b.im2col, b.cast_w, b.bias_grad})
       if (spec && std::find(list.begin(), list.end(), *spec) == list.end()) list.push_back(*spec);
     return list;
   }

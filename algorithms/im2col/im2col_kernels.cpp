@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "algorithms/im2col/im2col_workspace.h"
 #include "algorithms/shared_kernels.h"
 
 namespace dcnjit::algo::im2col {
@@ -68,8 +69,8 @@ bool needs_64bit_index(const Problem& problem, int step) {
       N * C * double(problem.H) * double(problem.W),          // x, grad_x
       N * 2 * double(problem.offset_groups) * taps * pixels,  // offset, grad_offset
       N * Co * pixels,                                        // y, grad_y
-      chunk * C * taps * pixels,                              // columns of one chunk
-      chunk * Co * (C / double(problem.groups)) * taps,       // grad_weight partials of one chunk
+      chunk * (problem.layout == Layout::nhwc ? pixels : C * taps) * double(column_pitch(problem)),  // columns
+      Co * (C / double(problem.groups)) * taps,               // grad_weight
   };
   return algo::needs_64bit_index(*std::max_element(std::begin(sizes), std::end(sizes)));
 }
@@ -141,10 +142,7 @@ BackwardKernels backward_kernels(const Problem& problem, const Im2colKnobs& knob
   if (gradients.x && accumulators) k.cast_x = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
   if (gradients.weight) {
     k.im2col = sampling_kernel(problem, knobs, SamplingKind::im2col);
-    if (accumulators) {
-      k.reduce_w = reduce_kernel(problem.dtype, index64, knobs.threads, knobs.items);
-      k.cast_w = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
-    }
+    if (accumulators) k.cast_w = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
   }
   if (gradients.bias) k.bias_grad = bias_grad_kernel(problem, knobs.threads);
   return k;

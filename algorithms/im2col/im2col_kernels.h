@@ -5,7 +5,7 @@
 //   forward   im2col
 //   backward  col2im_coord (fused) or col2im and/or coord (split), when grad_x/offset/mask are wanted;
 //             im2col (the column recompute) when grad_weight is; bias_grad when grad_bias is; for
-//             f16/bf16 the cast of the f32 grad_x accumulator, and the reduce + cast of grad_weight.
+//             f16/bf16 the casts of the f32 grad_x and grad_weight accumulators.
 #pragma once
 
 #include <optional>
@@ -22,8 +22,8 @@ enum class SamplingKind { im2col, col2im, coord, col2im_coord };
 
 gen::KernelSpec sampling_kernel(const Problem& problem, const Im2colKnobs& knobs, SamplingKind kind);
 
-// True when a tensor the sampling kernels index for a chunk of `step` images (x, offset, mask, y, the
-// chunk's columns, its grad_weight partials) has 2^30 elements or more.
+// True when a tensor the kernels index for a chunk of `step` images (x, offset, mask, y, the chunk's
+// columns, grad_weight) has 2^30 elements or more.
 bool needs_64bit_index(const Problem& problem, int step);
 
 struct ForwardKernels {
@@ -34,7 +34,6 @@ struct BackwardKernels {
   std::vector<gen::KernelSpec> sampling;   // col2im_coord, or col2im and/or coord, in launch order
   std::optional<gen::KernelSpec> cast_x;   // f16/bf16 grad_x: f32 accumulator -> grad_x
   std::optional<gen::KernelSpec> im2col;   // grad_weight: the column recompute
-  std::optional<gen::KernelSpec> reduce_w; // f16/bf16 grad_weight: per-image partials -> f32 accumulator
   std::optional<gen::KernelSpec> cast_w;   // f16/bf16 grad_weight: f32 accumulator -> grad_weight
   std::optional<gen::KernelSpec> bias_grad;
 };
@@ -42,7 +41,8 @@ struct BackwardKernels {
 ForwardKernels forward_kernels(const Problem& problem, const Im2colKnobs& knobs);
 BackwardKernels backward_kernels(const Problem& problem, const Im2colKnobs& knobs, const Gradients& gradients);
 
-// f16/bf16 problems scatter grad_x and sum grad_weight in f32 accumulators; f32 and f64 use the outputs.
+// f16/bf16 problems scatter grad_x and sum grad_weight in f32 accumulators (the grad_weight GEMMs write
+// f32 with beta = 1, so a sum over images is rounded once, not per image); f32 and f64 use the outputs.
 bool uses_f32_accumulators(const Problem& problem);
 
 }  // namespace dcnjit::algo::im2col

@@ -1,6 +1,7 @@
 #include "algorithms/im2col/im2col_knobs.h"
 
 #include "algorithms/im2col/im2col_kernels.h"
+#include "algorithms/im2col/im2col_workspace.h"
 
 #include <fmt/format.h>
 
@@ -17,9 +18,13 @@ constexpr int kMaxTunedStep = 64;
 // competitive, so the tuner tries the first four.
 constexpr int kTunedGemmCandidates = 4;
 
-long long column_elements_per_image(const Problem& problem) {
-  return std::max<long long>(1, problem.C * problem.taps() * problem.Ho() * problem.Wo());
+// Bytes of one image's columns (the pitched rows of im2col_workspace.h).
+long long column_bytes_per_image(const Problem& problem) {
+  const long long rows = problem.layout == Layout::nhwc ? problem.Ho() * problem.Wo() : problem.C * problem.taps();
+  return std::max<long long>(1, rows * column_pitch(problem) * (long long)dtype_size(problem.dtype));
 }
+
+long long column_budget_bytes(std::size_t l2_bytes) { return (long long)(l2_bytes / 4 * 3); }
 
 // Work items of the sampling kernels for a chunk of `images` images (tap_geometry.cuh).
 long long sampling_work_items(const Problem& problem, long long images) {
@@ -47,9 +52,11 @@ KnobDef gemm_knob(const char* name, const char* meaning, Affects affects, int al
 
 }  // namespace
 
-int default_step(const Problem& problem) {
-  const long long fitting = kColumnBudgetElements / column_elements_per_image(problem);
-  return int(std::clamp<long long>(fitting, 1, problem.N));
+int default_step(const Problem& problem, std::size_t l2_bytes) {
+  const long long fit = std::clamp<long long>(column_budget_bytes(l2_bytes) / column_bytes_per_image(problem), 1,
+                                              problem.N);
+  const long long chunks = (problem.N + fit - 1) / fit;
+  return int((problem.N + chunks - 1) / chunks);
 }
 
 Im2colKnobs Im2colKnobs::of(const KnobTable& table, const Config& config) {
@@ -68,19 +75,24 @@ Im2colKnobs Im2colKnobs::of(const KnobTable& table, const Config& config) {
 }
 
 KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
+  const std::size_t l2_bytes = traits.l2_bytes;
   std::vector<KnobDef> knobs = {
       {"step", "images per chunk (the column buffer holds this many images)", Affects::both, {},
-       [](const Problem& p) {
-         // Powers of two up to N (and N itself) while the column buffer stays within 4x the budget.
-         const long long per_image = column_elements_per_image(p);
+       [l2_bytes](const Problem& p) {
+         // Powers of two up to N, N itself and the heuristic's balanced step, while the column buffer
+         // stays within 4x the L2 budget (past it, columns stream through DRAM between the passes).
+         const long long per_image = column_bytes_per_image(p), budget = column_budget_bytes(l2_bytes);
          std::vector<int64_t> steps;
          const long long most = std::min<long long>(p.N, kMaxTunedStep);
          for (long long step = 1; step <= most; step *= 2)
-           if (step == 1 || step * per_image <= 4 * kColumnBudgetElements) steps.push_back(step);
-         if (p.N <= kMaxTunedStep && p.N * per_image <= 4 * kColumnBudgetElements) steps.push_back(p.N);
+           if (step == 1 || step * per_image <= 4 * budget) steps.push_back(step);
+         if (p.N <= kMaxTunedStep && p.N * per_image <= 4 * budget) steps.push_back(p.N);
+         steps.push_back(default_step(p, l2_bytes));
+         std::sort(steps.begin(), steps.end());
+         steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
          return steps;
        },
-       [](const Problem& p) -> int64_t { return default_step(p); },
+       [l2_bytes](const Problem& p) -> int64_t { return default_step(p, l2_bytes); },
        [](const Problem& p, int64_t v) -> std::string {
          if (v >= 1 && v <= p.N) return {};
          return fmt::format("expected 1 to N={}", p.N);

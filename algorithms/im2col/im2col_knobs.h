@@ -27,9 +27,12 @@ struct Im2colKnobs {
   static Im2colKnobs of(const KnobTable& table, const Config& config);
 };
 
-// The column buffer of one chunk stays within this many elements by default (the heuristic's step).
-inline constexpr long long kColumnBudgetElements = 1ll << 26;
-int default_step(const Problem& problem);
+// The heuristic's step: the fewest chunks whose columns fit in 3/4 of the device's L2 (`l2_bytes`), then
+// the images spread evenly over them, ceil(N / ceil(N / fit)). Columns written by im2col are then still
+// in L2 when the GEMM reads them (the other quarter is for the chunk's x, offsets, mask, weights and y,
+// streamed alongside), and no chunk is a small tail: N=8 with room for 7 runs 4+4, not 7+1, whose tail
+// costs a whole extra round of launches at a fraction of the occupancy. At least 1 image per chunk.
+int default_step(const Problem& problem, std::size_t l2_bytes);
 
 KnobTable make_im2col_knobs(const detail::DeviceTraits& traits);
 

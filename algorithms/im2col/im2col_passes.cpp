@@ -31,17 +31,21 @@ dcn::ActivationStrides kernel_strides(const ActivationStrides& s) { return {s.im
 struct Shape {
   int64_t C, H, W, Co, P, K, groups, og, Cg, Cog;
   int64_t x_image, field_image, mask_image, y_image;  // elements per image of x, offset, mask, y
+  int64_t pitch;        // elements between rows of the column matrix (im2col_workspace.h)
+  int64_t column_image; // elements of one image's columns: C*K rows (NCHW) or P rows (NHWC) of the pitch
   std::size_t element;
   bool nhwc;
   explicit Shape(const Problem& p)
       : C(p.C), H(p.H), W(p.W), Co(p.Co), P(p.Ho() * p.Wo()), K(p.taps()), groups(p.groups), og(p.offset_groups),
         Cg(p.C / p.groups), Cog(p.Co / p.groups), x_image(p.C * p.H * p.W), field_image(2 * p.offset_groups * p.taps() * P),
-        mask_image(p.offset_groups * p.taps() * P), y_image(p.Co * P), element(dtype_size(p.dtype)),
+        mask_image(p.offset_groups * p.taps() * P), y_image(p.Co * P), pitch(column_pitch(p)),
+        column_image((p.layout == Layout::nhwc ? P : p.C * p.taps()) * pitch), element(dtype_size(p.dtype)),
         nhwc(p.layout == Layout::nhwc) {}
 };
 
 dcn::SamplingParams sampling_params(const Problem& problem, int64_t images) {
   dcn::SamplingParams params;
+  static_assert(std::is_trivially_copyable_v<dcn::SamplingParams>);
   std::memset(&params, 0, sizeof(params));
   params.images = images;
   params.C = problem.C;
@@ -52,6 +56,7 @@ dcn::SamplingParams sampling_params(const Problem& problem, int64_t images) {
   params.offset_groups = problem.offset_groups;
   params.pad_h = problem.pad_h;
   params.pad_w = problem.pad_w;
+  params.column_pitch = column_pitch(problem);
   params.x_strides = kernel_strides(input_strides(problem));
   params.offset_strides = kernel_strides(activation_strides(problem, TensorRole::offset));
   params.mask_strides = kernel_strides(activation_strides(problem, TensorRole::mask));
@@ -107,22 +112,24 @@ void run_forward(LaunchContext& context, const Problem& problem, const Im2colKno
         // y_b[g] (Cog x P) = W[g] (Cog x Cg*K) * columns_b[g] (Cg*K x P) + bias[g], batched over images.
         gemm.m = s.Cog, gemm.n = s.P, gemm.k = s.Cg * s.K;
         gemm.a = weight, gemm.lda = s.Cg * s.K, gemm.stride_a = 0;  // the same weights for every image
-        gemm.b = advance<const void>(columns, g * s.Cg * s.K * s.P, s.element);
-        gemm.ldb = s.P, gemm.stride_b = s.C * s.K * s.P;
+        gemm.b = advance<const void>(columns, g * s.Cg * s.K * s.pitch, s.element);
+        gemm.ldb = s.pitch, gemm.stride_b = s.column_image;
         gemm.c = advance(y, g * s.Cog * s.P, s.element), gemm.ldc = s.P, gemm.stride_c = s.y_image;
         gemm.batch = int(images);
       } else {
         // y[:, g] (images*P x Cog) = columns[:, g] (images*P x Cg*K) * W[g]^T (Cg*K x Cog) + bias[g].
         gemm.trans_b = true;
         gemm.m = images * s.P, gemm.n = s.Cog, gemm.k = s.Cg * s.K;
-        gemm.a = advance<const void>(columns, g * s.Cg * s.K, s.element), gemm.lda = s.C * s.K;
+        gemm.a = advance<const void>(columns, g * s.Cg * s.K, s.element), gemm.lda = s.pitch;
         gemm.b = weight, gemm.ldb = s.Cg * s.K;  // W[g] is stored Cog x Cg*K, i.e. n x k
         gemm.c = advance(y, g * s.Cog, s.element), gemm.ldc = s.Co;
         gemm.bias_per_column = true;
       }
       gemm.bias = args.bias.present() ? advance(args.bias.data, g * s.Cog, s.element) : nullptr;
       gemm.dtype = problem.dtype;
+      gemm.allow_tf32 = context.options().allow_tf32;
       gemm.algo = knobs.gemm_forward;
+      gemm.role = "gemm_fwd";
       context.device().gemm(gemm);
     }
   }
@@ -144,45 +151,49 @@ void dcol_gemms(LaunchContext& context, const Problem& problem, const Shape& s, 
       gemm.m = s.Cg * s.K, gemm.n = s.P, gemm.k = s.Cog;
       gemm.a = weight_g, gemm.lda = s.Cg * s.K, gemm.stride_a = 0;  // W[g] is stored Cog x Cg*K, i.e. k x m
       gemm.b = advance(grad_y, g * s.Cog * s.P, s.element), gemm.ldb = s.P, gemm.stride_b = s.y_image;
-      gemm.c = advance(grad_columns, g * s.Cg * s.K * s.P, s.element), gemm.ldc = s.P;
-      gemm.stride_c = s.C * s.K * s.P;
+      gemm.c = advance(grad_columns, g * s.Cg * s.K * s.pitch, s.element), gemm.ldc = s.pitch;
+      gemm.stride_c = s.column_image;
       gemm.batch = int(images);
     } else {
       // dcol[:, g] (images*P x Cg*K) = dy[:, g] (images*P x Cog) * W[g] (Cog x Cg*K).
       gemm.m = images * s.P, gemm.n = s.Cg * s.K, gemm.k = s.Cog;
       gemm.a = advance(grad_y, g * s.Cog, s.element), gemm.lda = s.Co;
       gemm.b = weight_g, gemm.ldb = s.Cg * s.K;
-      gemm.c = advance(grad_columns, g * s.Cg * s.K, s.element), gemm.ldc = s.C * s.K;
+      gemm.c = advance(grad_columns, g * s.Cg * s.K, s.element), gemm.ldc = s.pitch;
     }
     gemm.dtype = problem.dtype;
+    gemm.allow_tf32 = context.options().allow_tf32;
     gemm.algo = knobs.gemm_dcol;
+    gemm.role = "gemm_dcol";
     context.device().gemm(gemm);
   }
 }
 
 // The grad_weight GEMM of conv group g over `images` images starting at `image` of the chunk (NCHW: one
 // image at a time; NHWC: the whole chunk at once), writing C with `beta`.
-GemmDesc weight_gemm(const Shape& s, const Problem& problem, const Im2colKnobs& knobs, const void* grad_y,
-                     const void* columns, int64_t g, int64_t image, int64_t images) {
+GemmDesc weight_gemm(const Shape& s, const Problem& problem, const Im2colKnobs& knobs, const RunOptions& options,
+                     const void* grad_y, const void* columns, int64_t g, int64_t image, int64_t images) {
   GemmDesc gemm;
+  gemm.allow_tf32 = options.allow_tf32;
   if (!s.nhwc) {
     // grad_W[g] (Cog x Cg*K) = dy_b[g] (Cog x P) * columns_b[g]^T (P x Cg*K).
     gemm.trans_b = true;
     gemm.m = s.Cog, gemm.n = s.Cg * s.K, gemm.k = s.P;
     gemm.a = advance(grad_y, image * s.y_image + g * s.Cog * s.P, s.element), gemm.lda = s.P;
     gemm.stride_a = s.y_image;
-    gemm.b = advance(columns, (image * s.C * s.K + g * s.Cg * s.K) * s.P, s.element);
-    gemm.ldb = s.P;  // columns_b[g] is stored Cg*K x P, i.e. n x k
-    gemm.stride_b = s.C * s.K * s.P;
+    gemm.b = advance(columns, image * s.column_image + g * s.Cg * s.K * s.pitch, s.element);
+    gemm.ldb = s.pitch;  // columns_b[g] is stored Cg*K x P, i.e. n x k
+    gemm.stride_b = s.column_image;
   } else {
     // grad_W[g] (Cog x Cg*K) = dy[:, g]^T (Cog x images*P) * columns[:, g] (images*P x Cg*K).
     gemm.trans_a = true;
     gemm.m = s.Cog, gemm.n = s.Cg * s.K, gemm.k = images * s.P;
     gemm.a = advance(grad_y, g * s.Cog, s.element), gemm.lda = s.Co;  // stored images*P x Cog, i.e. k x m
-    gemm.b = advance(columns, g * s.Cg * s.K, s.element), gemm.ldb = s.C * s.K;
+    gemm.b = advance(columns, g * s.Cg * s.K, s.element), gemm.ldb = s.pitch;
   }
   gemm.dtype = problem.dtype;
   gemm.algo = knobs.gemm_weight;
+  gemm.role = "gemm_wgrad";
   return gemm;
 }
 
@@ -266,33 +277,22 @@ void run_backward(LaunchContext& context, const Problem& problem, const Im2colKn
       auto phase = context.phase(
           "gemm_weight", double(s.element) * double(weight_elements + images * (s.C * s.K * s.P + s.Co * s.P)),
           2.0 * double(images * s.Co * s.P * s.Cg * s.K));
-      if (!accumulators) {
-        // f32/f64: accumulate straight into grad_weight (beta = 1 after the first GEMM).
-        const int64_t pieces = s.nhwc ? 1 : images;  // NHWC: one GEMM covers the chunk
-        for (int64_t piece = 0; piece < pieces; ++piece)
-          for (int64_t g = 0; g < s.groups; ++g) {
-            GemmDesc gemm = weight_gemm(s, problem, knobs, grad_y, columns, g, piece, images);
-            gemm.c = advance(args.grad_weight.data, g * s.Cog * s.Cg * s.K, s.element);
-            gemm.ldc = s.Cg * s.K;
-            gemm.beta = (first_chunk && piece == 0) ? 0.0f : 1.0f;
-            context.device().gemm(gemm);
-          }
-      } else {
-        // f16/bf16: partials in the storage dtype (one per image in NCHW, one per chunk in NHWC), summed
-        // over them in f32 (reduce).
-        void* partials = ws + layout.weight_partials;
-        const int64_t pieces = s.nhwc ? 1 : images;
+      // Accumulate over images and chunks in the GEMMs themselves (beta = 1 after the first): into
+      // grad_weight for f32/f64, into the f32 accumulator for f16/bf16 (16-bit operands, an f32 C), so a
+      // sum over images is rounded to 16 bits once, at the end; per-image 16-bit partials overflowed at
+      // 65504 even when the total was small. NCHW: one GEMM per image; NHWC: one per chunk.
+      void* target = accumulators ? ws + layout.weight_accum : args.grad_weight.data;
+      const std::size_t target_element = accumulators ? sizeof(float) : s.element;
+      const int64_t pieces = s.nhwc ? 1 : images;
+      for (int64_t piece = 0; piece < pieces; ++piece)
         for (int64_t g = 0; g < s.groups; ++g) {
-          GemmDesc gemm = weight_gemm(s, problem, knobs, grad_y, columns, g, 0, images);
-          gemm.c = advance(partials, g * s.Cog * s.Cg * s.K, s.element);
+          GemmDesc gemm = weight_gemm(s, problem, knobs, context.options(), grad_y, columns, g, piece, images);
+          gemm.c = advance(target, g * s.Cog * s.Cg * s.K, target_element);
           gemm.ldc = s.Cg * s.K;
-          gemm.stride_c = weight_elements;
-          gemm.batch = int(pieces);
+          if (accumulators) gemm.c_dtype = DType::f32;
+          gemm.beta = (first_chunk && piece == 0) ? 0.0f : 1.0f;
           context.device().gemm(gemm);
         }
-        launch_reduce(context, *kernels.reduce_w, partials, ws + layout.weight_accum, weight_elements, pieces,
-                      weight_elements, !first_chunk);
-      }
     }
   }
 

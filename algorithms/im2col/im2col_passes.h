@@ -16,9 +16,9 @@
 // NCHW: the GEMMs are strided-batched over the chunk's images (columns [images][C*taps][P]).
 // NHWC: a chunk's columns are one (images*P) x (C*taps) matrix and y one (images*P) x Co matrix, so each
 // GEMM covers the whole chunk at once.
-// f16/bf16: grad_x is scattered into an f32 accumulator and cast per chunk; grad_weight is formed per
-// image (NCHW) or per chunk (NHWC) into partials, summed in f32 (reduce) and cast once. f32 and f64:
-// the atomics go straight into grad_x, and the grad_weight GEMMs accumulate into it (beta = 1).
+// f16/bf16: grad_x is scattered into an f32 accumulator and cast per chunk; the grad_weight GEMMs take
+// 16-bit operands and accumulate into an f32 buffer (beta = 1), cast once. f32 and f64: the atomics go
+// straight into grad_x, and the grad_weight GEMMs accumulate into it.
 //
 // Phases are reported (LaunchContext::phase) with the names above, one record per phase and chunk.
 #pragma once

@@ -1,6 +1,7 @@
 #include "algorithms/im2col/im2col_workspace.h"
 
 #include "algorithms/im2col/im2col_kernels.h"
+#include "core/checked_size.h"
 
 namespace dcnjit::algo::im2col {
 
@@ -8,32 +9,44 @@ namespace {
 
 constexpr std::size_t kAlignment = 256;  // cuBLASLt and vector loads like aligned operands
 
-std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+// Sizes are checked (core/checked_size.h): a chunk of `step` images can overflow where one image
+// does not.
+std::size_t region_bytes(const char* what, std::initializer_list<int64_t> factors, std::size_t element) {
+  const std::size_t bytes = detail::checked_bytes(what, detail::checked_product(what, factors), element);
+  return detail::checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
+}
 
 }  // namespace
 
+int64_t column_pitch(const Problem& problem) {
+  const int64_t row = problem.layout == Layout::nhwc ? problem.C * problem.taps() : problem.Ho() * problem.Wo();
+  return (row + 7) / 8 * 8;
+}
+
 WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
-  const std::size_t chunk = std::size_t(step);
+  const int64_t chunk = step;
   const std::size_t element = dtype_size(problem.dtype);
-  const std::size_t taps = std::size_t(problem.taps());
-  const std::size_t pixels = std::size_t(problem.Ho() * problem.Wo());
-  const std::size_t column_bytes = align_up(chunk * std::size_t(problem.C) * taps * pixels * element);
+  const int64_t taps = problem.taps();
+  // Rows of one image: C*taps rows of the pitch (NCHW), or Ho*Wo rows (NHWC).
+  const int64_t rows = problem.layout == Layout::nhwc ? problem.Ho() * problem.Wo() : problem.C * taps;
+  const std::size_t column_bytes =
+      region_bytes("workspace: columns", {chunk, rows, column_pitch(problem)}, element);
   const bool accumulators = uses_f32_accumulators(problem);
-  const std::size_t weight_elements = std::size_t(problem.Co) * std::size_t(problem.C / problem.groups) * taps;
+  const int64_t Cg = problem.C / problem.groups;
 
   WorkspaceLayout layout;
   std::size_t offset = 0;
+  auto add = [&](std::size_t bytes) { offset = detail::checked_sum("workspace", offset, bytes); };
   layout.columns = offset;
-  offset += column_bytes;
+  add(column_bytes);
   layout.forward_bytes = offset;
   layout.grad_columns = offset;
-  offset += column_bytes;
+  add(column_bytes);
   layout.grad_x_accum = offset;
-  if (accumulators) offset += align_up(chunk * std::size_t(problem.C * problem.H * problem.W) * sizeof(float));
-  layout.weight_partials = offset;
-  if (accumulators) offset += align_up(chunk * weight_elements * element);
+  if (accumulators)
+    add(region_bytes("workspace: grad_x accumulators", {chunk, problem.C, problem.H, problem.W}, sizeof(float)));
   layout.weight_accum = offset;
-  if (accumulators) offset += align_up(weight_elements * sizeof(float));
+  if (accumulators) add(region_bytes("workspace: weight accumulators", {problem.Co, Cg, taps}, sizeof(float)));
   layout.total_bytes = offset;
   return layout;
 }

@@ -3,18 +3,24 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "dcnjit/problem.h"
 
 namespace dcnjit::algo::im2col {
+
+// Elements between consecutive rows of the column matrix (NCHW: a row is one (channel, tap) over the P
+// output pixels; NHWC: one pixel over C*taps), rounded up to a multiple of 8 so every row starts 16-byte
+// aligned in f16/bf16: cuBLASLt's TMA kernels on Hopper need 16-byte aligned leading dimensions, and an
+// odd pitch (P = Ho*Wo is often odd) would exclude them.
+int64_t column_pitch(const Problem& problem);
 
 struct WorkspaceLayout {
   // Byte offsets into the workspace; each segment is 256-byte aligned.
   std::size_t columns = 0;          // one chunk's columns (tap_geometry.cuh has their layout), storage dtype
   std::size_t grad_columns = 0;     // same shape: dcol = W^T dY
   std::size_t grad_x_accum = 0;     // [step][C][H][W] (x's layout) f32 (f16/bf16 only)
-  std::size_t weight_partials = 0;  // [step][Co][C/groups*kh*kw], storage dtype (f16/bf16 only)
-  std::size_t weight_accum = 0;     // [Co][C/groups*kh*kw] f32 (f16/bf16 only)
+  std::size_t weight_accum = 0;     // [Co][C/groups*kh*kw] f32: the grad_weight GEMMs accumulate here (f16/bf16)
   std::size_t forward_bytes = 0;    // what forward needs (columns only)
   std::size_t total_bytes = 0;      // what backward with every gradient needs (>= forward_bytes)
 

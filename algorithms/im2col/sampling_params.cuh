@@ -25,6 +25,7 @@ struct SamplingParams {
   long long images;          // images in this chunk
   long long C, H, W, Ho, Wo;
   long long offset_groups;   // og; C == og * channels_per_group
+  long long column_pitch;    // elements between rows of the column matrix (tap_geometry.cuh)
   int pad_h, pad_w;          // stride, dilation and kernel size are compile-time (Spec)
   ActivationStrides x_strides;       // x and grad_x_accum (pixel = h*W + w)
   ActivationStrides offset_strides;  // offset and grad_offset (pixel = ho*Wo + wo)

@@ -13,7 +13,8 @@
 // block, which lets the warp-aggregated atomics use shuffles: items past the end run with
 // valid == false and an in-range index.
 //
-// Column buffer (the operand of the algorithm's GEMMs), one chunk of `images` images:
+// Column buffer (the operand of the algorithm's GEMMs), one chunk of `images` images, rows `column_pitch`
+// elements apart (the row length rounded up to 8: 16-byte aligned rows for cuBLASLt, im2col_workspace.h):
 //   NCHW  [images][C][taps][P]   (P = Ho*Wo): per image, the (C*taps) x P matrix of the classic im2col
 //   NHWC  [images][P][C][taps]:  per image, the P x (C*taps) matrix, so y = columns * W^T writes NHWC
 // Within a conv group both are one dense matrix with the weights' (c, tap) order, so no weight
@@ -123,16 +124,16 @@ DCN_DEVICE typename Spec::index column_at(const SamplingParams& p,
                                           const TapPoint<typename Spec::index, typename Spec::compute>& at,
                                           typename Spec::index channel) {
   using Index = typename Spec::index;
-  const Index pixels = Index(p.Ho) * Index(p.Wo);
+  const Index pitch = Index(p.column_pitch);
   if (Spec::layout::channels_last)
-    return ((at.image * pixels + at.pixel) * Index(p.C) + channel) * Index(Spec::taps) + Index(at.tap);
-  return ((at.image * Index(p.C) + channel) * Index(Spec::taps) + Index(at.tap)) * pixels + at.pixel;
+    return (at.image * Index(p.Ho) * Index(p.Wo) + at.pixel) * pitch + channel * Index(Spec::taps) + Index(at.tap);
+  return ((at.image * Index(p.C) + channel) * Index(Spec::taps) + Index(at.tap)) * pitch + at.pixel;
 }
 
 template <class Spec>
 DCN_DEVICE typename Spec::index column_channel_step(const SamplingParams& p) {
   using Index = typename Spec::index;
-  return Spec::layout::channels_last ? Index(Spec::taps) : Index(Spec::taps) * Index(p.Ho) * Index(p.Wo);
+  return Spec::layout::channels_last ? Index(Spec::taps) : Index(Spec::taps) * Index(p.column_pitch);
 }
 
 // The sample of one item: its corners as element offsets from the first channel's x (or grad_x) plane,

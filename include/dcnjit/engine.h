@@ -66,8 +66,11 @@ class DeviceBuffer {
 
   void* data() const { return data_; }
   std::size_t size() const { return bytes_; }
-  void upload(const void* host, std::size_t bytes);    // host -> buffer (bytes <= size())
-  void download(void* host, std::size_t bytes) const;  // buffer -> host
+  // host -> buffer and buffer -> host (bytes <= size()), complete on return. On cuda the copy is
+  // enqueued on `stream` (a CUstream; null: the default stream) after the engine's earlier passes on any
+  // stream, so it is ordered with the caller's work on that stream too.
+  void upload(const void* host, std::size_t bytes, void* stream = nullptr);
+  void download(void* host, std::size_t bytes, void* stream = nullptr) const;
   // A TensorRef over this buffer (device set to the backend's); throws if the shape does not fit.
   TensorRef tensor(DType dtype, std::initializer_list<int64_t> shape) const;
 

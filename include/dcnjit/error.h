@@ -13,6 +13,8 @@ enum class ErrorCode {
   NoDevice,         // no CUDA driver or no GPU
   CompileError,     // NVRTC or host compiler failed; the message carries the numbered log
   LaunchError,      // a driver / cuBLASLt call failed at run time
+  DeviceLost,       // a kernel faulted (illegal address, ...): the GPU context is unusable for the rest of
+                    // the process; the message is the first error, later calls on the device repeat it
   IoError,          // a file could not be read or written, or its contents are malformed
   CacheError,       // the tuning / binary database is unusable
   Internal,         // a bug in dcnjit

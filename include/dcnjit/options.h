@@ -22,6 +22,9 @@ struct EngineOptions {
   double tune_budget_s = 20.0;        // wall-clock budget per problem and pass when tuning
   int device = 0;                     // CUDA device ordinal
   std::string algorithm;              // "" = any (tuning compares every algorithm); else only this one
+  // f32 GEMMs may round their operands to TF32 on tensor cores (cuda; faster, ~1e-3 relative error), like
+  // PyTorch's torch.backends.cuda.matmul.allow_tf32. Off: f32 stays exact to f32 rounding.
+  bool allow_tf32 = false;
 };
 
 }  // namespace dcnjit

@@ -1,8 +1,8 @@
 """The engines and plans that dcnjit.deform_conv2d and dcnjit.torch use, and the settings they are made with.
 
 An Engine (a backend, its binary cache and tuning database) is costly to make and a Plan may tune, so both
-are cached: engines per (backend, device, algorithm, settings), plans per (engine, problem). Changing a
-setting makes the next call build a new engine with it; engines already handed out keep theirs.
+are cached: engines per (backend, device, algorithm, TF32 switch, settings), plans per (engine, problem).
+Changing a setting makes the next call build a new engine with it; engines already handed out keep theirs.
 """
 
 import atexit
@@ -15,7 +15,7 @@ from ._dcnjit import Engine, InvalidArgumentError
 _TUNING_POLICIES = ("off", "on_first_use", "cache_only")
 
 _lock = threading.RLock()
-_settings = {"tuning": "off", "tune_budget_s": 20.0, "cache_path": None, "threads": 0}
+_settings = {"tuning": "off", "tune_budget_s": 20.0, "cache_path": None, "threads": 0, "allow_tf32": False}
 _engines = {}
 _plans = weakref.WeakKeyDictionary()  # Engine -> {problem text: Plan}
 
@@ -49,22 +49,33 @@ def set_threads(threads):
         _settings["threads"] = threads
 
 
+def set_allow_tf32(allow):
+    """Whether f32 GEMMs of cached engines may use TF32 tensor cores (cuda and sim; about 1e-3 relative error),
+    like torch.backends.cuda.matmul.allow_tf32. Default False: exact f32. dcnjit.torch follows torch's own
+    switch instead (as torchvision's deform_conv2d, whose GEMMs are torch matmuls, does)."""
+    if not isinstance(allow, bool):
+        raise InvalidArgumentError(f"allow_tf32: expected a bool, got {allow!r}")
+    with _lock:
+        _settings["allow_tf32"] = allow
+
+
 def settings():
     """The settings new cached engines are made with (a copy)."""
     with _lock:
         return dict(_settings)
 
 
-def get_engine(backend="cpu", device=0, algorithm=None):
+def get_engine(backend="cpu", device=0, algorithm=None, allow_tf32=None):
     """The cached Engine for a backend ("cpu", "sim" or "cuda"), CUDA device ordinal and algorithm (None: any)
-    under the current settings."""
+    under the current settings; allow_tf32 None: the setting (set_allow_tf32)."""
     with _lock:
-        key = (backend, device, algorithm, tuple(sorted(_settings.items())))
+        tf32 = _settings["allow_tf32"] if allow_tf32 is None else bool(allow_tf32)
+        key = (backend, device, algorithm, tf32, tuple(sorted(_settings.items())))
         engine = _engines.get(key)
         if engine is None:
             engine = Engine(backend, threads=_settings["threads"], cache_path=_settings["cache_path"],
                             tuning=_settings["tuning"], tune_budget_s=_settings["tune_budget_s"], device=device,
-                            algorithm=algorithm)
+                            algorithm=algorithm, allow_tf32=tf32)
             _engines[key] = engine
         return engine
 

@@ -50,8 +50,9 @@ def placement(array):
     return tuple(array.__dlpack_device__())
 
 
-def resolve_engine(engine, backend, algorithm, device):
-    """The engine a call runs on: the caller's, else the cached one for the tensors' device."""
+def resolve_engine(engine, backend, algorithm, device, allow_tf32=None):
+    """The engine a call runs on: the caller's, else the cached one for the tensors' device (allow_tf32 None:
+    the setting)."""
     if engine is not None:
         if backend is not None or algorithm is not None:
             raise InvalidArgumentError("engine: pass either an engine or backend/algorithm, not both")
@@ -59,7 +60,7 @@ def resolve_engine(engine, backend, algorithm, device):
     device_type, device_id = device
     if backend is None:
         backend = "cuda" if device_type == _DLPACK_CUDA else "cpu"
-    return _engines.get_engine(backend, device_id if device_type == _DLPACK_CUDA else 0, algorithm)
+    return _engines.get_engine(backend, device_id if device_type == _DLPACK_CUDA else 0, algorithm, allow_tf32)
 
 
 def current_stream(array):

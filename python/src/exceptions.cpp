@@ -18,13 +18,14 @@ struct ErrorClass {
   PyObject* type = nullptr;  // created at import; lives as long as the module (a module attribute)
 };
 
-std::array<ErrorClass, 8>& error_classes() {
-  static std::array<ErrorClass, 8> classes{{
+std::array<ErrorClass, 9>& error_classes() {
+  static std::array<ErrorClass, 9> classes{{
       {ErrorCode::InvalidArgument, "InvalidArgument", "InvalidArgumentError", PyExc_ValueError},
       {ErrorCode::Unsupported, "Unsupported", "UnsupportedError", PyExc_NotImplementedError},
       {ErrorCode::NoDevice, "NoDevice", "NoDeviceError", PyExc_RuntimeError},
       {ErrorCode::CompileError, "CompileError", "CompileError", PyExc_RuntimeError},
       {ErrorCode::LaunchError, "LaunchError", "LaunchError", PyExc_RuntimeError},
+      {ErrorCode::DeviceLost, "DeviceLost", "DeviceLostError", PyExc_RuntimeError},
       {ErrorCode::IoError, "IoError", "IoError", PyExc_OSError},
       {ErrorCode::CacheError, "CacheError", "CacheError", PyExc_RuntimeError},
       {ErrorCode::Internal, "Internal", "InternalError", PyExc_RuntimeError},

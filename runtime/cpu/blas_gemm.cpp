@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/host_memory.h"
 #include "dcnjit/error.h"
 
 namespace dcnjit::cpu {
@@ -80,7 +81,7 @@ void* PackedStore::slot(std::size_t index, std::size_t bytes) {
   if (b.bytes < bytes) {
     b.memory.reset();
     b.bytes = 0;
-    b.memory.reset(new char[bytes + 64]);
+    detail::allocate_host("cpu packed weights", bytes + 64, [&] { b.memory.reset(new char[bytes + 64]); });
     b.bytes = bytes;
   }
   const auto address = reinterpret_cast<std::uintptr_t>(b.memory.get());

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/host_memory.h"
 #include "runtime/backend.h"
 #include "runtime/cpu/cpu_knobs.h"
 #include "runtime/cpu/dcn_cpu.h"
@@ -62,7 +63,10 @@ int resolve_threads(int requested) {
 class CpuBackend final : public BackendImpl {
  public:
   explicit CpuBackend(const EngineOptions& options)
-      : threads_(resolve_threads(options.threads)), pool_(threads_), model_(cpu_model_name()) {}
+      : threads_(resolve_threads(options.threads)),
+        pool_(threads_),
+        model_(cpu_model_name()),
+        algorithms_(offered_algorithms({"im2col"}, options, Backend::cpu)) {}
 
   Backend kind() const override { return Backend::cpu; }
 
@@ -117,11 +121,19 @@ class CpuBackend final : public BackendImpl {
   std::string environment() const override { return fmt::format("cpu:{}:threads={}", model_, threads_); }
 
  private:
+  // The workspace and the packed weights report their own sizes (dcn_cpu.cpp, blas_gemm.cpp); what is left
+  // are the f32 copies of f16/bf16 tensors.
   static Error out_of_memory(const Problem& problem) {
+    const double pixels = double(problem.Ho()) * problem.Wo();
+    const double tensors = double(problem.N) * problem.C * problem.H * problem.W +
+                           double(problem.N) * problem.offset_groups * problem.taps() * 3 * pixels +
+                           double(problem.Co) * (problem.C / problem.groups) * problem.taps() +
+                           double(problem.N) * problem.Co * pixels;
     return Error(ErrorCode::LaunchError,
-                 fmt::format("cpu backend: out of host memory for the workspace or f32 staging of '{}'; a smaller "
-                             "step or tile needs less",
-                             problem.to_string()));
+                 fmt::format("cpu backend: out of host memory for the f32 copies of the {} tensors of '{}' (about {} "
+                             "per direction)",
+                             to_string(problem.dtype), problem.to_string(),
+                             detail::byte_count_text(std::size_t(tensors * sizeof(float)))));
   }
 
   enum class Path { f32, f64, bf16 };
@@ -259,7 +271,8 @@ class CpuBackend final : public BackendImpl {
     if (kept_words_ < words) {
       kept_.reset();  // release the old buffer before allocating the larger one
       kept_words_ = 0;
-      kept_.reset(new double[std::max<std::size_t>(words, 1)]);
+      detail::allocate_host("cpu workspace", std::max<std::size_t>(words, 1) * sizeof(double),
+                            [&] { kept_.reset(new double[std::max<std::size_t>(words, 1)]); });
       kept_words_ = words;
     }
     return kept_.get();
@@ -269,7 +282,7 @@ class CpuBackend final : public BackendImpl {
   std::mutex mutex_;  // one pass at a time: the pool and the kept workspace are shared
   cpu::ThreadPool pool_;
   const std::string model_;
-  const std::vector<std::string> algorithms_{"im2col"};
+  const std::vector<std::string> algorithms_;  // {"im2col"}: EngineOptions::algorithm may only name it
   cpu::PackedStore packed_;         // the packed weights of the last pass, reused by the next
   std::unique_ptr<double[]> kept_;  // double: aligned for either element type
   std::size_t kept_words_ = 0;

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <type_traits>
 #include <vector>
 
+#include "core/checked_size.h"
+#include "core/host_memory.h"
 #include "dcnjit/error.h"
 #include "runtime/cpu/dcn_cpu_kernels.h"
 #include "runtime/cpu/phase_totals.h"
@@ -60,13 +63,16 @@ Tiling resolve_tiling(const Problem& problem, const CpuConfig& config) {
 }
 
 // Regions of one workspace, each starting on a 64-byte boundary; the same code sizes and carves it.
+// Sizes are checked products and sums (core/checked_size.h): a chunk of images can overflow int64
+// where one image does not, and the error names the region.
 class Carver {
  public:
   explicit Carver(char* base) : base_(base) {}
   template <typename T>
-  T* take(int64_t elements) {
+  T* take(const char* what, std::initializer_list<int64_t> dimensions) {
+    const std::size_t bytes = detail::checked_bytes(what, detail::checked_product(what, dimensions), sizeof(T));
     const std::size_t at = used_;
-    used_ += (std::size_t(std::max<int64_t>(elements, 0)) * sizeof(T) + 63) / 64 * 64;
+    used_ = detail::checked_sum(what, used_, detail::checked_sum(what, bytes, 63) / 64 * 64);
     return base_ ? reinterpret_cast<T*>(base_ + at) : nullptr;
   }
   std::size_t used() const { return used_; }
@@ -88,12 +94,16 @@ struct ForwardScratch {
 
   ForwardScratch(const Problem& problem, const Tiling& t, int threads, Carver& carve) {
     const ConvGeometry g = ConvGeometry::of(problem);
-    if (!g.nhwc) x_channels_last = carve.take<V>(t.step * g.C * g.H * g.W);
-    weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
-    columns_per_thread = (t.tile * g.C * g.K * int64_t(sizeof(Col)) + 63) / 64 * 64 / int64_t(sizeof(Col));
-    product_per_thread = (t.tile * g.Co * int64_t(sizeof(V)) + 63) / 64 * 64 / int64_t(sizeof(V));
-    columns = carve.take<Col>(columns_per_thread * threads);
-    product = carve.take<V>(product_per_thread * threads);
+    if (!g.nhwc) x_channels_last = carve.take<V>("cpu workspace: channels-last x", {t.step, g.C, g.H, g.W});
+    weight = carve.take<V>("cpu workspace: permuted weights", {g.Co, g.channels_per_group, g.K});
+    const int64_t column_bytes =
+        detail::checked_product("cpu workspace: columns", {t.tile, g.C, g.K, int64_t(sizeof(Col))});
+    columns_per_thread = (column_bytes + 63) / 64 * 64 / int64_t(sizeof(Col));
+    const int64_t product_bytes =
+        detail::checked_product("cpu workspace: GEMM results", {t.tile, g.Co, int64_t(sizeof(V))});
+    product_per_thread = (product_bytes + 63) / 64 * 64 / int64_t(sizeof(V));
+    columns = carve.take<Col>("cpu workspace: columns", {columns_per_thread, threads});
+    product = carve.take<V>("cpu workspace: GEMM results", {product_per_thread, threads});
   }
 };
 
@@ -127,18 +137,18 @@ struct BackwardScratch {
 
   BackwardScratch(const Problem& problem, const Tiling& t, int64_t span, Carver& carve) {
     const ConvGeometry g = ConvGeometry::of(problem);
-    const int64_t image = g.C * g.H * g.W, columns_per_image = span * g.C * g.K;
     const int64_t blocks = int64_t(channel_segments(g, kChannelBlock).size());
-    if (!g.nhwc) x_channels_last = carve.take<V>(t.step * image);
-    if (!(g.nhwc && std::is_same_v<typename Prec::S, V>)) grad_x_channels_last = carve.take<V>(t.step * image);
-    weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
-    grad_weight = carve.take<V>(g.Co * g.channels_per_group * g.K);
-    if (!g.nhwc) grad_y_columns = carve.take<Col>(t.step * span * g.Co);
-    grad_y_rows = carve.take<Col>(t.step * span * g.Co);
-    dcol = carve.take<V>(t.step * columns_per_image);
-    columns = carve.take<Col>(t.step * columns_per_image);
-    partials = carve.take<V>(t.step * blocks * g.K * 3 * span);
-    table = carve.take<SampleEntry<V>>(t.step * g.offset_groups * span * g.K);
+    if (!g.nhwc) x_channels_last = carve.take<V>("cpu workspace: channels-last x", {t.step, g.C, g.H, g.W});
+    if (!(g.nhwc && std::is_same_v<typename Prec::S, V>))
+      grad_x_channels_last = carve.take<V>("cpu workspace: channels-last grad_x", {t.step, g.C, g.H, g.W});
+    weight = carve.take<V>("cpu workspace: permuted weights", {g.Co, g.channels_per_group, g.K});
+    grad_weight = carve.take<V>("cpu workspace: grad_weight blocks", {g.Co, g.channels_per_group, g.K});
+    if (!g.nhwc) grad_y_columns = carve.take<Col>("cpu workspace: grad_y columns", {t.step, span, g.Co});
+    grad_y_rows = carve.take<Col>("cpu workspace: grad_y rows", {t.step, span, g.Co});
+    dcol = carve.take<V>("cpu workspace: dcol", {t.step, span, g.C, g.K});
+    columns = carve.take<Col>("cpu workspace: columns", {t.step, span, g.C, g.K});
+    partials = carve.take<V>("cpu workspace: coordinate partials", {t.step, blocks, g.K, 3, span});
+    table = carve.take<SampleEntry<V>>("cpu workspace: sample table", {t.step, g.offset_groups, span, g.K});
   }
 };
 
@@ -149,7 +159,8 @@ class Scratch {
     if (workspace) {
       data_ = static_cast<char*>(workspace);
     } else {
-      owned_.reset(new double[std::max<std::size_t>(1, (bytes + sizeof(double) - 1) / sizeof(double))]);
+      const std::size_t words = std::max<std::size_t>(1, (bytes + sizeof(double) - 1) / sizeof(double));
+      detail::allocate_host("cpu workspace", words * sizeof(double), [&] { owned_.reset(new double[words]); });
       data_ = reinterpret_cast<char*>(owned_.get());
     }
   }
@@ -323,7 +334,6 @@ void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardT
                  const CpuContext& context, void* workspace) {
   require_supported<Prec>(config);
   using V = typename Prec::V;
-  using S = typename Prec::S;
   using Col = typename Prec::Col;
   const ConvGeometry g = ConvGeometry::of(problem);
   const Tiling tiling = resolve_tiling(problem, config);
@@ -520,7 +530,8 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
     S* const grad_x_out = t.grad_x ? t.grad_x + n0 * image : nullptr;
     V* const grad_x_acc = !t.grad_x ? nullptr : grad_x_in_place ? reinterpret_cast<V*>(grad_x_out)
                                                                 : scratch.grad_x_channels_last;
-    const double prepare_bytes = costs.value * double(images) * image * ((reads_x && !g.nhwc ? 2 : 0) + (t.grad_x ? 1 : 0));
+    const double prepare_bytes =
+        costs.value * double(images) * image * ((reads_x && !g.nhwc ? 2 : 0) + (t.grad_x ? 1 : 0));
     phases.run(want_dcol ? "col2im_coord" : "im2col", prepare_bytes, 0, [&] {
       for_each_pixel_range(pool, g, images, [&](int64_t n, int64_t p_begin, int64_t p_end) {
         if (reads_x && !g.nhwc)
@@ -673,8 +684,9 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
               } else if (item.kind == 1) {
                 parts.part(sampling_part, [&] {
                   const int64_t n = item.a, c = item.b;
-                  const auto found = std::find_if(blocks.begin(), blocks.end(),
-                                                  [&](const ChannelSegment& b) { return c >= b.c_begin && c < b.c_end; });
+                  const auto found = std::find_if(blocks.begin(), blocks.end(), [&](const ChannelSegment& b) {
+                    return c >= b.c_begin && c < b.c_end;
+                  });
                   const ChannelSegment& b = *found;
                   scatter_slice(g, b, sw, table_of(n, b.og), dcol_of(n, b), c, std::min(kScatterChannels, b.c_end - c),
                                 grad_x_acc + n * image);

@@ -23,8 +23,9 @@ cudaDataType_t lt_type(DType dtype) {
     case DType::f32: return CUDA_R_32F;
     case DType::f16: return CUDA_R_16F;
     case DType::bf16: return CUDA_R_16BF;
+    case DType::f64: break;
   }
-  throw Error(ErrorCode::Internal, "gemm: unknown dtype");
+  throw Error(ErrorCode::Unsupported, "gemm: the cuda backend's GEMMs are f32, f16 and bf16");
 }
 
 // The largest power of two (up to 256, cuBLASLt's strictest requirement) dividing the address of every
@@ -122,6 +123,9 @@ detail::GemmDesc bias_broadcast_gemm(const detail::GemmDesc& desc, const void* o
   rank1.alpha = 1.0f;
   rank1.beta = desc.beta;
   rank1.dtype = desc.dtype;
+  rank1.c_dtype = desc.c_dtype;
+  rank1.allow_tf32 = desc.allow_tf32;
+  rank1.role = desc.role;
   rank1.algo = 0;
   return rank1;
 }
@@ -152,10 +156,10 @@ CublasLtGemm::ShapePlan& CublasLtGemm::plan_for(const detail::GemmDesc& desc, st
   const ShapeKey key{desc.trans_a,   desc.trans_b,   desc.m,         desc.n,
                      desc.k,         desc.lda,       desc.ldb,       desc.ldc,
                      desc.stride_a,  desc.stride_b,  desc.stride_c,  desc.batch,
-                     desc.dtype,
+                     desc.dtype,     desc.output_dtype(), desc.allow_tf32 && desc.dtype == DType::f32,
                      operand_alignment(desc.a, desc.stride_a, desc.batch, desc.dtype),
                      operand_alignment(desc.b, desc.stride_b, desc.batch, desc.dtype),
-                     operand_alignment(desc.c, desc.stride_c, desc.batch, desc.dtype),
+                     operand_alignment(desc.c, desc.stride_c, desc.batch, desc.output_dtype()),
                      workspace_bytes};
   std::lock_guard lock(mutex_);
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
@@ -164,9 +168,11 @@ CublasLtGemm::ShapePlan& CublasLtGemm::plan_for(const detail::GemmDesc& desc, st
   auto plan = std::make_unique<ShapePlan>();
 
   // f32 accumulation for every dtype; CUBLAS_COMPUTE_32F (not _FAST_TF32) keeps f32 GEMMs exact to
-  // f32 rounding, which the 1e-5 f32 tolerance against the CPU backend relies on.
+  // f32 rounding, which the 1e-5 f32 tolerance against the CPU backend relies on. TF32 only when the
+  // engine allows it (EngineOptions::allow_tf32, like PyTorch's allow_tf32), for f32 inputs.
+  const cublasComputeType_t compute = key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   cublasLtMatmulDesc_t matmul = nullptr;
-  DCNJIT_LT(cublasLtMatmulDescCreate(&matmul, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  DCNJIT_LT(cublasLtMatmulDescCreate(&matmul, compute, CUDA_R_32F));
   plan->matmul.reset(matmul);
   const cublasOperation_t op_a = lt.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = lt.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -175,7 +181,7 @@ CublasLtGemm::ShapePlan& CublasLtGemm::plan_for(const detail::GemmDesc& desc, st
 
   plan->a = make_layout(lt.a, desc.dtype, lt.batch);
   plan->b = make_layout(lt.b, desc.dtype, lt.batch);
-  plan->d = make_layout(lt.d, desc.dtype, lt.batch);
+  plan->d = make_layout(lt.d, desc.output_dtype(), lt.batch);  // C and D: f32 for a 16-bit GEMM into f32
 
   cublasLtMatmulPreference_t preference_raw = nullptr;
   DCNJIT_LT(cublasLtMatmulPreferenceCreate(&preference_raw));
@@ -196,14 +202,20 @@ CublasLtGemm::ShapePlan& CublasLtGemm::plan_for(const detail::GemmDesc& desc, st
 
   plan->candidates.resize(kMaxCandidates);
   int returned = 0;
-  DCNJIT_LT(cublasLtMatmulAlgoGetHeuristic(handle_, matmul, plan->a.get(), plan->b.get(), plan->d.get(),
-                                           plan->d.get(), preference_raw, kMaxCandidates, plan->candidates.data(),
-                                           &returned));
+  const cublasStatus_t heuristic = cublasLtMatmulAlgoGetHeuristic(
+      handle_, matmul, plan->a.get(), plan->b.get(), plan->d.get(), plan->d.get(), preference_raw, kMaxCandidates,
+      plan->candidates.data(), &returned);
+  // NOT_SUPPORTED is how the heuristic says "nothing fits" (as is an empty list): the user's problem is
+  // fine, this GEMM shape has no cuBLASLt kernel under these constraints.
+  if (heuristic == CUBLAS_STATUS_NOT_SUPPORTED || (heuristic == CUBLAS_STATUS_SUCCESS && returned == 0))
+    throw Error(ErrorCode::Unsupported,
+                fmt::format("{}: cuBLASLt has no algorithm for this GEMM (m={} n={} k={} batch={} {} -> {}, "
+                            "trans_a={} trans_b={}, lda={} ldb={} ldc={}, alignments {}/{}/{} bytes)",
+                            desc.role, desc.m, desc.n, desc.k, desc.batch, to_string(desc.dtype),
+                            to_string(desc.output_dtype()), desc.trans_a, desc.trans_b, desc.lda, desc.ldb, desc.ldc,
+                            key.align_a, key.align_b, key.align_c));
+  check_lt(heuristic, "cublasLtMatmulAlgoGetHeuristic");
   plan->candidates.resize(std::size_t(returned));
-  if (returned == 0)
-    throw Error(ErrorCode::LaunchError,
-                fmt::format("gemm: cuBLASLt has no algorithm for m={} n={} k={} batch={} {} (trans_a={} trans_b={})",
-                            desc.m, desc.n, desc.k, desc.batch, to_string(desc.dtype), desc.trans_a, desc.trans_b));
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
 
@@ -214,11 +226,16 @@ int CublasLtGemm::candidate_count(const detail::GemmDesc& desc, std::size_t work
 void CublasLtGemm::run(const detail::GemmDesc& desc, CUstream stream, void* workspace, std::size_t workspace_bytes) {
   if (desc.bias) throw Error(ErrorCode::Internal, "gemm: bias must be folded in with bias_broadcast_gemm first");
   ShapePlan& plan = plan_for(desc, workspace ? workspace_bytes : 0);
-  // One Config::gemm_algo drives every GEMM of a pass, but the heuristic may offer fewer candidates
-  // for some shapes (e.g. the dcol GEMM vs the weight GEMM, or another im2col step). Falling back
-  // to that shape's last candidate keeps a tuned config runnable instead of failing a user's call.
-  const std::size_t index = std::min(std::size_t(desc.algo), plan.candidates.size() - 1);
-  const cublasLtMatmulHeuristicResult_t& chosen = plan.candidates[index];
+  // Each GEMM role has its own knob (gemm_fwd, gemm_dcol, gemm_wgrad) indexing that role's own list. An
+  // index past it is an error naming the knob: the tuner records such a config as failed, and a
+  // hand-written config says what to change, rather than silently running another algorithm.
+  if (desc.algo < 0 || std::size_t(desc.algo) >= plan.candidates.size())
+    throw Error(ErrorCode::InvalidArgument,
+                fmt::format("{}={}: cuBLASLt offers {} algorithm(s) for this GEMM (m={} n={} k={} batch={}); use 0 "
+                            "to {}",
+                            desc.role, desc.algo, plan.candidates.size(), desc.m, desc.n, desc.k, desc.batch,
+                            plan.candidates.size() - 1));
+  const cublasLtMatmulHeuristicResult_t& chosen = plan.candidates[std::size_t(desc.algo)];
   const LtGemmMapping lt = map_row_major_gemm(desc);
   DCNJIT_LT(cublasLtMatmul(handle_, plan.matmul.get(), &desc.alpha, lt.a.data, plan.a.get(), lt.b.data,
                            plan.b.get(), &desc.beta, lt.d.data, plan.d.get(), const_cast<void*>(lt.d.data),

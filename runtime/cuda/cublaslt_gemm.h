@@ -78,10 +78,11 @@ class CublasLtGemm {
 
   // Runs `desc` (bias must already have been folded in by the caller; see bias_broadcast_gemm) on
   // `stream`. desc.algo indexes the heuristic's candidates; past the last one (the shape offers
-  // fewer), the last is used. Throws Error(LaunchError) naming the cuBLASLt call and status.
+  // fewer) is Error(InvalidArgument) naming desc.role. No candidate at all is Error(Unsupported) with
+  // the shape. Throws Error(LaunchError) naming the cuBLASLt call and status otherwise.
   void run(const detail::GemmDesc& desc, CUstream stream, void* workspace, std::size_t workspace_bytes);
 
-  // Number of algorithms the heuristic offers for this shape (the tuner's range for Config::gemm_algo).
+  // Number of algorithms the heuristic offers for this shape.
   int candidate_count(const detail::GemmDesc& desc, std::size_t workspace_bytes);
 
  private:
@@ -91,7 +92,8 @@ class CublasLtGemm {
     bool trans_a, trans_b;
     int64_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c;
     int batch;
-    DType dtype;
+    DType dtype, c_dtype;
+    bool tf32;
     unsigned align_a, align_b, align_c;
     std::size_t workspace_bytes;
     auto operator<=>(const ShapeKey&) const = default;

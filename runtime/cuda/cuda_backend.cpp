@@ -57,17 +57,17 @@ class CudaBackend final : public detail::KernelBackend {
     device_.synchronize();  // DeviceBuffer promises zero-filled memory as soon as it exists
     return pointer;
   }
-  void release(void* pointer) override {
+  void release(void* pointer) noexcept override {
     std::lock_guard lock(pass_mutex());
     device_.release(pointer);
   }
-  void copy_to_device(void* device, const void* host, std::size_t bytes) override {
+  void copy_to_device(void* device, const void* host, std::size_t bytes, void* stream) override {
     std::lock_guard lock(pass_mutex());
-    device_.copy_to_device(device, host, bytes);
+    device_.copy_to_device(device, host, bytes, static_cast<CUstream>(stream));
   }
-  void copy_to_host(void* host, const void* device, std::size_t bytes) override {
+  void copy_to_host(void* host, const void* device, std::size_t bytes, void* stream) override {
     std::lock_guard lock(pass_mutex());
-    device_.copy_to_host(host, device, bytes);
+    device_.copy_to_host(host, device, bytes, static_cast<CUstream>(stream));
   }
 
   // "sm_90:NVIDIA H100 80GB HBM3:132:driver=13.0:nvrtc=13.0:cublasLt=13.1.0:gen=2".
@@ -75,16 +75,17 @@ class CudaBackend final : public detail::KernelBackend {
     const DeviceInfo& info = device_.info();
     return fmt::format("{}:{}:{}:driver={}:nvrtc={}:cublasLt={}:gen={}{}", info.arch(), info.name, info.sm_count,
                        format_cuda_version(info.driver_version), nvrtc_version_number(), cublaslt_version(),
-                       gen::GENERATOR_VERSION, restriction_suffix());
+                       gen::GENERATOR_VERSION, options_suffix());
   }
 
   CudaDevice& cuda_device() { return device_; }
 
  protected:
-  // Points the device at the caller's stream for one pass and back at the default stream afterwards,
-  // so DeviceBuffer copies between passes never run on a stream the caller may have destroyed since.
-  void begin_pass(void* stream) override { device_.set_stream(stream); }
-  void end_pass() override { device_.set_stream(nullptr); }
+  // Points the device at the caller's stream for one pass, ordered after the last work on any other
+  // stream (stream_order.h), and back at the default stream afterwards, so nothing later runs on a
+  // stream the caller may have destroyed since.
+  void begin_pass(void* stream) override { device_.begin_stream_work(static_cast<CUstream>(stream)); }
+  void end_pass() noexcept override { device_.end_stream_work(); }
 
  private:
   CudaBackend(const EngineOptions& options, const DriverApi& api)

@@ -8,6 +8,9 @@
 
 namespace dcnjit::cuda {
 
+// DCNJIT_CU through CudaDevice::check, so a sticky error is remembered (device_errors.h).
+#define DCNJIT_DEVICE_CU(call) check(api_.call, #call)
+
 namespace {
 
 CUdeviceptr device_pointer(const void* pointer) { return reinterpret_cast<CUdeviceptr>(pointer); }
@@ -38,6 +41,29 @@ class CudaDevice::Kernel final : public detail::LoadedKernel {
   std::size_t param_bytes_;
 };
 
+// StreamOrder's operations on one event of the device's context (created on first use, timing off: it
+// only orders). Every call is made with the context current.
+class CudaDevice::EventOps final : public StreamOps {
+ public:
+  explicit EventOps(CudaDevice& device) : device_(device) {}
+  ~EventOps() override {
+    if (event_) device_.api_.cuEventDestroy(event_);
+  }
+  void record(CUstream stream) override { device_.check(device_.api_.cuEventRecord(event(), stream), "cuEventRecord"); }
+  void wait(CUstream stream) override {
+    device_.check(device_.api_.cuStreamWaitEvent(stream, event(), 0), "cuStreamWaitEvent");
+  }
+  void synchronize() override { device_.check(device_.api_.cuEventSynchronize(event()), "cuEventSynchronize"); }
+
+ private:
+  CUevent event() {
+    if (!event_) device_.check(device_.api_.cuEventCreate(&event_, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+    return event_;
+  }
+  CudaDevice& device_;
+  CUevent event_ = nullptr;
+};
+
 namespace {
 
 detail::DeviceTraits traits_of(const DeviceInfo& info) {
@@ -59,8 +85,17 @@ CudaDevice::CudaDevice(const DriverApi& api, int ordinal, KernelCompiler compile
       info_(query_device(api, ordinal)),
       traits_(traits_of(info_)),
       context_(api, ordinal),
-      compiler_(std::move(compiler)) {
+      compiler_(std::move(compiler)),
+      event_ops_(std::make_unique<EventOps>(*this)),
+      order_(std::make_unique<StreamOrder>(*event_ops_)) {
   if (!compiler_) throw Error(ErrorCode::Internal, "CudaDevice: no kernel compiler given");
+}
+
+void CudaDevice::check(CUresult result, const char* call) {
+  if (result == CUDA_SUCCESS) return;
+  const Error error(error_code_for(result), fmt::format("{} failed: {}", call, api_.describe(result)));
+  errors_.thrown(error);
+  throw error;
 }
 
 CudaDevice::~CudaDevice() {
@@ -68,7 +103,10 @@ CudaDevice::~CudaDevice() {
   try {
     ContextScope scope(api_, context_.get());
     api_.cuStreamSynchronize(stream_);
+    order_->before_free();
     kernels_.clear();
+    order_.reset();
+    event_ops_.reset();
     gemm_.reset();
     if (gemm_workspace_) api_.cuMemFree(device_pointer(gemm_workspace_));
     for (void* buffer : ones_)
@@ -78,29 +116,60 @@ CudaDevice::~CudaDevice() {
 }
 
 void* CudaDevice::allocate(std::size_t bytes) {
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
   CUdeviceptr pointer = 0;
   const CUresult result = api_.cuMemAlloc(&pointer, std::max<std::size_t>(bytes, 1));
   if (result == CUDA_ERROR_OUT_OF_MEMORY)
     throw Error(ErrorCode::LaunchError, fmt::format("allocate: out of GPU memory for {} bytes on {} (device {})", bytes,
                                                     info_.name, info_.ordinal));
-  api_.check(result, "cuMemAlloc(&pointer, bytes)");
+  check(result, "cuMemAlloc(&pointer, bytes)");
   return reinterpret_cast<void*>(pointer);
 }
 
-void CudaDevice::release(void* pointer) {
+void CudaDevice::release(void* pointer) noexcept {
   if (!pointer) return;
+  try {
+    ContextScope scope(api_, context_.get());
+    order_->before_free();  // a pass on another stream may still read or write it
+    check(api_.cuMemFree(device_pointer(pointer)), "cuMemFree");
+  } catch (const Error& e) {
+    errors_.noted(e);
+  } catch (...) {
+    errors_.noted(Error(ErrorCode::Internal, "release: an unexpected exception"));
+  }
+}
+
+void CudaDevice::begin_stream_work(CUstream stream) {
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
-  DCNJIT_CU(api_, cuMemFree(device_pointer(pointer)));
+  order_->before(stream);
+  stream_ = stream;
+}
+
+void CudaDevice::end_stream_work() noexcept {
+  try {
+    if (!errors_.lost()) {
+      ContextScope scope(api_, context_.get());
+      order_->after(stream_);
+    }
+  } catch (const Error& e) {
+    errors_.noted(e);
+  } catch (...) {
+    errors_.noted(Error(ErrorCode::Internal, "end of a pass: an unexpected exception"));
+  }
+  stream_ = nullptr;
 }
 
 void CudaDevice::fill_zero(void* pointer, std::size_t bytes) {
   if (bytes == 0) return;
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
-  DCNJIT_CU(api_, cuMemsetD8Async(device_pointer(pointer), 0, bytes, stream_));
+  DCNJIT_DEVICE_CU(cuMemsetD8Async(device_pointer(pointer), 0, bytes, stream_));
 }
 
 detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
+  errors_.throw_pending();
   std::lock_guard lock(kernels_mutex_);
   const std::string key = kernel.name + '\n' + kernel.source;
   if (auto it = kernels_.find(key); it != kernels_.end()) return it->second.get();
@@ -109,6 +178,7 @@ detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
   ContextScope scope(api_, context_.get());
   CUmodule module = nullptr;
   const CUresult loaded = api_.cuModuleLoadData(&module, image.data.c_str());
+  if (is_sticky(loaded)) check(loaded, "cuModuleLoadData");
   if (loaded != CUDA_SUCCESS)
     throw Error(ErrorCode::LaunchError,
                 fmt::format("cuModuleLoadData({}, {} for {}) failed: {}{}", kernel.name, image.is_cubin ? "cubin" : "PTX",
@@ -116,11 +186,11 @@ detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
                             image.is_cubin ? "" : "; the driver may be older than NVRTC's PTX version"));
   try {
     CUfunction function = nullptr;
-    api_.check(api_.cuModuleGetFunction(&function, module, image.lowered_name.c_str()),
+    check(api_.cuModuleGetFunction(&function, module, image.lowered_name.c_str()),
                fmt::format("cuModuleGetFunction({})", image.lowered_name).c_str());
 
     std::size_t offset = 0, param_bytes = 0;
-    api_.check(api_.cuFuncGetParamInfo(function, 0, &offset, &param_bytes),
+    check(api_.cuFuncGetParamInfo(function, 0, &offset, &param_bytes),
                fmt::format("cuFuncGetParamInfo({}, 0)", kernel.name).c_str());
     std::size_t second_offset = 0, second_bytes = 0;
     if (api_.cuFuncGetParamInfo(function, 1, &second_offset, &second_bytes) == CUDA_SUCCESS)
@@ -133,7 +203,7 @@ detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
         throw Error(ErrorCode::Unsupported,
                     fmt::format("kernel {}: needs {} bytes of shared memory, {} allows at most {}", kernel.name,
                                 kernel.dynamic_shared_bytes, info_.name, info_.max_shared_per_block_optin));
-      DCNJIT_CU(api_, cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+      DCNJIT_DEVICE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                          kernel.dynamic_shared_bytes));
     }
     auto owned = std::make_unique<Kernel>(api_, module, function, kernel.name, param_bytes);
@@ -146,6 +216,7 @@ detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
 
 void CudaDevice::launch(detail::LoadedKernel* loaded, const detail::LaunchDims& dims, const void* params,
                         std::size_t params_bytes) {
+  errors_.throw_pending();
   auto* kernel = dynamic_cast<Kernel*>(loaded);
   if (!kernel) throw Error(ErrorCode::Internal, "launch: the kernel was not loaded by this CUDA device");
   if (params_bytes != kernel->param_bytes())
@@ -162,10 +233,10 @@ void CudaDevice::launch(detail::LoadedKernel* loaded, const detail::LaunchDims& 
       api_.cuLaunchKernel(kernel->function(), dims.grid[0], dims.grid[1], dims.grid[2], dims.block[0], dims.block[1],
                           dims.block[2], dims.dynamic_shared_bytes, stream_, arguments, nullptr);
   if (result != CUDA_SUCCESS)
-    throw Error(ErrorCode::LaunchError,
-                fmt::format("cuLaunchKernel({}, grid {}x{}x{}, block {}x{}x{}, {} B shared) failed: {}", kernel->name(),
-                            dims.grid[0], dims.grid[1], dims.grid[2], dims.block[0], dims.block[1], dims.block[2],
-                            dims.dynamic_shared_bytes, api_.describe(result)));
+    check(result, fmt::format("cuLaunchKernel({}, grid {}x{}x{}, block {}x{}x{}, {} B shared)", kernel->name(),
+                              dims.grid[0], dims.grid[1], dims.grid[2], dims.block[0], dims.block[1], dims.block[2],
+                              dims.dynamic_shared_bytes)
+                      .c_str());
 }
 
 const void* CudaDevice::ones(DType dtype, int64_t count) {
@@ -175,33 +246,35 @@ const void* CudaDevice::ones(DType dtype, int64_t count) {
   int64_t capacity = 1024;
   while (capacity < count) capacity *= 2;
   if (ones_[slot]) {
-    DCNJIT_CU(api_, cuStreamSynchronize(stream_));  // earlier GEMMs may still read the old vector
-    DCNJIT_CU(api_, cuMemFree(device_pointer(ones_[slot])));
+    DCNJIT_DEVICE_CU(cuStreamSynchronize(stream_));  // earlier GEMMs of this pass may still read it,
+    order_->before_free();                            // and of earlier passes on other streams
+    DCNJIT_DEVICE_CU(cuMemFree(device_pointer(ones_[slot])));
     ones_[slot] = nullptr;
     ones_count_[slot] = 0;
   }
   CUdeviceptr pointer = 0;
-  DCNJIT_CU(api_, cuMemAlloc(&pointer, std::size_t(capacity) * dtype_size(dtype)));
+  DCNJIT_DEVICE_CU(cuMemAlloc(&pointer, std::size_t(capacity) * dtype_size(dtype)));
   switch (dtype) {
-    case DType::f32: DCNJIT_CU(api_, cuMemsetD32Async(pointer, 0x3F800000u, std::size_t(capacity), stream_)); break;
-    case DType::f16: DCNJIT_CU(api_, cuMemsetD16Async(pointer, 0x3C00u, std::size_t(capacity), stream_)); break;
-    case DType::bf16: DCNJIT_CU(api_, cuMemsetD16Async(pointer, 0x3F80u, std::size_t(capacity), stream_)); break;
+    case DType::f32: DCNJIT_DEVICE_CU(cuMemsetD32Async(pointer, 0x3F800000u, std::size_t(capacity), stream_)); break;
+    case DType::f16: DCNJIT_DEVICE_CU(cuMemsetD16Async(pointer, 0x3C00u, std::size_t(capacity), stream_)); break;
+    case DType::bf16: DCNJIT_DEVICE_CU(cuMemsetD16Async(pointer, 0x3F80u, std::size_t(capacity), stream_)); break;
     case DType::f64: throw Error(ErrorCode::Unsupported, "cuda gemm: f64 is not supported");
   }
   // Once per growth: makes the vector valid for GEMMs on any stream set later, not just this one.
-  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+  DCNJIT_DEVICE_CU(cuStreamSynchronize(stream_));
   ones_[slot] = reinterpret_cast<void*>(pointer);
   ones_count_[slot] = capacity;
   return ones_[slot];
 }
 
 void CudaDevice::gemm(const detail::GemmDesc& desc) {
+  errors_.throw_pending();
   validate_gemm_desc(desc);
   ContextScope scope(api_, context_.get());
   if (!gemm_) gemm_ = std::make_unique<CublasLtGemm>();
   if (!gemm_workspace_) {
     CUdeviceptr pointer = 0;
-    DCNJIT_CU(api_, cuMemAlloc(&pointer, kGemmWorkspaceBytes));
+    DCNJIT_DEVICE_CU(cuMemAlloc(&pointer, kGemmWorkspaceBytes));
     gemm_workspace_ = reinterpret_cast<void*>(pointer);
   }
   if (!desc.bias) {
@@ -225,25 +298,33 @@ int CudaDevice::gemm_candidate_count(const detail::GemmDesc& desc) {
 }
 
 void CudaDevice::synchronize() {
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
-  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+  DCNJIT_DEVICE_CU(cuStreamSynchronize(stream_));
 }
 
-void CudaDevice::copy_to_device(void* device, const void* host, std::size_t bytes) {
+void CudaDevice::copy_to_device(void* device, const void* host, std::size_t bytes, CUstream stream) {
   if (bytes == 0) return;
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
-  DCNJIT_CU(api_, cuMemcpyHtoDAsync(device_pointer(device), host, bytes, stream_));
-  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+  order_->before(stream);
+  DCNJIT_DEVICE_CU(cuMemcpyHtoDAsync(device_pointer(device), host, bytes, stream));
+  order_->after(stream);
+  DCNJIT_DEVICE_CU(cuStreamSynchronize(stream));
 }
 
-void CudaDevice::copy_to_host(void* host, const void* device, std::size_t bytes) {
+void CudaDevice::copy_to_host(void* host, const void* device, std::size_t bytes, CUstream stream) {
   if (bytes == 0) return;
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
-  DCNJIT_CU(api_, cuMemcpyDtoHAsync(host, device_pointer(device), bytes, stream_));
-  DCNJIT_CU(api_, cuStreamSynchronize(stream_));
+  order_->before(stream);
+  DCNJIT_DEVICE_CU(cuMemcpyDtoHAsync(host, device_pointer(device), bytes, stream));
+  order_->after(stream);
+  DCNJIT_DEVICE_CU(cuStreamSynchronize(stream));
 }
 
 double CudaDevice::time_ms(const std::function<void()>& work) {
+  errors_.throw_pending();
   ContextScope scope(api_, context_.get());
   return cuda::time_ms(api_, stream_, work);
 }

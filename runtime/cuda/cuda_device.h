@@ -2,7 +2,10 @@
 // NVRTC (via an injected compiler, normally gen's NVRTC compiler behind the binary cache) and
 // cuModuleLoadData, launches through cuLaunchKernel, GEMMs through cuBLASLt. Everything runs in the
 // device's primary context, made current only for the duration of each call, on the stream set with
-// set_stream() (the legacy default stream until then).
+// set_stream() (the legacy default stream until then). Work on different streams is ordered with an
+// event (stream_order.h): the streams share the device's scratch. The first error is the one reported
+// (device_errors.h): after a kernel fault every call throws Error(DeviceLost) quoting it, and releases
+// never throw.
 //
 // One CudaDevice serves one Engine; like the Engine it is meant to be used from one thread at a time
 // (load() alone is guarded, because the tuner may compile from helper threads).
@@ -19,7 +22,9 @@
 
 #include "runtime/cuda/cublaslt_gemm.h"
 #include "runtime/cuda/device_context.h"
+#include "runtime/cuda/device_errors.h"
 #include "runtime/cuda/driver_api.h"
+#include "runtime/cuda/stream_order.h"
 #include "algorithms/kernel_device.h"
 
 namespace dcnjit::cuda {
@@ -42,7 +47,9 @@ class CudaDevice final : public detail::KernelDevice {
   ~CudaDevice() override;
 
   void* allocate(std::size_t bytes) override;  // not zero-filled
-  void release(void* pointer) override;
+  // Waits for the last work that may use `pointer` (any stream), then frees it; a failure is kept for
+  // the next call (device_errors.h), never thrown.
+  void release(void* pointer) noexcept override;
   void fill_zero(void* pointer, std::size_t bytes) override;
 
   detail::LoadedKernel* load(const gen::KernelSource& kernel) override;
@@ -57,9 +64,16 @@ class CudaDevice final : public detail::KernelDevice {
   void set_stream(void* stream) override { stream_ = static_cast<CUstream>(stream); }
   CUstream stream() const { return stream_; }
 
-  // Host <-> device copies on the current stream; they return when the copy is complete.
-  void copy_to_device(void* device, const void* host, std::size_t bytes);
-  void copy_to_host(void* host, const void* device, std::size_t bytes);
+  // Around one pass on `stream`: makes it the current stream, ordered after the last work on any other
+  // stream, and afterwards records the pass's end and returns to the default stream. end_stream_work
+  // runs in a destructor: it keeps a failure for the next call instead of throwing.
+  void begin_stream_work(CUstream stream);
+  void end_stream_work() noexcept;
+
+  // Host <-> device copies on `stream` (the caller's, ordered after dcnjit's last work on any stream);
+  // they return when the copy is complete.
+  void copy_to_device(void* device, const void* host, std::size_t bytes, CUstream stream = nullptr);
+  void copy_to_host(void* host, const void* device, std::size_t bytes, CUstream stream = nullptr);
 
   // Milliseconds of device time for what `work` enqueues on the current stream.
   double time_ms(const std::function<void()>& work);
@@ -73,8 +87,11 @@ class CudaDevice final : public detail::KernelDevice {
 
  private:
   class Kernel;
+  class EventOps;
 
   const void* ones(DType dtype, int64_t count);  // a device vector of at least `count` ones
+  // Throws Error(LaunchError, or DeviceLost for a sticky error) naming `call` unless `result` is success.
+  void check(CUresult result, const char* call);
 
   const DriverApi& api_;
   DeviceInfo info_;
@@ -82,6 +99,9 @@ class CudaDevice final : public detail::KernelDevice {
   PrimaryContext context_;
   KernelCompiler compiler_;
   CUstream stream_ = nullptr;
+  DeviceErrors errors_;
+  std::unique_ptr<EventOps> event_ops_;
+  std::unique_ptr<StreamOrder> order_;
 
   std::mutex kernels_mutex_;
   std::unordered_map<std::string, std::unique_ptr<Kernel>> kernels_;  // key: name + source

@@ -107,9 +107,31 @@ std::string DriverApi::describe(CUresult result) const {
   return fmt::format("{} ({})", name ? name : fmt::format("CUresult {}", int(result)), text ? text : "no description");
 }
 
+bool is_sticky(CUresult result) {
+  switch (result) {
+    case CUDA_ERROR_ILLEGAL_ADDRESS:
+    case CUDA_ERROR_LAUNCH_FAILED:
+    case CUDA_ERROR_LAUNCH_TIMEOUT:
+    case CUDA_ERROR_HARDWARE_STACK_ERROR:
+    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+    case CUDA_ERROR_MISALIGNED_ADDRESS:
+    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+    case CUDA_ERROR_INVALID_PC:
+    case CUDA_ERROR_ASSERT:
+    case CUDA_ERROR_ECC_UNCORRECTABLE:
+    case CUDA_ERROR_CONTEXT_IS_DESTROYED:
+    case CUDA_ERROR_DEINITIALIZED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+ErrorCode error_code_for(CUresult result) { return is_sticky(result) ? ErrorCode::DeviceLost : ErrorCode::LaunchError; }
+
 void DriverApi::check(CUresult result, const char* call) const {
   if (result == CUDA_SUCCESS) return;
-  throw Error(ErrorCode::LaunchError, fmt::format("{} failed: {}", call, describe(result)));
+  throw Error(error_code_for(result), fmt::format("{} failed: {}", call, describe(result)));
 }
 
 const DriverApi& driver() {

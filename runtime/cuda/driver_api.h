@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "dcnjit/error.h"
+
 namespace dcnjit::cuda {
 
 // The driver library the process-wide loader opens (the soname the NVIDIA driver installs).
@@ -36,6 +38,7 @@ inline constexpr const char* kDriverLibrary = "libcuda.so.1";
   X(cuMemcpyHtoDAsync)                                                                                \
   X(cuMemcpyDtoHAsync)                                                                                \
   X(cuStreamSynchronize)                                                                              \
+  X(cuStreamWaitEvent)                                                                                \
   X(cuModuleLoadData)                                                                                 \
   X(cuModuleUnload)                                                                                   \
   X(cuModuleGetFunction)                                                                              \
@@ -61,8 +64,9 @@ class DriverApi {
   DriverApi(const DriverApi&) = delete;
   DriverApi& operator=(const DriverApi&) = delete;
 
-  // Throws Error(LaunchError) naming `call` and the driver's name and text for `result` (e.g.
-  // "cuMemAlloc(&ptr, bytes) failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)") unless it is success.
+  // Throws Error(LaunchError, or DeviceLost for a sticky error) naming `call` and the driver's name and
+  // text for `result` (e.g. "cuMemAlloc(&ptr, bytes) failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)")
+  // unless it is success.
   void check(CUresult result, const char* call) const;
   // "CUDA_ERROR_OUT_OF_MEMORY (out of memory)"; usable before the table is complete.
   std::string describe(CUresult result) const;
@@ -89,6 +93,13 @@ class DriverApi {
 // The process-wide driver, loaded from kDriverLibrary on first use. A failed load is remembered and
 // the same Error(NoDevice) is thrown on every later call (no repeated dlopen attempts).
 const DriverApi& driver();
+
+// True for the errors after which the context is unusable (CUDA's "sticky" errors: a kernel's illegal
+// address, trap or assert, a launch timeout, an uncorrectable ECC error) or gone (destroyed, driver shut
+// down). Every later call in that context fails; only a new process recovers.
+bool is_sticky(CUresult result);
+// DeviceLost for sticky errors, LaunchError for the rest.
+ErrorCode error_code_for(CUresult result);
 
 // "13.0" from 13000.
 std::string format_cuda_version(int version);

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -14,6 +16,7 @@
 
 #include "dcnjit/error.h"
 #include "generator/template_library.h"
+#include "core/file_trust.h"
 #include "runtime/sim/dynamic_shared_rewrite.h"
 #include "runtime/sim/precompiled_shim.h"
 #include "runtime/sim/shared_object_check.h"
@@ -81,10 +84,54 @@ void write_file(const fs::path& path, std::string_view contents) {
   fs::rename(temporary, path);
 }
 
+// Creates `dir` private (0700) if it is missing; "" when it can then be trusted, else why not.
+std::string prepare_private_directory(const fs::path& dir) {
+  try {
+    detail::create_private_directories(dir);
+  } catch (const fs::filesystem_error& e) {
+    return fmt::format("cannot be created ({})", e.code().message());
+  }
+  return detail::untrusted_directory_reason(dir);
+}
+
+// The sim compiles and loads code from its work directory, so nobody else may be able to write it
+// (core/file_trust.h). A directory the user names must be private; the shared default in /tmp,
+// which any user can create first, is replaced by a private one when it is not.
 fs::path work_directory() {
   const char* configured = std::getenv("DCNJIT_SIM_WORK_DIR");
-  if (configured && *configured) return configured;
-  return fs::temp_directory_path() / fmt::format("dcnjit-sim-{}", getuid());
+  if (configured && *configured) {
+    if (const std::string problem = prepare_private_directory(configured); !problem.empty())
+      throw Error(ErrorCode::IoError,
+                  fmt::format("sim: the work directory {} (DCNJIT_SIM_WORK_DIR) {}; the sim compiles and loads code "
+                              "there, so no other user may be able to write it",
+                              configured, problem));
+    return configured;
+  }
+  const fs::path shared = fs::temp_directory_path() / fmt::format("dcnjit-sim-{}", getuid());
+  const std::string problem = prepare_private_directory(shared);
+  if (problem.empty()) {
+    std::error_code ignored;  // private to the user, whatever an older version created it with
+    fs::permissions(shared, fs::perms::owner_all, ignored);
+    return shared;
+  }
+  // Beside the binary cache when there is one (stable, so the precompiled header is reused), else a
+  // fresh temporary directory.
+  fs::path fallback;
+  if (const std::string cache = detail::default_binary_cache_path(); !cache.empty()) {
+    fallback = fs::path(cache).parent_path() / "sim-work";
+    if (!prepare_private_directory(fallback).empty()) fallback.clear();
+  }
+  if (fallback.empty()) {
+    std::string pattern = (fs::temp_directory_path() / fmt::format("dcnjit-sim-{}-XXXXXX", getuid())).string();
+    if (!mkdtemp(pattern.data()))
+      throw Error(ErrorCode::IoError, fmt::format("sim: the work directory {} {}, and no private one could be made "
+                                                  "({}); set DCNJIT_SIM_WORK_DIR to a private directory",
+                                                  shared.string(), problem, std::strerror(errno)));
+    fallback = pattern;
+  }
+  fmt::print(stderr, "dcnjit: warning: sim: not using the work directory {}, which {}; using {} instead\n",
+             shared.string(), problem, fallback.string());
+  return fallback;
 }
 
 struct Workspace {
@@ -143,6 +190,11 @@ std::vector<std::string> compile_flags() {
                              "-fno-omit-frame-pointer"});
 #endif
   for (std::string& flag : split_flags(std::getenv("DCNJIT_SIM_CXXFLAGS"))) flags.push_back(std::move(flag));
+  // After the user's flags, so they win over -ffast-math, -Ofast or -ffinite-math-only: the kernels'
+  // range tests must see NaN (a NaN offset would otherwise index anywhere), and non-finite inputs must
+  // propagate as IEEE arithmetic does (docs/semantics.md).
+  flags.insert(flags.end(), {"-fno-fast-math", "-fno-finite-math-only", "-fno-unsafe-math-optimizations",
+                             "-fno-associative-math", "-fno-reciprocal-math", "-fsigned-zeros"});
   return flags;
 }
 
@@ -164,9 +216,15 @@ std::map<std::string, SimKernel>& loaded_kernels() {
   return kernels;
 }
 
-// dlopen's `file` and looks up the entry points of kernel `name`. Returns the failure instead of
-// throwing: a library from the cache that does not load is rebuilt, not an error.
-std::optional<SimKernel> open_kernel(const fs::path& file, const std::string& name, std::string& why) {
+// dlopen's `file`, which must hold exactly `bytes` (what the binary cache has or the compiler just
+// wrote: nothing else is loaded), and looks up the entry points of kernel `name`. Returns the failure
+// instead of throwing: a library from the cache that does not load is rebuilt, not an error.
+std::optional<SimKernel> open_kernel(const fs::path& file, const std::string& bytes, const std::string& name,
+                                     std::string& why) {
+  if (read_file(file) != bytes) {
+    why = fmt::format("{} does not hold the library that was written there", file.string());
+    return std::nullopt;
+  }
   void* library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char* error = dlerror();
@@ -216,7 +274,8 @@ detail::CachedBinary KernelLibrary::build(const std::string& name, const std::st
   const Workspace& w = workspace();
   const std::string temporary = library_path + fmt::format(".tmp{}", getpid());
   const std::vector<std::string> includes = {"-I", w.include_dir.string(), "-isystem", DCNJIT_SIM_CUDA_INCLUDE_DIR};
-  const fs::path precompiled = ensure_precompiled_shim(compiler_, compiler_identity(), flags, w.include_dir, includes);
+  const fs::path precompiled =
+      ensure_precompiled_shim(compiler_, compiler_identity(), flags, w.include_dir, includes, *cache_);
   std::vector<std::string> arguments = flags;
   arguments.insert(arguments.end(), includes.begin(), includes.end());
   arguments.insert(arguments.end(), {"-include", "dcnjit_sim/simt.h", "-o", temporary, source_path});
@@ -265,16 +324,18 @@ SimKernel KernelLibrary::load(const std::string& name, const std::string& source
         why = "the cached library is damaged: " + problem;
       } else {
         write_file(library_path, cached->binary);
-        if (std::optional<SimKernel> kernel = open_kernel(library_path, name, why))
+        if (std::optional<SimKernel> kernel = open_kernel(library_path, cached->binary, name, why))
           return loaded_kernels()[key] = *kernel;
       }
     }
     // A miss, or an entry that did not load: compile and (re)place the entry. A rebuild goes to
     // another file: the damaged one may still be mapped under its name, and dlopen matches by name.
     const std::string output = why.empty() ? library_path : stem + ".rebuilt.so";
-    cache_->store(key, build(name, text, flags, source_path, output));
+    const detail::CachedBinary built = build(name, text, flags, source_path, output);
+    cache_->store(key, built);
     why.clear();
-    if (std::optional<SimKernel> kernel = open_kernel(output, name, why)) return loaded_kernels()[key] = *kernel;
+    if (std::optional<SimKernel> kernel = open_kernel(output, built.binary, name, why))
+      return loaded_kernels()[key] = *kernel;
   } catch (const fs::filesystem_error& e) {
     throw Error(ErrorCode::IoError, fmt::format("sim: cannot write kernel {} to the work directory {} ({}); set "
                                                 "DCNJIT_SIM_WORK_DIR to a writable directory",

@@ -11,13 +11,19 @@
 //      to the work directory first. An entry that is not a whole shared object (shared_object_check.h)
 //      or does not load is rebuilt.
 //
-// Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>):
+// Files live in a work directory ($DCNJIT_SIM_WORK_DIR, else <tmp>/dcnjit-sim-<uid>), which must be
+// private (core/file_trust.h: created 0700; a named directory another user can write is an error,
+// the default one is then replaced by <cache dir>/sim-work or a fresh temporary directory, with a
+// warning). A shared object is loaded only after checking that the file holds the bytes the binary
+// cache has (or the compiler just wrote):
 //   include-<hash>/dcnjit_sim/*.h, include-<hash>/templates/*.cuh   shim + templates (hash of their text)
 //   include-<hash>/dcnjit_sim/simt.h.gch/<options>.gch                the shim precompiled (precompiled_shim.h)
 //   <kernel>-<key>.cpp, <kernel>-<key>.so                            source as compiled, and the library
 // The .cpp is written on a cache hit too, so gdb shows kernel source lines either way.
 //
-// Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel).
+// Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel). Flags that
+// would break the contract's floating-point semantics (-ffast-math and its parts, -Ofast) are undone by
+// flags added after them.
 #pragma once
 
 #include <cstddef>

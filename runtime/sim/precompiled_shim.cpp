@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "dcnjit/error.h"
 #include "runtime/binary_cache.h"
@@ -30,11 +31,24 @@ std::map<fs::path, bool>& attempts() {
   return built;
 }
 
+// Deletes every file in the .gch directory whose digest the cache does not know, once per process and
+// directory (caller holds attempts_mutex): GCC would use any compatible file it finds there.
+void remove_unrecorded_headers(const fs::path& gch_directory, detail::BinaryCache& cache) {
+  static std::set<fs::path> checked;
+  if (!checked.insert(gch_directory).second) return;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(gch_directory, ec)) {
+    if (entry.is_directory(ec)) continue;  // GCC reads files only
+    const std::optional<std::string> recorded = cache.file_digest(entry.path().string());
+    if (!recorded || *recorded != detail::sha256_file_hex(entry.path())) fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 fs::path ensure_precompiled_shim(const HostCompiler& compiler, const std::string& compiler_identity,
                                  const std::vector<std::string>& flags, const fs::path& include_dir,
-                                 const std::vector<std::string>& include_arguments) {
+                                 const std::vector<std::string>& include_arguments, detail::BinaryCache& cache) {
   if (!is_gcc(compiler_identity)) return {};
   std::string options = compiler_identity;
   for (const std::string& argument : flags) options += '\n' + argument;
@@ -46,6 +60,7 @@ fs::path ensure_precompiled_shim(const HostCompiler& compiler, const std::string
   if (auto attempt = attempts().find(file); attempt != attempts().end()) return attempt->second ? file : fs::path();
   bool& usable = attempts()[file];
   std::error_code ignored;
+  remove_unrecorded_headers(file.parent_path(), cache);
   if (fs::exists(file, ignored)) return usable = true, file;
 
   // Built outside the .gch directory (GCC would try a half-written file in it), then moved in.
@@ -55,6 +70,8 @@ fs::path ensure_precompiled_shim(const HostCompiler& compiler, const std::string
   arguments.insert(arguments.end(), {"-x", "c++-header", header.string(), "-o", temporary.string()});
   try {
     compiler.compile(arguments, "the precompiled shim header", {});
+    // Recorded before it becomes visible, so that no other process takes it for a stranger's file.
+    cache.record_file_digest(file.string(), detail::sha256_file_hex(temporary));
     fs::create_directories(file.parent_path());
     fs::rename(temporary, file);
     usable = true;

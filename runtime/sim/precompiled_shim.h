@@ -8,12 +8,18 @@
 // sanitizer build sharing a work directory), and a stale or mismatched file costs speed, never
 // correctness. A damaged file (GCC fails on it) is deleted and the kernel compiled again without
 // it (kernel_library.cpp). Other compilers (clang: detected by its --version line) compile without one.
+//
+// GCC does not check that a precompiled header came from the header text beside it, so a file planted
+// in that directory would put someone else's code into every kernel. Each file built here has its
+// sha256 recorded in the binary cache (in this user's cache directory) before it is moved in, and a
+// file in the directory whose digest is not recorded there is deleted before GCC can see it.
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "runtime/binary_cache.h"
 #include "runtime/sim/host_compiler.h"
 
 namespace dcnjit::sim {
@@ -23,10 +29,12 @@ namespace dcnjit::sim {
 // now unless a previous process built it. Returns its path, or "" when the compiler is not GCC or
 // the build failed (kernels then compile from the header text). Tries at most once per process and
 // file; thread-safe. A build is atomic (temp file + rename): concurrent processes never see half of one.
+// `cache` holds the digests (see above).
 std::filesystem::path ensure_precompiled_shim(const HostCompiler& compiler, const std::string& compiler_identity,
                                               const std::vector<std::string>& flags,
                                               const std::filesystem::path& include_dir,
-                                              const std::vector<std::string>& include_arguments);
+                                              const std::vector<std::string>& include_arguments,
+                                              detail::BinaryCache& cache);
 
 // Deletes a precompiled header GCC could not read (a damaged file is a fatal error, not a fallback)
 // and keeps this process from building it again: its kernels compile from the header text.

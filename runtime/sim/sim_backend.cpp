@@ -21,7 +21,7 @@ class SimBackend final : public KernelBackend {
   std::string environment() const override {
     std::lock_guard lock(pass_mutex());
     return fmt::format("sim:{}:threads={}:gen={}{}", device_.library().compiler_identity(), device_.threads(),
-                       gen::GENERATOR_VERSION, restriction_suffix());
+                       gen::GENERATOR_VERSION, options_suffix());
   }
 
  private:

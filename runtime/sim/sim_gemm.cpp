@@ -52,6 +52,10 @@ void check(const GemmDesc& d) {
   if (d.ldb < std::max<int64_t>(1, b_cols)) fail(fmt::format("ldb={} is less than a row of B ({})", d.ldb, b_cols));
   if (d.ldc < std::max<int64_t>(1, d.n)) fail(fmt::format("ldc={} is less than a row of C ({})", d.ldc, d.n));
   if (d.m && d.n && (!d.c || (d.k && (!d.a || !d.b)))) fail("null operand");
+  const DType out = d.output_dtype();
+  if (out != d.dtype && !(out == DType::f32 && (d.dtype == DType::f16 || d.dtype == DType::bf16)))
+    fail(fmt::format("C of {} for {} operands: only 16-bit operands may write an f32 C", to_string(out),
+                     to_string(d.dtype)));
 }
 
 // C += bias along rows (bias[i]) or, with bias_per_column, along columns (bias[j]).
@@ -63,6 +67,16 @@ void add_bias(T* c, const GemmDesc& d, const T* bias) {
 
 }  // namespace
 
+// What a tensor core reads of an f32 operand under TF32: 10 explicit mantissa bits, rounded to nearest
+// (ties away from zero, as cvt.rna.tf32.f32 does); Inf and NaN pass through.
+float round_to_tf32(float v) {
+  uint32_t bits = float_to_bits(v);
+  if ((bits & 0x7f800000u) == 0x7f800000u) return v;
+  bits += 0x1000u;  // half of the 13 dropped bits: round half away from zero on the magnitude
+  bits &= 0xffffe000u;
+  return bits_to_float(bits);
+}
+
 void run_gemm(const GemmDesc& d) {
   check(d);
   if (d.m == 0 || d.n == 0) return;
@@ -71,9 +85,11 @@ void run_gemm(const GemmDesc& d) {
   const int64_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
   const int64_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
 
+  const DType out = d.output_dtype();
+  const bool tf32 = d.allow_tf32 && d.dtype == DType::f32;
   for (int b = 0; b < d.batch; ++b) {
     const int64_t c_offset = b * d.stride_c;
-    if (d.dtype == DType::f32) {
+    if (d.dtype == DType::f32 && out == DType::f32 && !tf32) {
       const float* a = static_cast<const float*>(d.a) + b * d.stride_a;
       const float* bm = static_cast<const float*>(d.b) + b * d.stride_b;
       float* c = static_cast<float*>(d.c) + c_offset;
@@ -91,17 +107,22 @@ void run_gemm(const GemmDesc& d) {
       if (d.bias) add_bias(c, d, static_cast<const double*>(d.bias));
       continue;
     }
-    // f16 / bf16: widen, multiply in f32, round the result once.
-    const std::vector<float> a = widen(d.a, b * d.stride_a, a_rows, a_cols, d.lda, d.dtype);
-    const std::vector<float> bm = widen(d.b, b * d.stride_b, b_rows, b_cols, d.ldb, d.dtype);
-    std::vector<float> c = d.beta != 0.0f ? widen(d.c, c_offset, d.m, d.n, d.ldc, d.dtype)
+    // f16 / bf16 (or f32 operands rounded to TF32, or an f32 C for 16-bit operands): widen, multiply in
+    // f32, round the result once into C's type.
+    std::vector<float> a = widen(d.a, b * d.stride_a, a_rows, a_cols, d.lda, d.dtype);
+    std::vector<float> bm = widen(d.b, b * d.stride_b, b_rows, b_cols, d.ldb, d.dtype);
+    if (tf32) {
+      for (float& v : a) v = round_to_tf32(v);
+      for (float& v : bm) v = round_to_tf32(v);
+    }
+    std::vector<float> c = d.beta != 0.0f ? widen(d.c, c_offset, d.m, d.n, d.ldc, out)
                                           : std::vector<float>(std::size_t(d.m * d.n), 0.0f);
     cblas_sgemm(CblasRowMajor, ta, tb, int(d.m), int(d.n), int(d.k), d.alpha, a.data(), int(a_cols), bm.data(),
                 int(b_cols), d.beta, c.data(), int(d.n));
     for (int64_t i = 0; i < d.m; ++i)
       for (int64_t j = 0; j < d.n; ++j) {
-        const float bias = d.bias ? load_element(d.bias, d.bias_per_column ? j : i, d.dtype) : 0.0f;
-        store_element(d.c, c_offset + i * d.ldc + j, d.dtype, c[std::size_t(i * d.n + j)] + bias);
+        const float bias = d.bias ? load_element(d.bias, d.bias_per_column ? j : i, out) : 0.0f;
+        store_element(d.c, c_offset + i * d.ldc + j, out, c[std::size_t(i * d.n + j)] + bias);
       }
   }
 }

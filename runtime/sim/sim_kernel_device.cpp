@@ -43,7 +43,7 @@ SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
 
 void* SimKernelDevice::allocate(std::size_t bytes) { return detail::allocate_host_memory(bytes, "sim"); }
 
-void SimKernelDevice::release(void* pointer) { std::free(pointer); }
+void SimKernelDevice::release(void* pointer) noexcept { std::free(pointer); }
 
 void SimKernelDevice::fill_zero(void* pointer, std::size_t bytes) {
   if (bytes) std::memset(pointer, 0, bytes);

@@ -52,7 +52,7 @@ class SimKernelDevice final : public detail::KernelDevice {
   KernelLibrary& library() { return library_; }
 
   void* allocate(std::size_t bytes) override;
-  void release(void* pointer) override;
+  void release(void* pointer) noexcept override;
   void fill_zero(void* pointer, std::size_t bytes) override;
 
   // Same source (and name/param type) -> the same LoadedKernel, compiled once.

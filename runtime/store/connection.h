@@ -24,7 +24,9 @@ class Connection {
  public:
   // Opens `path` and checks that it is a readable SQLite file. Throws StoreError naming the file:
   // not_a_database for a non-SQLite or damaged file, cannot_open for a missing directory or
-  // permissions, read_only when read_write was asked but the file cannot be written.
+  // permissions, read_only when read_write was asked but the file cannot be written, untrusted when
+  // the file or its directory can be written by another user (core/file_trust.h: what is read
+  // from a database steers what dcnjit compiles and runs).
   static Connection open(const std::string& path, Access access,
                          std::chrono::milliseconds busy_timeout = std::chrono::seconds(10));
 
@@ -54,6 +56,7 @@ class Connection {
   sqlite3* db_ = nullptr;
   std::string path_;
   Access access_ = Access::read_write;
+  std::chrono::milliseconds busy_timeout_{0};  // for messages: how long a write waited on a lock
 };
 
 }  // namespace dcnjit::store

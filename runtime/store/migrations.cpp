@@ -1,6 +1,7 @@
 #include "runtime/store/migrations.h"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "runtime/store/connection.h"
 #include "runtime/store/store_error.h"
@@ -19,8 +20,10 @@ void check_list(const Connection& connection, std::span<const Migration> migrati
   }
 }
 
-// Checks the version against what this build knows; returns it.
-int checked_version(Connection& connection, int latest) {
+// Checks the version against what this build knows; returns it. `judge_tables`: whether tables at
+// version 0 mean a file of another program, which only holds under the write lock (or on a read-only
+// connection): without it, another process may be creating this very file.
+int checked_version(Connection& connection, int latest, bool judge_tables = true) {
   const int version = connection.user_version();
   if (version > latest) {
     throw StoreError(StoreErrorKind::newer_schema, 0,
@@ -28,7 +31,7 @@ int checked_version(Connection& connection, int latest) {
                                  "dcnjit); use that version or another cache file",
                                  connection.path(), version, latest));
   }
-  if (version == 0) {
+  if (version == 0 && judge_tables) {
     auto tables = connection.prepare("SELECT group_concat(name, ', ') FROM sqlite_schema WHERE type = 'table'");
     const std::string names = tables.step() ? tables.column_text(0) : "";
     if (!names.empty()) {
@@ -47,18 +50,24 @@ int migrate(Connection& connection, std::span<const Migration> migrations) {
   check_list(connection, migrations);
   const int latest = int(migrations.size());
   if (connection.read_only()) return checked_version(connection, latest);
-  // Cheap check without the write lock: the common case is an up-to-date file.
-  if (checked_version(connection, latest) == latest) return latest;
+  // Cheap check without the write lock: the common case is an up-to-date file. Anything else is decided
+  // under the lock (BEGIN IMMEDIATE waits for it like every write), once a concurrent creator is done.
+  if (checked_version(connection, latest, /*judge_tables=*/false) == latest) return latest;
   for (const Migration& migration : migrations) {
     Transaction transaction(connection);
     const int version = checked_version(connection, latest);  // again, under the lock
     if (version >= migration.to_version) continue;
     try {
       connection.execute(migration.sql);
-    } catch (const Error& e) {
+    } catch (const Error&) {
+      // SQLite's reason alone (the statement is the migration script, not the user's business). A file
+      // at version N without version N's tables fails here: it says what it does not hold.
       throw StoreError(StoreErrorKind::other, 0,
-                       fmt::format("database '{}': migration to version {} ({}) failed: {}", connection.path(),
-                                   migration.to_version, migration.description, e.what()));
+                       fmt::format("database '{}': cannot upgrade schema version {} to {} ({}): {}; the file does not "
+                                   "hold what version {} has, so it is damaged or not dcnjit's: move it away or use "
+                                   "another path",
+                                   connection.path(), version, migration.to_version, migration.description,
+                                   sqlite3_errmsg(connection.handle()), version));
     }
     connection.set_user_version(migration.to_version);
     transaction.commit();

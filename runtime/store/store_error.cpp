@@ -13,6 +13,7 @@ const char* to_string(StoreErrorKind kind) {
     case StoreErrorKind::read_only: return "read_only";
     case StoreErrorKind::busy: return "busy";
     case StoreErrorKind::cannot_open: return "cannot_open";
+    case StoreErrorKind::untrusted: return "untrusted";
     case StoreErrorKind::other: return "other";
   }
   return "?";

@@ -19,6 +19,7 @@ enum class StoreErrorKind {
   read_only,       // a write was refused because the file or its directory is not writable
   busy,            // another connection held the lock for longer than the busy timeout
   cannot_open,     // missing directory, permissions, ...
+  untrusted,       // the file or its directory can be written by another user (core/file_trust.h)
   other,
 };
 const char* to_string(StoreErrorKind kind);

@@ -108,5 +108,57 @@ TEST(Problem, ParseErrorsNameTheToken) {
   }
 }
 
+std::string parse_error_of(const std::string& text) {
+  try {
+    Problem::parse(text).validate();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    return e.what();
+  }
+  return "";
+}
+
+// An integer that does not fit its field is an error, never truncated: k4294967299 once ran as k3x3.
+TEST(Problem, ParseRejectsIntegersOutOfRangeNamingTheToken) {
+  for (const char* token : {"k4294967299", "k3x4294967299", "s4294967297", "p4294967297", "d4294967297", "g4294967297",
+                            "og4294967297", "k2147483648"}) {
+    const std::string error = parse_error_of(std::string("N1 C4 H8 W8 ") + token);
+    EXPECT_NE(error.find(std::string("token '") + token + "'"), std::string::npos) << error;
+    EXPECT_NE(error.find("out of range"), std::string::npos) << error;
+  }
+  EXPECT_NE(parse_error_of("N99999999999999999999 C4 H8 W8").find("out of range"), std::string::npos);
+}
+
+// Each dimension is bounded; their products must fit too. Before, N4096 C4096 H2^30 W2^30 passed and
+// wrapped around in the size computations (SIGSEGV in bench), and p2147483647 overflowed in Ho().
+TEST(Problem, ValidateRejectsSizeProductsThatDoNotFitNamingTheTensor) {
+  EXPECT_NE(parse_error_of("N4096 C4096 H1073741824 W1073741824 Co1 k1").find(
+                "x [N, C, H, W]: 4096*4096*1073741824*1073741824 elements do not fit in 64 bits"),
+            std::string::npos);
+  // y overflows while x fits: a 1x1 kernel keeps Ho x Wo = H x W, many output channels.
+  EXPECT_NE(parse_error_of("N1073741824 C1 H1048576 W1048576 Co1073741824 k1").find("do not fit"),
+            std::string::npos);
+  // Fits in elements, not in bytes.
+  EXPECT_NE(parse_error_of("N1073741824 C1073741824 H2 W2 Co1 k1").find("elements of 4 bytes do not fit in 64 bits"),
+            std::string::npos);
+  // The column matrix of one image: C * taps * Ho * Wo, larger than every tensor.
+  EXPECT_NE(parse_error_of("N1 C1073741824 H65536 W65536 Co1 k1x1 og1073741824").find("x [N, C, H, W]"),
+            std::string::npos);
+  EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p2147483647").find("pad_h=2147483647 exceeds the limit"),
+            std::string::npos);
+  EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p1073741825").find("pad_h=1073741825 exceeds the limit"),
+            std::string::npos);
+  EXPECT_NE(parse_error_of("N1 C1 H1 W1 Co1 k3 p1073741824").find("output size"), std::string::npos);
+  EXPECT_NE(parse_error_of("N1 C1 H65536 W65536 Co1 k65536x65536").find("kh*kw exceeds the limit"),
+            std::string::npos);
+}
+
+// x, offset, weight and y fit; the column matrix of one image (C * kh*kw * Ho * Wo), which the GEMM
+// backends build, does not.
+TEST(Problem, ColumnsOfOneImageMustFit) {
+  const std::string error = parse_error_of("N1 C4194304 H32768 W32768 Co1 k1024x1 p512x0");
+  EXPECT_NE(error.find("columns of one image"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace dcnjit

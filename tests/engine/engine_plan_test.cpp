@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "dcnjit/engine.h"
@@ -92,7 +93,10 @@ TEST(EnginePlan, KnobsOfAnotherBackendAreRejectedNamingTheKnownOnes) {
   EXPECT_NE(invalid_argument_message([&] { engine.plan(kProblem, Config::parse("threads=100000")); })
                 .find("unknown knob 'threads' for algorithm im2col (its knobs: step, tile, gemm)"),
             std::string::npos);
-  Engine sim(EngineOptions{.backend = Backend::sim, .threads = 1});
+  EngineOptions sim_options;
+  sim_options.backend = Backend::sim;
+  sim_options.threads = 1;
+  Engine sim(sim_options);
   EXPECT_NE(invalid_argument_message([&] { sim.plan(kProblem, Config::parse("threads=100000")); })
                 .find("threads=100000 is invalid for algorithm im2col (expected one of 128, 256, 512"),
             std::string::npos);
@@ -106,14 +110,31 @@ TEST(EnginePlan, AnUnknownAlgorithmIsNamedWithTheBackendsOwn) {
   EXPECT_NE(invalid_argument_message([&] { engine.plan(kProblem, Config::parse("fused bm=64")); })
                 .find("algorithm: 'fused' is not one of the cpu backend's (im2col)"),
             std::string::npos);
-  try {
-    Engine restricted(EngineOptions{.backend = Backend::sim, .algorithm = "winograd"});
+  for (Backend backend : {Backend::cpu, Backend::sim}) try {
+    EngineOptions options;
+    options.backend = backend;
+    options.algorithm = "winograd";
+    Engine restricted(options);
     ADD_FAILURE() << "an unknown --algorithm was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
-    EXPECT_NE(std::string(e.what()).find("algorithm: 'winograd' is not one of the sim backend's (im2col"),
+    EXPECT_NE(std::string(e.what()).find(std::string("algorithm: 'winograd' is not one of the ") + to_string(backend) +
+                                         " backend's (im2col"),
               std::string::npos)
         << e.what();
+  }
+}
+
+// Engine::allocate rounded the size up to whole cache lines first: SIZE_MAX - 10 wrapped to a tiny block
+// handed out as if it were that large. Now an error naming the bytes, before anything is allocated.
+TEST(EngineAllocate, ASizeTheMachineCannotHaveIsAnErrorNotATinyBlock) {
+  Engine engine(EngineOptions{});
+  try {
+    DeviceBuffer buffer = engine.allocate(std::numeric_limits<std::size_t>::max() - 10);
+    ADD_FAILURE() << "a buffer of " << buffer.size() << " bytes was returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::LaunchError);
+    EXPECT_NE(std::string(e.what()).find("cannot allocate"), std::string::npos) << e.what();
   }
 }
 

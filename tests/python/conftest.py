@@ -29,3 +29,4 @@ def default_settings():
     dcnjit.set_tuning(saved["tuning"], saved["tune_budget_s"])
     dcnjit.set_cache_path(saved["cache_path"])
     dcnjit.set_threads(saved["threads"])
+    dcnjit.set_allow_tf32(saved["allow_tf32"])

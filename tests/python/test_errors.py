@@ -26,11 +26,12 @@ def test_exception_classes():
     assert issubclass(dcnjit.InvalidArgumentError, ValueError)
     assert issubclass(dcnjit.UnsupportedError, NotImplementedError)
     assert issubclass(dcnjit.IoError, OSError)
-    for cls in (dcnjit.NoDeviceError, dcnjit.CompileError, dcnjit.LaunchError, dcnjit.CacheError,
-                dcnjit.InternalError):
+    for cls in (dcnjit.NoDeviceError, dcnjit.CompileError, dcnjit.LaunchError, dcnjit.DeviceLostError,
+                dcnjit.CacheError, dcnjit.InternalError):
         assert issubclass(cls, RuntimeError)
     for cls, code in ((dcnjit.InvalidArgumentError, "InvalidArgument"), (dcnjit.UnsupportedError, "Unsupported"),
-                      (dcnjit.NoDeviceError, "NoDevice"), (dcnjit.IoError, "IoError")):
+                      (dcnjit.NoDeviceError, "NoDevice"), (dcnjit.IoError, "IoError"),
+                      (dcnjit.DeviceLostError, "DeviceLost")):
         assert issubclass(cls, dcnjit.Error) and cls.code == code
 
 

@@ -19,7 +19,7 @@ def test_engines_are_cached_per_backend_and_settings(tmp_path):
     assert tuned is not cpu
     assert (tuned.tuning, tuned.cache_path, tuned.threads) == ("cache_only", str(tmp_path / "tuning.sqlite"), 1)
     assert dcnjit.settings() == {"tuning": "cache_only", "tune_budget_s": 20.0,
-                                 "cache_path": str(tmp_path / "tuning.sqlite"), "threads": 1}
+                                 "cache_path": str(tmp_path / "tuning.sqlite"), "threads": 1, "allow_tf32": False}
     dcnjit.set_tuning("on_first_use", budget_s=0.5)
     assert dcnjit.get_engine("cpu").tune_budget_s == 0.5
 
@@ -61,3 +61,21 @@ def test_problem_and_plan_objects():
     problem.layout = "nchw"
     plan = dcnjit.Engine("cpu").plan(problem, "im2col step=1")
     assert plan.config.startswith("im2col step=1") and plan.backend == "cpu" and plan.workspace_size > 0
+
+
+def test_allow_tf32_setting_and_torchs_switch(monkeypatch):
+    assert not dcnjit.get_engine("sim").allow_tf32
+    dcnjit.set_allow_tf32(True)
+    assert dcnjit.get_engine("sim").allow_tf32
+    case = Case(N=1, C=4, H=6, W=6, Co=3)
+    x, offset, weight, bias, mask = case.tensors(torch.float32, seed=53)
+    # dcnjit.torch follows torch.backends.cuda.matmul.allow_tf32, whatever dcnjit's setting says.
+    dcnjit.set_allow_tf32(False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    exact = dcn.deform_conv2d(x, offset, weight, bias, padding=1, mask=mask, backend="sim")
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
+    tf32 = dcn.deform_conv2d(x, offset, weight, bias, padding=1, mask=mask, backend="sim")
+    assert dcnjit.get_engine("sim", allow_tf32=True).allow_tf32
+    # TF32 rounds the GEMM operands to 10 mantissa bits: the result moves, by about 1e-3 relative at most.
+    assert not torch.equal(tf32, exact)
+    torch.testing.assert_close(tf32, exact, rtol=2e-3, atol=2e-3 * exact.abs().max().item())

@@ -39,7 +39,7 @@ class RecordingDevice : public detail::KernelDevice {
     sequence.push_back("allocate");
     return reinterpret_cast<void*>(kScratch);  // never dereferenced
   }
-  void release(void*) override { ++releases; }
+  void release(void*) noexcept override { ++releases; }
   void fill_zero(void* pointer, std::size_t bytes) override {
     zeroed.push_back({pointer, bytes});
     sequence.push_back("fill_zero");

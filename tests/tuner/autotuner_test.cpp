@@ -107,6 +107,31 @@ TEST(AutotunerCpu, AllConfigsFailingStoresNoWinner) {
   EXPECT_EQ(db.trial_count(), 12);
 }
 
+TEST(AutotunerCpu, AConfigThatLosesTheDeviceStopsTheSearchAndStoresNothing) {
+  ScratchDirectory dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  const Problem p = small_problem();
+  const std::vector<Config> candidates = candidate_configs(backend, p, Pass::forward);
+  const Config faulting = candidates[2];  // the default and one more run fine first
+  backend.faults = [&](const Config& c) { return c == faulting; };
+  TuneOptions options;
+  options.budget_s = 30;
+  TuneResult r;
+  ASSERT_NO_THROW(r = tune_pass(backend, p, Pass::forward, options, &db));
+  EXPECT_NE(r.device_lost.find("fake illegal address"), std::string::npos) << r.device_lost;
+  EXPECT_EQ(r.measured, 3) << "nothing is measured after the fault";
+  EXPECT_EQ(backend.runs_after_loss.load(), 0);
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_TRUE(r.ok);  // two configs did run...
+  EXPECT_FALSE(r.stored);  // ...but a search cut short is not a winner
+  EXPECT_FALSE(db.find_winner(tuning_key(backend, p, Pass::forward)));
+  const std::vector<Trial> trials = db.trials();
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_FALSE(trials.back().ok);
+  EXPECT_EQ(trials.back().config, faulting.to_string());
+}
+
 TEST(AutotunerCpu, BudgetStopsTheSearchButTheDefaultIsAlwaysTimed) {
   FakeBackend backend;
   backend.cost_us = [](const Config&) { return 20000.0; };  // 20 ms per run

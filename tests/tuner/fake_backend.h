@@ -33,10 +33,14 @@ class FakeBackend final : public detail::BackendImpl {
   std::function<double(const Config&, const PassOutputs&)> backward_cost_for_outputs_us;
   // Which real backend's space the tuner sees: cpu or cuda (set before the first use).
   Backend space = Backend::cpu;
+  // A config whose run faults the device (an illegal address): that run and every later call throw
+  // Error(DeviceLost), as a CUDA context does after a sticky error.
+  std::function<bool(const Config&)> faults;
   // A combination the backend refuses on top of the table's rules: returns why, or "" to accept.
   std::function<std::string(const Config&)> refuse;
   std::string env = "fake:test-device:gen1";
   std::atomic<int> runs{0};
+  std::atomic<int> runs_after_loss{0};  // calls attempted after `faults` fired
 
   Backend kind() const override { return space; }
   const std::vector<std::string>& algorithms() const override { return algorithms_; }
@@ -101,7 +105,15 @@ class FakeBackend final : public detail::BackendImpl {
   }
 
   void spend(const Config& config, double us) {
+    if (lost_) {
+      ++runs_after_loss;
+      throw Error(ErrorCode::DeviceLost, "fake device lost earlier");
+    }
     ++runs;
+    if (faults && faults(config)) {
+      lost_ = true;
+      throw Error(ErrorCode::DeviceLost, "fake illegal address in " + config.to_string());
+    }
     if (us < 0) throw Error(ErrorCode::LaunchError, "fake launch failure for " + config.to_string());
     // Busy-wait: sleeping would add scheduler latency noise larger than the differences under test.
     const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double, std::micro>(us);
@@ -148,6 +160,7 @@ class FakeBackend final : public detail::BackendImpl {
                               refusal()};
 
   mutable std::mutex mutex_;
+  std::atomic<bool> lost_{false};
   std::optional<Config> last_forward_, last_backward_;
   std::optional<PassOutputs> last_backward_outputs_;
 };

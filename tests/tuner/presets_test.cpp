@@ -2,10 +2,12 @@
 #include "tuner/presets.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
 #include "dcnjit/error.h"
+#include "tests/support/run_with_deadline.h"
 #include "tests/support/scratch_directory.h"
 
 namespace dcnjit::tuner {
@@ -67,6 +69,35 @@ TEST(ProblemFile, BadLineIsReportedWithFileAndLineNumber) {
     EXPECT_NE(std::string(e.what()).find(dir.file("p.txt") + "', line 2"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("groups=3"), std::string::npos) << e.what();
   }
+}
+
+// 0 when reading `path` as a problems file fails at once with an IoError containing `expected`.
+int problems_file_fails_with(const std::string& path, const std::string& expected) {
+  try {
+    read_problem_file(path);
+    return 1;
+  } catch (const Error& e) {
+    return e.code() == ErrorCode::IoError && std::string(e.what()).find(expected) != std::string::npos ? 0 : 2;
+  }
+}
+
+// `tune --problems FIFO` blocked forever, `--problems /dev/zero` read until memory ran out.
+TEST(ProblemFile, FifoAndDeviceAreRefusedWithoutBlocking) {
+  ScratchDirectory dir;
+  ASSERT_EQ(mkfifo(dir.file("fifo").c_str(), 0600), 0);
+  EXPECT_EQ(dcnjit::testing::run_with_deadline([&] { return problems_file_fails_with(dir.file("fifo"), "is a FIFO"); }),
+            0)
+      << "1: read, 2: another error, 114: blocked";
+  EXPECT_EQ(dcnjit::testing::run_with_deadline(
+                [&] { return problems_file_fails_with("/dev/zero", "is a character device"); }),
+            0);
+}
+
+// The example, one line of a problems file: its sizes overflow 64 bits.
+TEST(ProblemFile, ProblemWhoseSizesOverflowIsReportedWithItsLine) {
+  ScratchDirectory dir;
+  std::ofstream(dir.file("p.txt")) << "N1 C4 H8 W8\nN4096 C4096 H1073741824 W1073741824 Co1 k1\n";
+  EXPECT_EQ(problems_file_fails_with(dir.file("p.txt"), "line 2: x [N, C, H, W]"), 0);
 }
 
 }  // namespace

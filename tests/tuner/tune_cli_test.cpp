@@ -19,6 +19,7 @@
 #include "dcnjit/problem.h"
 #include "runtime/backend.h"
 #include "runtime/store/connection.h"
+#include "tests/support/run_dcnjit.h"
 #include "tests/support/scratch_directory.h"
 #include "tuner/autotuner.h"
 #include "tuner/config_space.h"
@@ -236,6 +237,58 @@ TEST(TuneCliCpu, UnknownPresetIsAUsageErrorNamingTheKnownOnes) {
   ScratchDirectory dir;
   const pid_t pid = spawn_cli({"tune", "--preset", "nope", "--cache", dir.file("c.sqlite")}, dir.file("out"));
   EXPECT_EQ(wait_exit_code(pid), 1);
+}
+
+// A row that failed showed no reason outside --json. Here the database is locked by another process for
+// longer than a write waits (10 s): the table is followed by the reason.
+TEST(TuneCli, FailedRowsShowTheirReasonBelowTheTable) {
+  ScratchDirectory dir;
+  const std::string db_path = dir.file("locked.sqlite");
+  { TuningDb::open(db_path); }
+  store::Connection holder = store::Connection::open(db_path, store::Access::read_write);
+  holder.execute("BEGIN IMMEDIATE");  // held for the whole run
+  std::ofstream(dir.file("p.txt")) << "N1 C4 H9 W8 Co4 k3x3 p1x1\n";
+  const auto result =
+      dcnjit::testing::run_dcnjit({"tune", "--problems", dir.file("p.txt"), "--budget", "1", "--cache", db_path});
+  holder.execute("ROLLBACK");
+  EXPECT_NE(result.output.find("failed: N1 C4 H9 W8 Co4 k3x3 s1x1 p1x1 d1x1 g1 og1 nomask nobias v2 f32 forward: "),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("database is locked"), std::string::npos) << result.output;
+}
+
+// DCNJIT_CACHE naming a directory said "not writable", then "disk I/O error".
+TEST(TuneCli, CacheThatIsADirectoryIsNamedAsSuch) {
+  ScratchDirectory dir;
+  std::ofstream(dir.file("p.txt")) << "N1 C4 H8 W8 Co4 k3x3 p1x1\n";
+  const auto result = dcnjit::testing::run_dcnjit({"tune", "--problems", dir.file("p.txt")},
+                                                  {{"DCNJIT_CACHE", dir.path().string()}});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("is a directory; name a database file"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("not writable"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("disk I/O"), std::string::npos) << result.output;
+}
+
+// `tune --problems DIR` said the directory "holds no problem".
+TEST(TuneCli, ProblemsFileThatIsADirectoryIsNamedAsSuch) {
+  ScratchDirectory dir;
+  const auto result = dcnjit::testing::run_dcnjit({"tune", "--problems", dir.path().string()},
+                                                  {{"DCNJIT_CACHE", dir.file("c.sqlite")}});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("problems file '" + dir.path().string() + "': is a directory, not a file"),
+            std::string::npos)
+      << result.output;
+}
+
+// An empty file was "schema version 0 and read-only" although it can be written: `cache list` only reads.
+TEST(TuneCli, EmptyDatabaseListedIsEmptyNotReadOnly) {
+  ScratchDirectory dir;
+  std::ofstream(dir.file("empty.sqlite"));
+  const auto result = dcnjit::testing::run_dcnjit({"cache", "list", "--cache", dir.file("empty.sqlite")});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("is empty (no dcnjit schema yet); this command only reads it"), std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("read-only"), std::string::npos) << result.output;
 }
 
 }  // namespace

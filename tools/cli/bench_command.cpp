@@ -33,6 +33,7 @@ void write_result(JsonWriter& json, const BenchResult& r, const EngineOptions& o
       .key("problem").value(r.problem.to_string())
       .key("backend").value(to_string(options.backend))
       .key("threads").value(options.threads)
+      .key("allow_tf32").value(options.allow_tf32)
       .key("config").value(r.config.to_string())
       .key("backward_config").value(r.backward_config.to_string())
       .key("warmup").value(timing.warmup)
@@ -104,8 +105,8 @@ int run(std::vector<std::string>& argv) {
 
 const std::string kUsage = std::string(
     "usage: dcnjit bench (--in DIR | --preset NAME | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
-    "                    [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N] [--config \"k=v ...\"]\n"
-    "                    [--pass forward|backward|both] [--repeats K] [--warmup W] [--json]\n"
+    "                    [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32] [--threads N]\n"
+    "                    [--config \"k=v ...\"] [--pass forward|backward|both] [--repeats K] [--warmup W] [--json]\n"
     "\n"
     "Times forward and backward: W untimed warm-up runs, then the median of K timed runs, each synchronized.\n"
     "The configs are the ones a user's Engine would run (Plan::config() forward, Plan::backward_config()\n"
@@ -118,7 +119,8 @@ const std::string kUsage = std::string(
     "  --preset NAME      every problem of a tuning preset\n"
     "  --problem TEXT     one problem in Problem::to_string() syntax\n"
     "  --backend B        cpu (default), cuda or sim\n"
-    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n"
+    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n") +
+    kAllowTf32Usage +
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      run this config instead of the tuned one, e.g. \"im2col step=1 tile=512\" (knobs\n"
     "                     left out take their defaults)\n"
@@ -126,7 +128,7 @@ const std::string kUsage = std::string(
     "  --repeats K        timed runs per pass (default 5)\n"
     "  --warmup W         untimed runs first (default 1)\n"
     "  --json             {\"forward_ms\", \"backward_ms\", \"config\" (forward), \"backward_config\", ...} for\n"
-    "                     one problem, a list for a preset\n") +
+    "                     one problem, a list for a preset\n" +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"bench", "median forward/backward times of a problem or preset", kUsage.c_str(), run});

@@ -18,13 +18,17 @@ constexpr const char* kUsage = R"(usage: dcnjit cache <action> [--cache PATH]
   path                  print the tuning database's path
   list                  one line per winner: problem (the syntax of `dcnjit tune --problems`), pass,
                         backend, config, time in ms
-  export FILE           write every winner to FILE (JSON, portable between machines)
+  export FILE           write every winner to FILE (JSON, portable between machines); a row that an
+                        import would refuse (hand-edited, or from an older build) is left out and named
   import FILE           restore an export: all its entries, replacing conflicting ones
   merge FILE            add an export's entries measured on this machine; on a conflict the faster
                         entry stays
     --mix-devices       also take entries measured on other devices
   clear                 remove all winners and trials
 
+import and merge are one transaction: all entries or none. A bad entry (malformed, or a problem or
+config this build does not accept) refuses the whole file, naming the entry by its index:
+    --skip-invalid      import the other entries instead, listing the bad ones
 Export files of another generator version are refused: their configs describe other kernels.
   --cache PATH          tuning database (default $DCNJIT_CACHE, $XDG_CACHE_HOME/dcnjit/cache.sqlite,
                         ~/.cache/dcnjit/cache.sqlite))";
@@ -72,6 +76,7 @@ int run_cache(std::vector<std::string>& raw) {
   Args args(raw);
   const std::string path = tuner::resolve_cache_path(args.take_or("cache", ""));
   const bool mix_devices = action == "merge" && args.take_flag("mix-devices");
+  const bool skip_invalid = (action == "import" || action == "merge") && args.take_flag("skip-invalid");
   args.finish();
 
   if (action == "path") {
@@ -83,8 +88,11 @@ int run_cache(std::vector<std::string>& raw) {
     if (action == "list") {
       list(db);
     } else {
-      tuner::write_cache_file(file, tuner::CacheFile{tuner::current_generator_version(), db.winners()});
-      fmt::print(stderr, "exported {} entries to {}\n", db.winners().size(), file);
+      const tuner::CacheFile contents = tuner::exportable(db.winners());
+      tuner::write_cache_file(file, contents);
+      fmt::print(stderr, "exported {} entries to {}\n", contents.entries.size(), file);
+      for (const tuner::RejectedEntry& row : contents.rejected)
+        fmt::print(stderr, "left out row {} (an import would refuse it): {}\n", row.index, row.reason);
     }
     return 0;
   }
@@ -94,7 +102,8 @@ int run_cache(std::vector<std::string>& raw) {
     return 0;
   }
   if (action == "import" || action == "merge") {
-    const tuner::CacheFile contents = tuner::read_cache_file(file);
+    const tuner::CacheFile contents =
+        tuner::read_cache_file(file, skip_invalid ? tuner::BadEntries::skip : tuner::BadEntries::refuse);
     tuner::TuningDb db = tuner::TuningDb::open(path);
     tuner::MergeOptions options;
     options.on_conflict = action == "import" ? tuner::MergeOptions::OnConflict::take_file
@@ -102,9 +111,12 @@ int run_cache(std::vector<std::string>& raw) {
     options.mix_devices = action == "import" || mix_devices;
     options.local_environment = local_environment;
     const auto report = tuner::merge_into(db, contents, options);
-    fmt::print("{}: {} taken, {} kept (faster already), {} skipped (other devices{})\n", file, report.taken,
+    fmt::print("{}: {} taken, {} kept (faster already), {} skipped (other devices{}){}\n", file, report.taken,
                report.kept, report.skipped_other_device,
-               report.skipped_other_device ? "; --mix-devices takes them" : "");
+               report.skipped_other_device ? "; --mix-devices takes them" : "",
+               contents.rejected.empty() ? "" : fmt::format(", {} invalid skipped", contents.rejected.size()));
+    for (const tuner::RejectedEntry& entry : contents.rejected)
+      fmt::print("skipped entry {}: {}\n", entry.index, entry.reason);
     return 0;
   }
   throw UsageError(fmt::format("cache: unknown action '{}' (path, list, export, import, merge, clear)", action));

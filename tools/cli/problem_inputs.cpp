@@ -53,6 +53,8 @@ std::string take_algorithm(Args& args) {
   return algorithm.value_or("");
 }
 
+bool take_allow_tf32(Args& args) { return args.take_flag("allow-tf32"); }
+
 Backend take_backend(Args& args) {
   auto backend = args.take("backend");
   return backend ? parse_flag(*backend, parse_backend) : Backend::cpu;

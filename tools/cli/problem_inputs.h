@@ -27,6 +27,11 @@ std::string take_algorithm(Args& args);
 inline constexpr const char* kAlgorithmUsage =
     "  --algorithm NAME   run only this algorithm (im2col, fused; the cpu backend has im2col only)\n";
 
+// Takes --allow-tf32: f32 GEMMs may round their operands to TF32 (EngineOptions::allow_tf32).
+bool take_allow_tf32(Args& args);
+inline constexpr const char* kAllowTf32Usage =
+    "  --allow-tf32       f32 GEMMs may use TF32 tensor cores (cuda; ~1e-3 relative error; default exact f32)\n";
+
 // Reads the arrays in `dir` with the parameters of `flags` (from take_problem_flags).
 io::ProblemArrays load_problem_inputs(const std::string& dir, const Problem& flags, io::GradYFile grad_y);
 

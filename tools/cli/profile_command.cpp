@@ -2,11 +2,12 @@
 // peaks, and what each alternative config would save. Table, JSON, CSV and an SVG chart.
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "dcnjit/engine.h"
+#include "core/file_io.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
@@ -20,11 +21,11 @@
 namespace dcnjit::cli {
 namespace {
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) throw Error(ErrorCode::IoError, fmt::format("--svg {}: cannot write the file", path));
+// The chart is opened before the profile runs (a path that cannot be written fails at once, not after
+// minutes of measuring) and without blocking (core/file_io.h); written at the end.
+void write_chart(detail::OutputFile& file, const std::string& path, const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), file.get()) != text.size() || std::fflush(file.get()) != 0)
+    throw Error(ErrorCode::IoError, fmt::format("--svg {}: cannot write the file", path));
 }
 
 int run(std::vector<std::string>& argv) {
@@ -45,6 +46,8 @@ int run(std::vector<std::string>& argv) {
   if (index && !source.preset) throw UsageError("--index selects a problem of a --preset");
   if (json && csv) throw UsageError("--json and --csv are exclusive (both print to stdout)");
   const Config given = config_text ? Config::parse(*config_text) : Config{};
+  detail::OutputFile chart(nullptr, &std::fclose);
+  if (svg_path) chart = detail::open_output_file(*svg_path, "--svg");
 
   auto problems = profile::load_problems(source, flags);
   const std::size_t which = std::size_t(index.value_or(0));
@@ -65,15 +68,16 @@ int run(std::vector<std::string>& argv) {
   if (json) fmt::print("{}", profile::format_json(report));
   else if (csv) fmt::print("{}", profile::format_csv(report));
   else fmt::print("{}", profile::format_table(report));
-  if (svg_path) write_file(*svg_path, profile::format_svg(report));
+  if (chart) write_chart(chart, *svg_path, profile::format_svg(report));
   return 0;
 }
 
 const std::string kUsage = std::string(
     "usage: dcnjit profile (--backward | --forward)\n"
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
-    "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N] [--config \"k=v ...\"]\n"
-    "                      [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv] [--svg FILE]\n"
+    "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32] [--threads N]\n"
+    "                      [--config \"k=v ...\"] [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv]\n"
+    "                      [--svg FILE]\n"
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
@@ -86,7 +90,8 @@ const std::string kUsage = std::string(
     "  --in DIR / --preset NAME / --problem TEXT   the problem, as for dcnjit bench\n"
     "  --index I          which problem of the preset (default 0)\n"
     "  --backend B        cpu (default), cuda or sim\n"
-    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n"
+    "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n") +
+    kAllowTf32Usage +
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      profile this config instead of the tuned one\n"
     "  --repeats K        timed runs per config (default 5)\n"
@@ -94,7 +99,7 @@ const std::string kUsage = std::string(
     "  --no-alternatives  profile the chosen config only\n"
     "  --json             {\"total_ms\", \"phases\": [...], \"alternatives\": [...], \"peaks\": {...}} on stdout\n"
     "  --csv              one row per config and phase on stdout\n"
-    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n") +
+    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n" +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});

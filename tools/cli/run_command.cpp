@@ -31,6 +31,7 @@ int run(std::vector<std::string>& argv) {
   EngineOptions options;
   options.backend = take_backend(args);
   options.algorithm = take_algorithm(args);
+  options.allow_tf32 = take_allow_tf32(args);
   if (auto threads = args.take_int("threads", 0, 4096)) options.threads = int(*threads);
   const Problem flags = take_problem_flags(args);
   args.finish();
@@ -60,7 +61,8 @@ int run(std::vector<std::string>& argv) {
 }
 
 const std::string kUsage = std::string(
-    "usage: dcnjit run --in DIR --out DIR [--backward] [--backend cpu|cuda|sim] [--algorithm NAME] [--threads N]\n"
+    "usage: dcnjit run --in DIR --out DIR [--backward] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32]\n"
+    "                  [--threads N]\n"
     "                  [--stride S[,S]] [--pad P[,P]] [--dilation D[,D]] [--groups G] [--boundary v1|v2]\n"
     "                  [--dtype f32|f16|bf16|f64] [--layout nchw|nhwc]\n"
     "\n"
@@ -75,7 +77,7 @@ const std::string kUsage = std::string(
     "grad_mask.npy / grad_bias.npy when there is a mask / bias.\n"
     "\n"
     "  --backward         also compute every gradient\n"
-    "  --backend B        cpu (default), cuda or sim\n") + kAlgorithmUsage +
+    "  --backend B        cpu (default), cuda or sim\n") + kAlgorithmUsage + kAllowTf32Usage +
     "  --threads N        CPU threads (default 0 = all cores)\n" + kProblemFlagsUsage + "\n"
     "\nExit status: 0 on success, 1 on a failure (the message names the file or parameter), 2 on a usage error.";
 

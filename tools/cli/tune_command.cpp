@@ -36,6 +36,8 @@ Times the candidate configs of every problem and pass, and stores the fastest in
   --backend B          cpu | cuda | sim (default cpu)
   --algorithm NAME     tune only this algorithm (im2col, fused); default: every algorithm of the backend
                        compared per problem and pass (the winner's config names its algorithm)
+  --allow-tf32         f32 GEMMs may use TF32 tensor cores (cuda; ~1e-3 relative error); tuned and stored
+                       apart from exact-f32 results (the environment key ends in ":tf32")
   --layout nchw|nhwc   tune the problems in this memory layout (default: as the problems say; nchw)
   --pass P             which calls to time (default forward):
                          forward    the forward call (y)
@@ -73,6 +75,13 @@ void print_table(const std::vector<BatchEntry>& entries) {
     fmt::print("{:<{}}  {:<20}  {:<6}  {:<{}}  {:>10}  {:>10}  {:>7}\n", e.problem.to_string(), problem_width,
                to_string(e.pass), to_string(e.status), e.config, config_width, format_ms(e.time_ms),
                format_ms(e.default_time_ms), s ? fmt::format("{:.2f}x", *s) : "-");
+  }
+  // Why a row failed (the JSON carries it whole): its first line, so the table stays readable.
+  for (const auto& e : entries) {
+    if (e.status != BatchEntry::Status::failed) continue;
+    std::string why = e.error.empty() ? "no reason recorded" : e.error.substr(0, e.error.find('\n'));
+    if (why.size() > 300) why = why.substr(0, 300) + " ...";
+    fmt::print("failed: {} {}: {}\n", e.problem.to_string(), to_string(e.pass), why);
   }
   const auto& plan_passes = tuner::plan_passes();
   const bool investigation = std::any_of(entries.begin(), entries.end(), [&](const BatchEntry& e) {
@@ -119,6 +128,7 @@ int run_tune(std::vector<std::string>& raw) {
   EngineOptions options;
   options.backend = take_backend(args);
   options.algorithm = take_algorithm(args);
+  options.allow_tf32 = take_allow_tf32(args);
   const std::optional<std::string> layout_text = args.take("layout");
   const std::vector<tuner::Pass> passes = tuner::parse_pass_selection(args.take_or("pass", "forward"));
   options.threads = int(args.take_int("threads", 0, 4096).value_or(0));

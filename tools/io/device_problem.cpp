@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "dcnjit/error.h"
+#include "core/checked_size.h"
 #include "core/half.h"
+#include "core/host_memory.h"
 #include "core/problem_tensors.h"
 
 namespace dcnjit::io {
@@ -15,7 +17,7 @@ namespace {
 // A finite float32 value that f16 (or, just below FLT_MAX, bf16) cannot hold would become Inf on the
 // device: an error naming the tensor and the element, as .npy reading does for float64 (tools/io/npy.h).
 void check_representable(const HostArray& array, DType dtype, const char* name) {
-  if (dtype == DType::f32) return;
+  if (dtype != DType::f16 && dtype != DType::bf16) return;  // f32 and f64 hold every float32 value
   for (std::size_t i = 0; i < array.data.size(); ++i) {
     const float v = array.data[i];
     const float stored = dtype == DType::f16 ? half_to_float(float_to_half(v)) : bf16_to_float(float_to_bf16(v));
@@ -28,24 +30,51 @@ void check_representable(const HostArray& array, DType dtype, const char* name) 
   }
 }
 
+// The backend's memory for tensor `name`: a failure names the tensor and the bytes.
+DeviceBuffer allocate_named(const DeviceProblem::Allocator& allocate, std::size_t bytes, const char* name) {
+  try {
+    return allocate(bytes);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: {}", name, e.what()));
+  } catch (const std::bad_alloc&) {
+    throw detail::host_allocation_error(name, bytes, "out of memory");
+  }
+}
+
 DeviceBuffer upload(const DeviceProblem::Allocator& allocate, const HostArray& array, DType dtype, const char* name) {
   check_representable(array, dtype, name);
-  const std::vector<std::byte> bytes = encode(array.data, dtype);
-  DeviceBuffer buffer = allocate(bytes.size());
-  buffer.upload(bytes.data(), bytes.size());
+  const std::size_t size = detail::checked_bytes(name, array.numel(), dtype_size(dtype));
+  const std::vector<std::byte> bytes =
+      dtype == DType::f32 ? std::vector<std::byte>()
+                          : detail::allocate_host(name, size, [&] { return encode(array.data, dtype); });
+  DeviceBuffer buffer = allocate_named(allocate, size, name);
+  // f32 needs no conversion: the array's own bytes go up.
+  buffer.upload(dtype == DType::f32 ? static_cast<const void*>(array.data.data()) : bytes.data(), size);
   return buffer;
 }
 
-DeviceBuffer allocate_elements(const DeviceProblem::Allocator& allocate, int64_t count, DType dtype) {
-  return allocate(std::size_t(count) * dtype_size(dtype));
+DeviceBuffer allocate_elements(const DeviceProblem::Allocator& allocate, int64_t count, DType dtype,
+                               const char* name) {
+  return allocate_named(allocate, detail::checked_bytes(name, count, dtype_size(dtype)), name);
 }
 
-// The tensor of `role` in its memory order (the order of the .npy files: NHWC activations for nhwc).
-HostArray download(const DeviceBuffer& buffer, const Problem& problem, TensorRole role) {
+// The tensor of `role` in its memory order (the order of the .npy files: NHWC activations for nhwc), as
+// `name` in the errors (grad_x for the role x, ...).
+HostArray download(const DeviceBuffer& buffer, const Problem& problem, TensorRole role, const char* name) {
   const TensorShape shape = tensor_shape(problem, role);
-  std::vector<std::byte> bytes(std::size_t(shape.elements) * dtype_size(problem.dtype));
-  buffer.download(bytes.data(), bytes.size());
-  return HostArray{shape.memory_shape(), decode(bytes, problem.dtype)};
+  const int64_t count = shape.elements;
+  const std::size_t size = detail::checked_bytes(name, count, dtype_size(problem.dtype));
+  HostArray array{shape.memory_shape(), {}};
+  if (problem.dtype == DType::f32) {
+    detail::allocate_host(name, size, [&] { array.data.resize(std::size_t(count)); });
+    buffer.download(array.data.data(), size);
+    return array;
+  }
+  std::vector<std::byte> bytes = detail::allocate_host(name, size, [&] { return std::vector<std::byte>(size); });
+  buffer.download(bytes.data(), size);
+  array.data =
+      detail::allocate_host(name, std::size_t(count) * sizeof(float), [&] { return decode(bytes, problem.dtype); });
+  return array;
 }
 
 TensorRef tensor_of(const DeviceBuffer& buffer, const Problem& problem, TensorRole role) {
@@ -111,20 +140,21 @@ DeviceProblem::DeviceProblem(const ProblemArrays& arrays, bool backward, const A
     : problem_(arrays.problem), backward_(backward) {
   const Problem& p = problem_;
   const DType t = p.dtype;
+  p.validate();  // the sizes below are products of its dimensions
   if (backward && !arrays.grad_y) throw Error(ErrorCode::InvalidArgument, "grad_y: backward needs the gradient of y");
   x_ = upload(allocate, arrays.x, t, "x");
   offset_ = upload(allocate, arrays.offset, t, "offset");
   weight_ = upload(allocate, arrays.weight, t, "weight");
   if (arrays.mask) mask_ = upload(allocate, *arrays.mask, t, "mask");
   if (arrays.bias) bias_ = upload(allocate, *arrays.bias, t, "bias");
-  y_ = allocate_elements(allocate, tensor_shape(p, TensorRole::y).elements, t);
+  y_ = allocate_elements(allocate, tensor_shape(p, TensorRole::y).elements, t, "y");
   if (!backward) return;
   grad_y_ = upload(allocate, *arrays.grad_y, t, "grad_y");
-  grad_x_ = allocate_elements(allocate, arrays.x.numel(), t);
-  grad_offset_ = allocate_elements(allocate, arrays.offset.numel(), t);
-  grad_weight_ = allocate_elements(allocate, arrays.weight.numel(), t);
-  if (p.mask) grad_mask_ = allocate_elements(allocate, arrays.mask->numel(), t);
-  if (p.bias) grad_bias_ = allocate_elements(allocate, p.Co, t);
+  grad_x_ = allocate_elements(allocate, arrays.x.numel(), t, "grad_x");
+  grad_offset_ = allocate_elements(allocate, arrays.offset.numel(), t, "grad_offset");
+  grad_weight_ = allocate_elements(allocate, arrays.weight.numel(), t, "grad_weight");
+  if (p.mask) grad_mask_ = allocate_elements(allocate, arrays.mask->numel(), t, "grad_mask");
+  if (p.bias) grad_bias_ = allocate_elements(allocate, p.Co, t, "grad_bias");
 }
 
 DeviceProblem::DeviceProblem(Engine& engine, const ProblemArrays& arrays, bool backward)
@@ -163,13 +193,13 @@ BackwardArgs DeviceProblem::backward_args() const {
 ProblemResults DeviceProblem::download() const {
   const Problem& p = problem_;
   ProblemResults r;
-  r.y = io::download(y_, p, TensorRole::y);
+  r.y = io::download(y_, p, TensorRole::y, "y");
   if (!backward_) return r;
-  r.grad_x = io::download(grad_x_, p, TensorRole::x);
-  r.grad_offset = io::download(grad_offset_, p, TensorRole::offset);
-  r.grad_weight = io::download(grad_weight_, p, TensorRole::weight);
-  if (p.mask) r.grad_mask = io::download(grad_mask_, p, TensorRole::mask);
-  if (p.bias) r.grad_bias = io::download(grad_bias_, p, TensorRole::bias);
+  r.grad_x = io::download(grad_x_, p, TensorRole::x, "grad_x");
+  r.grad_offset = io::download(grad_offset_, p, TensorRole::offset, "grad_offset");
+  r.grad_weight = io::download(grad_weight_, p, TensorRole::weight, "grad_weight");
+  if (p.mask) r.grad_mask = io::download(grad_mask_, p, TensorRole::mask, "grad_mask");
+  if (p.bias) r.grad_bias = io::download(grad_bias_, p, TensorRole::bias, "grad_bias");
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "dcnjit/error.h"
+#include "core/file_io.h"
 #include "core/half.h"
 
 namespace dcnjit::io {
@@ -28,9 +29,21 @@ constexpr std::size_t kMagicAndVersion = 8;  // magic (6) + major (1) + minor (1
   throw Error(ErrorCode::IoError, fmt::format("{}: {}", name, what));
 }
 
+// NumPy's own limit (NPY_MAXDIMS of NumPy 2): a header with more dimensions is not an array NumPy wrote.
+constexpr std::size_t kMaxDimensions = 64;
+
+// "[2, 18, 5, 7]"; a long shape keeps its first and last dimensions, so a message stays one short line.
 std::string shape_text(const std::vector<int64_t>& shape) {
+  constexpr std::size_t kHead = 4, kTail = 2;
   std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += fmt::format("{}{}", i ? ", " : "", shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape.size() > kHead + kTail + 2 && i == kHead) {
+      s += fmt::format(", ... ({} dimensions)", shape.size());
+      i = shape.size() - kTail - 1;
+      continue;
+    }
+    s += fmt::format("{}{}", i ? ", " : "", shape[i]);
+  }
   return s + "]";
 }
 
@@ -141,6 +154,7 @@ class HeaderParser {
         v = v * 10 + digit;
       }
       if (pos_ == start) malformed("expected a non-negative integer dimension");
+      if (values.size() == kMaxDimensions) malformed(fmt::format("more than {} dimensions", kMaxDimensions));
       values.push_back(v);
       if (!accept(',')) {
         expect(')');
@@ -185,7 +199,10 @@ uint32_t read_le(std::string_view bytes, std::size_t offset, std::size_t width) 
 
 int64_t HostArray::numel() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      throw Error(ErrorCode::InvalidArgument, fmt::format("array of shape {}: too many elements for 64 bits",
+                                                          shape_text(shape)));
   return n;
 }
 
@@ -274,15 +291,10 @@ HostArray parse_npy(std::string_view bytes, const std::string& name) {
 }
 
 HostArray read_npy(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "rb"), &std::fclose);
-  if (!file) fail(name, fmt::format("cannot open for reading ({})", std::strerror(errno)));
-  std::string bytes;
-  char buffer[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) bytes.append(buffer, got);
-  if (std::ferror(file.get())) fail(name, fmt::format("read error ({})", std::strerror(errno)));
-  return parse_npy(bytes, name);
+  // A regular file only (a FIFO or /dev/zero would hang or never end); its size is the bound, and one
+  // larger than the machine's memory is refused before reading (core/file_io.h).
+  return parse_npy(detail::read_regular_file(path, std::numeric_limits<std::size_t>::max(), ""),
+                   path.string());
 }
 
 std::string format_npy(std::span<const float> data, const std::vector<int64_t>& shape, const std::string& name) {
@@ -317,8 +329,7 @@ std::string format_npy(std::span<const float> data, const std::vector<int64_t>& 
 void write_npy(const std::filesystem::path& path, std::span<const float> data, const std::vector<int64_t>& shape) {
   const std::string name = path.string();
   const std::string bytes = format_npy(data, shape, name);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "wb"), &std::fclose);
-  if (!file) fail(name, fmt::format("cannot open for writing ({})", std::strerror(errno)));
+  detail::OutputFile file = detail::open_output_file(path, "");
   if (std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size())
     fail(name, fmt::format("write failed ({})", std::strerror(errno)));
   if (std::fclose(file.release()) != 0) fail(name, fmt::format("write failed ({})", std::strerror(errno)));

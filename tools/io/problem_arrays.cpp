@@ -75,7 +75,7 @@ void infer_problem(ProblemArrays& a, const Problem& params, const std::filesyste
   if (p.groups <= 0) mismatch(fmt::format("groups={} must be positive", p.groups));
   if (p.C % p.groups != 0)
     mismatch(fmt::format("groups={} does not divide the C={} input channels of {}", p.groups, p.C, x_file));
-  if (a.weight.shape[1] * p.groups != p.C)
+  if (a.weight.shape[1] != p.C / p.groups)  // a division: the product could overflow
     mismatch(fmt::format("{}: shape {} has {} input channels per group, but {} has C={} and groups={} needs "
                          "C/groups={}",
                          weight_file, a.weight.shape_string(), a.weight.shape[1], x_file, p.C, p.groups,

@@ -82,9 +82,8 @@ TEST(Im2colPasses, SplitBackwardF16HasAccumulatorKernels) {
   EXPECT_EQ(names_of(b.sampling), (std::vector<std::string>{
                                       "dcn_col2im_k3x3_s1x1_d1x1_cpg64_v2_mask_f16_nchw_i32_t256_it1_aplain",
                                       "dcn_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f16_nchw_i32_t256_it1"}));
-  ASSERT_TRUE(b.cast_x && b.im2col && b.reduce_w && b.cast_w && b.bias_grad);
+  ASSERT_TRUE(b.cast_x && b.im2col && b.cast_w && b.bias_grad);
   EXPECT_EQ(b.bias_grad->name(), "dcn_bias_grad_f16_nchw_i32_t256");
-  EXPECT_EQ(b.reduce_w->name(), "dcn_reduce_f16_i32_t256_it1");
   EXPECT_EQ(b.cast_w->name(), "dcn_cast_f16_i32_t256_it1");
 }
 
@@ -96,7 +95,7 @@ TEST(Im2colPasses, FusedOnlyWhenGradXAndACoordinateGradientAreWanted) {
   const BackwardKernels weight_only = backward_kernels(p, knobs(), {false, false, false, true, false});
   EXPECT_TRUE(weight_only.sampling.empty());
   EXPECT_TRUE(weight_only.im2col);
-  EXPECT_FALSE(weight_only.reduce_w) << "f32 accumulates straight into grad_weight";
+  EXPECT_FALSE(weight_only.cast_w) << "f32 accumulates straight into grad_weight";
 }
 
 }  // namespace

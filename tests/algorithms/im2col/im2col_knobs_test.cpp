@@ -41,13 +41,13 @@ TEST(Im2colKnobs, ResolutionRejectsValuesOutsideTheTableNamingTheKnob) {
   expect_rejected(table, "cols=keep", "unknown knob 'cols'");
   expect_rejected(table, "ept=2", "unknown knob 'ept'");
   expect_rejected(table, "gemm_fwd=1", "unknown knob 'gemm_fwd'");  // the sim has one GEMM
-  EXPECT_EQ(table.defaults(layer()).to_string(), "im2col step=3 threads=256 items=1 bwd=fused atomic=plain");
+  EXPECT_EQ(table.defaults(layer()).to_string(), "im2col step=1 threads=256 items=1 bwd=fused atomic=plain");
 }
 
 TEST(Im2colKnobs, TheCudaTableHasAGemmKnobPerRole) {
   const KnobTable table = make_im2col_knobs(cuda_traits());
   EXPECT_EQ(table.defaults(layer()).to_string(),
-            "im2col step=3 threads=256 items=1 bwd=fused atomic=plain gemm_fwd=0 gemm_dcol=0 gemm_wgrad=0");
+            "im2col step=1 threads=256 items=1 bwd=fused atomic=plain gemm_fwd=0 gemm_dcol=0 gemm_wgrad=0");
   EXPECT_EQ(*table.resolve(layer(), Config::parse("gemm_dcol=7")).find("gemm_dcol"), "7");
   expect_rejected(table, "gemm_wgrad=8", "expected 0 to 7");
   const Im2colKnobs k = Im2colKnobs::of(table, table.resolve(layer(), Config::parse("gemm_fwd=1 gemm_dcol=2 gemm_wgrad=3")));
@@ -84,8 +84,8 @@ TEST(Im2colKnobs, BackwardVariesFusionAtomicsAndItsGemmsForwardDoesNot) {
   EXPECT_EQ(values(Direction::backward, "atomic"), (std::vector<std::string>{"plain", "warp"}));
   EXPECT_EQ(values(Direction::backward, "gemm_fwd"), std::vector<std::string>{"0"});
   EXPECT_EQ(values(Direction::backward, "gemm_wgrad"), (std::vector<std::string>{"0", "1", "2", "3"}));
-  // 8 images, 17.5e6 column elements each, budget 4 * 2^26 = 2.7e8: steps 1, 2, 4, 8 (and the heuristic's 3).
-  EXPECT_EQ(values(Direction::backward, "step"), (std::vector<std::string>{"1", "2", "3", "4", "8"}));
+  // 8 images of 70 MB of f32 columns each; 4x the 37.5 MB L2 budget holds 2: steps 1 and 2.
+  EXPECT_EQ(values(Direction::backward, "step"), (std::vector<std::string>{"1", "2"}));
 }
 
 TEST(Im2colKnobs, PrunesItemsPerThreadBeyondTheWork) {
@@ -113,12 +113,40 @@ TEST(Im2colKnobs, ItemsPerBlockAndPerThreadAreBoundedByRegisters) {
       EXPECT_LE(std::stoi(*c.find("items")) * std::stoi(*c.find("threads")), 512) << c.to_string();
 }
 
-TEST(Im2colStep, HeuristicKeepsColumnsWithinBudget) {
-  // 128 * 9 * 100 * 152 = 17,510,400 column elements per image; 2^26 / that = 3.8 -> 3 images.
-  EXPECT_EQ(default_step(layer()), 3);
+TEST(Im2colStep, HeuristicKeepsOneChunksColumnsInThreeQuartersOfL2) {
+  constexpr std::size_t kH100L2 = std::size_t(50) << 20;
+  // f32, 128 * 9 rows of 15200 pixels = 70 MB per image: more than the budget, so one image per chunk.
+  EXPECT_EQ(default_step(layer(), kH100L2), 1);
+  // The DCNv2 R50 256-channel layer in f16: 256 * 9 * 3800 * 2 = 17.5 MB per image; 37.5 MB holds 2.
+  const Problem r50 = Problem::parse("N8 C256 H50 W76 Co256 k3x3 p1x1 mask bias v2 f16");
+  EXPECT_EQ(default_step(r50, kH100L2), 2);
   Problem small = layer();
   small.N = 2;
-  EXPECT_EQ(default_step(small), 2);  // never more than N
+  EXPECT_EQ(default_step(small, std::size_t(1) << 40), 2);  // never more than N
+}
+
+TEST(Im2colStep, HeuristicSpreadsImagesEvenlyOverTheChunks) {
+  // 1 channel, 1 tap, 64 pixels of f32: 256 bytes of columns per image; an L2 of 2400 bytes budgets
+  // 1800, room for 7 images.
+  Problem p = Problem::parse("N8 C1 H8 W8 Co1 k1x1 nomask nobias v2");
+  EXPECT_EQ(default_step(p, 2400), 4) << "8 images with room for 7: 4+4, not 7+1";
+  p.N = 10;
+  EXPECT_EQ(default_step(p, 2900), 5) << "room for 8 (2175 bytes): 5+5, not 8+2";
+  p.N = 7;
+  EXPECT_EQ(default_step(p, 2400), 7);
+}
+
+TEST(Im2colStep, TheTunerAlsoTriesTheBalancedStep) {
+  detail::DeviceTraits traits = sim_traits();
+  traits.l2_bytes = 2400;
+  const KnobTable table = make_im2col_knobs(traits);
+  const Problem p = Problem::parse("N8 C1 H8 W8 Co1 k1x1 nomask nobias v2");
+  const Config resolved = table.resolve(p, Config::parse(""));
+  ASSERT_NE(resolved.find("step"), nullptr);
+  EXPECT_EQ(*resolved.find("step"), "4");
+  bool saw[9] = {};
+  for (const Config& c : table.enumerate(p, Direction::forward)) saw[std::stoi(*c.find("step"))] = true;
+  EXPECT_TRUE(saw[1] && saw[2] && saw[4] && saw[8]);
 }
 
 }  // namespace

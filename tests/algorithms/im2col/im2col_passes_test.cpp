@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
 #include "algorithms/im2col/im2col_algorithm.h"
 #include "algorithms/im2col/im2col_workspace.h"
 #include "algorithms/im2col/sampling_params.cuh"
+#include "dcnjit/error.h"
 #include "templates/shared_params.cuh"
 #include "tests/support/recording_device.h"
 
@@ -102,7 +104,10 @@ TEST(Im2colForward, ChunksAnyNAndRunsOneGemmPerGroup) {
   EXPECT_EQ(g1.batch, 2);
   EXPECT_EQ(g1.a, at(4, 2 * 36 * 4));
   EXPECT_EQ(g1.stride_a, 0);
-  EXPECT_EQ(g1.stride_b, 72 * 42);
+  const char* scratch = reinterpret_cast<const char*>(RecordingDevice::kScratch);
+  EXPECT_EQ(g1.b, scratch + im2col::WorkspaceLayout::of(p, 2).columns + 36 * 48 * 4);  // group 1's rows
+  EXPECT_EQ(g1.ldb, 48);  // P = 42 rounded up to the 8-element column pitch (im2col_workspace.h)
+  EXPECT_EQ(g1.stride_b, 72 * 48);
   EXPECT_EQ(g1.c, at(6, 2 * 42 * 4));
   EXPECT_EQ(g1.stride_c, 4 * 42);
   EXPECT_EQ(g1.bias, at(5, 2 * 4));
@@ -238,6 +243,9 @@ TEST(Im2colBackward, WeightF32AccumulatesPerImageGemmsFromBetaZero) {
   for (std::size_t i = 2; i < f.device.gemms.size(); ++i) EXPECT_EQ(f.device.gemms[i].beta, 1.0f) << i;
   EXPECT_TRUE(f.device.gemms[0].trans_b);
   EXPECT_EQ(f.device.gemms[0].k, 42);
+  EXPECT_EQ(f.device.gemms[0].ldb, 48);  // the column pitch
+  EXPECT_EQ(f.device.gemms[0].role, "gemm_wgrad");
+  EXPECT_FALSE(f.device.gemms[0].c_dtype.has_value()) << "f32 accumulates in grad_weight itself";
 }
 
 TEST(Im2colBackward, WeightNhwcIsOneGemmPerGroupAndChunk) {
@@ -265,37 +273,62 @@ TEST(Im2colBackward, WeightAndGradXF16GoThroughF32Accumulators) {
   args.grad_x = tensor(11, p.dtype);
   args.grad_weight = tensor(14, p.dtype);
   f.algorithm->backward(f.context, p, f.config(p, "step=3"), args);
-  const std::vector<std::string> chunk = {"gemm", "gemm", "fill_zero", "launch col2im", "launch cast",
-                                          "launch im2col", "gemm", "gemm", "launch reduce"};
+  // Per chunk: dcol GEMMs, col2im into the f32 grad_x accumulator, its cast, the column recompute, then
+  // one grad_weight GEMM per image and group (3 then 2 images, 2 groups).
   std::vector<std::string> expected = {"allocate"};
-  for (int i = 0; i < 2; ++i) expected.insert(expected.end(), chunk.begin(), chunk.end());
+  for (int images : {3, 2}) {
+    expected.insert(expected.end(), {"gemm", "gemm", "fill_zero", "launch col2im", "launch cast", "launch im2col"});
+    for (int i = 0; i < images * 2; ++i) expected.push_back("gemm");
+  }
   expected.push_back("launch cast");  // grad_weight accumulator -> f16, once
   EXPECT_EQ(f.device.sequence, expected);
   const im2col::WorkspaceLayout layout = im2col::WorkspaceLayout::of(p, 3);
   const char* ws = reinterpret_cast<const char*>(RecordingDevice::kScratch);
-  // Reduce: first chunk overwrites the accumulator, the second adds.
-  const auto reduces = f.device.launches_of("dcn_reduce");
-  ASSERT_EQ(reduces.size(), 2u);
-  EXPECT_EQ(reduces[0]->as<dcn::ElementwiseParams>().accumulate, 0);
-  EXPECT_EQ(reduces[1]->as<dcn::ElementwiseParams>().accumulate, 1);
-  EXPECT_EQ(reduces[1]->as<dcn::ElementwiseParams>().batch, 2);  // the remainder chunk has 2 images
-  EXPECT_EQ(reduces[0]->as<dcn::ElementwiseParams>().dst, ws + layout.weight_accum);
+  // The grad_weight GEMMs write the f32 accumulator: the first overwrites (per group), the rest add, so
+  // the sum over all images is rounded to f16 once.
+  std::vector<const detail::GemmDesc*> weight_gemms;
+  for (const detail::GemmDesc& g : f.device.gemms)
+    if (g.role == "gemm_wgrad") weight_gemms.push_back(&g);
+  ASSERT_EQ(weight_gemms.size(), 10u);
+  for (std::size_t i = 0; i < weight_gemms.size(); ++i) {
+    const detail::GemmDesc& g = *weight_gemms[i];
+    EXPECT_EQ(g.dtype, DType::f16) << i;
+    ASSERT_TRUE(g.c_dtype.has_value()) << i;
+    EXPECT_EQ(*g.c_dtype, DType::f32) << i;
+    EXPECT_EQ(g.beta, i < 2 ? 0.0f : 1.0f) << i;
+    EXPECT_EQ(g.c, ws + layout.weight_accum + (i % 2) * 2 * 36 * sizeof(float)) << i;
+  }
   EXPECT_EQ(f.device.launches[0].as<dcn::SamplingParams>().grad_x_accum, ws + layout.grad_x_accum);
+  EXPECT_EQ(f.device.launches.back().as<dcn::ElementwiseParams>().src, ws + layout.weight_accum);
   EXPECT_EQ(f.device.launches.back().as<dcn::ElementwiseParams>().dst, address(14));
   EXPECT_EQ(f.device.launches.back().as<dcn::ElementwiseParams>().count, 4 * 4 * 9);
+}
+
+// Every tensor and one image's columns fit (Problem::validate), but the columns of 2^24 images do not:
+// an error naming the region, not a wrapped size that allocates too little.
+TEST(Im2colWorkspace, ChunkWhoseSizeDoesNotFitIsAnError) {
+  const Problem p = Problem::parse("N16777216 C4096 H4096 W4096 Co1 k3 p1");
+  p.validate();
+  try {
+    im2col::WorkspaceLayout::of(p, 1 << 24);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("workspace: columns"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Im2colWorkspace, SizeCoversEverySegment) {
   Fixture f;
   const Problem p = problem(DType::bf16);
   const im2col::WorkspaceLayout layout = im2col::WorkspaceLayout::of(p, 2);
-  // columns: 2 images * 72 rows * 42 pixels * 2 bytes = 12096 -> 12288 aligned to 256.
-  EXPECT_EQ(layout.grad_columns, 12288u);
-  EXPECT_EQ(layout.forward_bytes, 12288u);
+  // columns: 2 images * 72 rows * 48 (42 pixels, pitched) * 2 bytes = 13824, a multiple of 256.
+  EXPECT_EQ(layout.grad_columns, 13824u);
+  EXPECT_EQ(layout.forward_bytes, 13824u);
   EXPECT_GT(layout.total_bytes, layout.weight_accum);
   EXPECT_EQ(f.algorithm->workspace_size(p, f.config(p, "step=2")), layout.total_bytes);
   for (std::size_t offset :
-       {layout.columns, layout.grad_columns, layout.grad_x_accum, layout.weight_partials, layout.weight_accum})
+       {layout.columns, layout.grad_columns, layout.grad_x_accum, layout.weight_accum})
     EXPECT_EQ(offset % 256, 0u);
 }
 

@@ -63,11 +63,27 @@ TEST(CpuBackendConfigTest, ThreadCountOutsideRangeIsRejected) {
 TEST(DcnCpuCoreTest, InvalidTilingIsRejectedWithTheFieldName) {
   cpu::CpuConfig config;
   config.im2col_step = 0;
-  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes<cpu::F32>(kProblem, config, 4); }), HasSubstr("im2col_step=0"));
+  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes<cpu::F32>(kProblem, config, 4); }),
+              HasSubstr("im2col_step=0"));
   config.im2col_step = 1;
   config.pixel_tile = -1;
   EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes<cpu::F32>(kProblem, config, 4); }),
               HasSubstr("cpu_pixel_tile=-1"));
+}
+
+// Each tensor fits (Problem::validate); a chunk of 2^24 images does not fit in memory, and its sizes must
+// come out right or as an error, never wrapped: the forward's channels-last copy of x alone is 2^60
+// floats (2^62 bytes, still representable), the backward's x and grad_x copies together are 2^63 bytes.
+TEST(DcnCpuCoreTest, WorkspaceThatDoesNotFitIn64BitsIsAnError) {
+  const Problem p = Problem::parse("N16777216 C4096 H4096 W4096 Co1 k3 p1");
+  p.validate();
+  cpu::CpuConfig config;
+  config.im2col_step = 1 << 24;
+  EXPECT_GE(cpu::forward_workspace_bytes<cpu::F32>(p, config, 4), std::size_t(1) << 62);
+  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes<cpu::F64>(p, config, 4); }),
+              HasSubstr("cpu workspace: channels-last x"));
+  EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes<cpu::F32>(p, config, 4); }),
+              HasSubstr("cpu workspace"));
 }
 
 TEST(CpuBackendConfigTest, DefaultConfigIsResolvedAndBoundsTheColumnBuffer) {
@@ -89,7 +105,8 @@ TEST(CpuBackendConfigTest, DefaultConfigIsResolvedAndBoundsTheColumnBuffer) {
   // x and grad_x: bounded by the chunk, never by N.
   const std::size_t image_bytes = std::size_t(256) * 200 * 300 * 4;
   const std::size_t weight_bytes = std::size_t(256) * 256 * 9 * 4;
-  EXPECT_LE(backend->workspace_size(big, tiled), std::size_t(16 << 20) + 2 * image_bytes + 2 * weight_bytes + (1 << 20));
+  EXPECT_LE(backend->workspace_size(big, tiled),
+            std::size_t(16 << 20) + 2 * image_bytes + 2 * weight_bytes + (1 << 20));
 }
 
 TEST(CpuBackendConfigTest, EnvironmentNamesCpuAndThreads) {

@@ -149,7 +149,8 @@ TEST(CudaVsCpuCases, AreValidProblemsWithAPartialLastChunk) {
   for (const test::TestProblem& p : test::test_problems()) {
     const Problem problem = Problem::parse(p.text);
     EXPECT_NO_THROW(problem.validate()) << p.name;
-    if (problem.N > 1) EXPECT_NE(problem.N % p.partial_step, 0) << p.name << ": the last chunk must be partial";
+    EXPECT_GT(problem.N, 1) << p.name;
+    EXPECT_NE(problem.N % p.partial_step, 0) << p.name << ": the last chunk must be partial";
   }
 }
 
@@ -163,7 +164,7 @@ TEST_P(CudaVsCpuTest, ForwardAndAllGradientsMatchCpuBackend) {
   const SharedCase& c = GetParam();
   const Problem problem = test::problem_of(c.problem, c.dtype, c.layout);
   const io::ProblemArrays arrays = test::random_arrays(problem, 1234);
-  Engine cpu(EngineOptions{.backend = Backend::cpu});
+  Engine cpu{EngineOptions{}};
   const io::ProblemResults expected = test::run_both_passes(cpu, test::in_layout(arrays, Layout::nchw));
   Engine gpu(cuda_options());
   const auto backend = detail::make_cuda_backend(cuda_options());

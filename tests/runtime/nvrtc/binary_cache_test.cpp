@@ -118,6 +118,43 @@ TEST_F(BinaryCacheTest, UncreatableDirectoryIsMemoryOnly) {
   EXPECT_FALSE(nvrtc::compile(kernel(), 80, cache).binary.empty());
 }
 
+// Its binaries would be loaded and run: a cache another user can write is not read (memory-only, with
+// the reason), however good its entries look.
+TEST_F(BinaryCacheTest, FileInADirectoryWritableByOthersIsNotReadNorWritten) {
+  {
+    BinaryCache writer(db_path());
+    nvrtc::compile(kernel(), 80, writer);
+  }
+  fs::permissions(dir_, fs::perms::all);
+  BinaryCache cache(db_path());
+  EXPECT_FALSE(cache.persistent());
+  EXPECT_NE(cache.persistence_error().find("is writable by other users (mode 0777)"), std::string::npos)
+      << cache.persistence_error();
+  const auto before = nvrtc::compile_invocations();
+  EXPECT_FALSE(nvrtc::compile(kernel(), 80, cache).from_cache);
+  EXPECT_EQ(nvrtc::compile_invocations(), before + 1);
+}
+
+TEST_F(BinaryCacheTest, DirectoryItCreatesIsPrivate) {
+  BinaryCache cache((dir_ / "a" / "b" / "binaries.sqlite").string());
+  ASSERT_TRUE(cache.persistent()) << cache.persistence_error();
+  EXPECT_EQ(fs::status(dir_ / "a").permissions(), fs::perms::owner_all);
+  EXPECT_EQ(fs::status(dir_ / "a" / "b").permissions(), fs::perms::owner_all);
+}
+
+// The digests of files kept outside the cache (the sim's precompiled headers) survive the process.
+TEST_F(BinaryCacheTest, FileDigestsPersist) {
+  {
+    BinaryCache writer(db_path());
+    EXPECT_FALSE(writer.file_digest("/w/simt.h.gch/a.gch"));
+    writer.record_file_digest("/w/simt.h.gch/a.gch", std::string(64, 'a'));
+    writer.record_file_digest("/w/simt.h.gch/a.gch", std::string(64, 'b'));
+  }
+  BinaryCache reader(db_path());
+  EXPECT_EQ(reader.file_digest("/w/simt.h.gch/a.gch"), std::string(64, 'b'));
+  EXPECT_FALSE(reader.file_digest("/w/simt.h.gch/other.gch"));
+}
+
 TEST(BinaryKey, DependsOnBackendTargetAndVersionNotOnOptionOrder) {
   detail::BinaryKeyInputs a{"source", {"-b", "-a"}, "nvrtc 13.0", "sm_90", "cuda"};
   detail::BinaryKeyInputs reordered = a;

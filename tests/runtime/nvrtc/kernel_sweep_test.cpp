@@ -6,7 +6,7 @@
 // Problems swept: the shared list (tests/support/problems.h), one problem per dtype and layout, plus two
 // that reach what its tiny shapes cannot:
 //   shared 0 f32 nchw, shared 1 f32 nhwc     every family, both boundaries, groups, strides, both layouts
-//   shared 2 f16 nchw, shared 3 bf16 nhwc    reduce + cast, 16-bit loads
+//   shared 2 f16 nchw, shared 3 bf16 nhwc    cast, 16-bit loads
 //   f16 3x3 s2 d2 cpg16 v1 nomask            64-bit indices (x has 1.1e9 elements)
 //   f32 the DCNv2 ResNet-50 stage-3 layer    the shape the kernels are tuned for (cpg64)
 // The remaining axes (kh, kw, stride, dilation, cpg) only change constants and loop bounds.
@@ -103,7 +103,7 @@ TEST(KernelSweepCoverage, ReachesEveryFamilyIndexWidthAndAtomicStrategy) {
     warp |= name.find("_awarp") != std::string::npos;
     nhwc |= name.find("_nhwc_") != std::string::npos;
   }
-  for (const char* family : {"im2col", "col2im", "coord", "col2im_coord", "bias_grad", "cast", "reduce"})
+  for (const char* family : {"im2col", "col2im", "coord", "col2im_coord", "bias_grad", "cast"})
     EXPECT_GT(families[family], 0) << family;
   EXPECT_TRUE(index64);
   EXPECT_TRUE(warp);

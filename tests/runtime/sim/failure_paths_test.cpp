@@ -4,11 +4,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "dcnjit/error.h"
+#include "runtime/sim/host_compiler.h"
 #include "tests/runtime/sim/sim_test_kernels.h"
+#include "tests/support/scratch_directory.h"
 
 namespace dcnjit::sim {
 namespace {
@@ -187,6 +193,56 @@ TEST(SimFailures, MissingHostCompilerNamesTheVariable) {
 TEST(SimFailures, KernelNameThatIsNotAnIdentifierIsRejected) {
   EXPECT_THAT(error_message(ErrorCode::InvalidArgument, [&] { load_kernel("bad name", "int x;"); }),
               HasSubstr("'bad name'"));
+}
+
+// A stand-in compiler written by the test: a shell script with `body`.
+std::string compiler_script(const dcnjit::testing::ScratchDirectory& dir, const std::string& body) {
+  const std::string path = dir.file("fake-compiler.sh");
+  std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+// A compiler that exits 0 but writes nothing used to be reported as a work directory that could not be
+// written; the compiler is at fault, and the message says so.
+TEST(SimFailures, CompilerThatSucceedsWithoutOutputIsNamed) {
+  dcnjit::testing::ScratchDirectory dir;
+  const HostCompiler compiler("/bin/true", "the test");
+  const std::string message = error_message(ErrorCode::CompileError, [&] {
+    compiler.compile({"-shared", "-o", dir.file("k.so"), dir.file("k.cpp")}, "kernel k", "int x;");
+  });
+  EXPECT_THAT(message, AllOf(HasSubstr("'/bin/true' (from the test) exited with status 0 but wrote no " +
+                                       dir.file("k.so")),
+                             HasSubstr("kernel k")));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("work directory")));
+}
+
+// There was no limit: a compiler that hangs hung dcnjit.
+TEST(SimFailures, CompilerThatHangsIsStoppedAfterTheTimeout) {
+  dcnjit::testing::ScratchDirectory dir;
+  const HostCompiler compiler(compiler_script(dir, "sleep 60 & sleep 60"), "the test");
+  ASSERT_EQ(setenv("DCNJIT_SIM_COMPILE_TIMEOUT", "1", 1), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = error_message(ErrorCode::CompileError, [&] {
+    compiler.compile({"-o", dir.file("k.so"), dir.file("k.cpp")}, "kernel k", "");
+  });
+  unsetenv("DCNJIT_SIM_COMPILE_TIMEOUT");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_THAT(message, AllOf(HasSubstr("did not finish within 1 s"), HasSubstr("DCNJIT_SIM_COMPILE_TIMEOUT")));
+}
+
+// A compiler that prints 1.4 MB put all of it into the error: now its start and its end, with a note.
+TEST(SimFailures, NoisyCompilerLogIsCutToItsStartAndEnd) {
+  dcnjit::testing::ScratchDirectory dir;
+  const std::string script =
+      "echo FIRST LINE; yes 'warning: noisy line' | head -c 1400000; echo; echo LAST LINE; exit 1";
+  const HostCompiler compiler(compiler_script(dir, script), "the test");
+  const std::string message = error_message(ErrorCode::CompileError, [&] {
+    compiler.compile({"-o", dir.file("k.so"), dir.file("k.cpp")}, "kernel k", "");
+  });
+  EXPECT_LT(message.size(), 100000u);
+  EXPECT_THAT(message, AllOf(HasSubstr("FIRST LINE"), HasSubstr("LAST LINE"),
+                             HasSubstr("bytes of compiler output left out")));
 }
 
 }  // namespace

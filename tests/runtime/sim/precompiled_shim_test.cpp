@@ -4,8 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,12 +42,13 @@ class SimPrecompiledShim : public ::testing::Test {
   ScratchDirectory dir_;
   std::vector<std::string> includes_;
   HostCompiler compiler_ = HostCompiler::from_environment();
+  std::unique_ptr<detail::BinaryCache> cache_ = detail::BinaryCache::memory_only();  // holds the digests
 };
 
 TEST_F(SimPrecompiledShim, GccLoadsItWhenCompilingAKernelWithTheSameFlags) {
   const std::string identity = compiler_.identity();
   if (identity.find("clang") != std::string::npos) GTEST_SKIP() << "no precompiled shim for " << identity;
-  const fs::path pch = ensure_precompiled_shim(compiler_, identity, kFlags, dir_.path(), includes_);
+  const fs::path pch = ensure_precompiled_shim(compiler_, identity, kFlags, dir_.path(), includes_, *cache_);
   ASSERT_FALSE(pch.empty());
   ASSERT_TRUE(fs::is_regular_file(pch)) << pch;
   EXPECT_EQ(pch.parent_path(), dir_.path() / "dcnjit_sim/simt.h.gch");
@@ -59,27 +63,29 @@ TEST_F(SimPrecompiledShim, GccLoadsItWhenCompilingAKernelWithTheSameFlags) {
   EXPECT_THAT(compiler_.compile(arguments, "kernel k", ""), HasSubstr("! " + pch.string()));
 
   // Another request for the same flags reuses the file.
-  EXPECT_EQ(ensure_precompiled_shim(compiler_, identity, kFlags, dir_.path(), includes_), pch);
+  EXPECT_EQ(ensure_precompiled_shim(compiler_, identity, kFlags, dir_.path(), includes_, *cache_), pch);
   EXPECT_EQ(fs::last_write_time(pch), built_at);
 }
 
 TEST_F(SimPrecompiledShim, NoneForClang) {
-  EXPECT_TRUE(ensure_precompiled_shim(compiler_, "Debian clang version 16.0.6", kFlags, dir_.path(), includes_).empty());
+  const std::string clang = "Debian clang version 16.0.6";
+  EXPECT_TRUE(ensure_precompiled_shim(compiler_, clang, kFlags, dir_.path(), includes_, *cache_).empty());
   EXPECT_FALSE(fs::exists(dir_.path() / "dcnjit_sim/simt.h.gch"));
 }
 
 TEST_F(SimPrecompiledShim, FailedBuildReturnsNoneAndLeavesNoFile) {
   std::vector<std::string> flags = kFlags;
   flags.push_back("-fno-such-option-in-any-compiler");
-  EXPECT_TRUE(ensure_precompiled_shim(compiler_, compiler_.identity(), flags, dir_.path(), includes_).empty());
+  EXPECT_TRUE(ensure_precompiled_shim(compiler_, compiler_.identity(), flags, dir_.path(), includes_, *cache_).empty());
   EXPECT_FALSE(fs::exists(dir_.path() / "dcnjit_sim/simt.h.gch"));
   for (const auto& entry : fs::directory_iterator(dir_.path() / "dcnjit_sim"))
     EXPECT_EQ(entry.path().extension(), ".h") << "left behind: " << entry.path();
 }
 
-// GCC treats an unreadable precompiled header as a fatal error, not as a missing one; a kernel
-// library must then delete it and compile without it. Two processes (sim_cache_probe) with a work
-// directory of their own: the first builds the header, which is then truncated as by a full disk.
+// A damaged header (truncated as by a full disk) must not fail the kernel: two processes
+// (sim_cache_probe) with a work directory of their own; the first builds the header, the second finds
+// it damaged (its digest no longer matches; GCC would treat it as a fatal error), deletes it and
+// compiles the kernel, with a header built anew.
 TEST_F(SimPrecompiledShim, DamagedFileIsDeletedAndTheKernelCompiledWithoutIt) {
   if (compiler_.identity().find("clang") != std::string::npos) GTEST_SKIP() << "no precompiled shim for clang";
   const std::map<std::string, std::string> environment = {{"DCNJIT_SIM_WORK_DIR", dir_.file("work")}};
@@ -95,7 +101,38 @@ TEST_F(SimPrecompiledShim, DamagedFileIsDeletedAndTheKernelCompiledWithoutIt) {
   const testing::ChildResult second = testing::run_child({DCNJIT_SIM_CACHE_PROBE, cache_file, "second"}, environment);
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_THAT(second.output, HasSubstr("compilations=1"));
-  EXPECT_FALSE(fs::exists(headers[0])) << "the damaged file was kept";
+  EXPECT_TRUE(!fs::exists(headers[0]) || fs::file_size(headers[0]) > 4096) << "the damaged file was kept";
+}
+
+// GCC loads any compatible file in simt.h.gch without checking that it came from the header beside it.
+// A file whose digest this user's binary cache does not record was not built by this user's dcnjit
+// (here: by a process with another cache, as another user's would be): it is deleted and rebuilt,
+// never used. A file the cache does record is reused as it is.
+TEST_F(SimPrecompiledShim, FileNotRecordedInThisUsersCacheIsReplacedNotUsed) {
+  if (compiler_.identity().find("clang") != std::string::npos) GTEST_SKIP() << "no precompiled shim for clang";
+  const std::map<std::string, std::string> environment = {{"DCNJIT_SIM_WORK_DIR", dir_.file("work")}};
+  const testing::ChildResult planted =
+      testing::run_child({DCNJIT_SIM_CACHE_PROBE, dir_.file("someone-else.sqlite"), "first"}, environment);
+  ASSERT_EQ(planted.exit_code, 0) << planted.output;
+  std::vector<fs::path> headers;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path() / "work"))
+    if (entry.path().extension() == ".gch" && entry.is_regular_file()) headers.push_back(entry.path());
+  ASSERT_EQ(headers.size(), 1u) << "the first process built no precompiled shim";
+  // Dated back, so that a file built anew is told apart by its time (an inode number may be reused).
+  const auto planted_at = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  fs::last_write_time(headers[0], planted_at);
+
+  const std::string mine = dir_.file("mine.sqlite");
+  const testing::ChildResult second = testing::run_child({DCNJIT_SIM_CACHE_PROBE, mine, "second"}, environment);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  ASSERT_TRUE(fs::exists(headers[0])) << "no precompiled shim after the second process";
+  EXPECT_NE(fs::last_write_time(headers[0]), planted_at) << "the header built by another cache's process was used";
+  EXPECT_EQ(detail::BinaryCache(mine).file_digest(headers[0].string()), detail::sha256_file_hex(headers[0]));
+
+  const auto rebuilt_at = fs::last_write_time(headers[0]);
+  const testing::ChildResult third = testing::run_child({DCNJIT_SIM_CACHE_PROBE, mine, "third"}, environment);
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_EQ(fs::last_write_time(headers[0]), rebuilt_at) << "this user's own header was not reused";
 }
 
 }  // namespace

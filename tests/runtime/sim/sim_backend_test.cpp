@@ -1,5 +1,5 @@
 // The sim backend end to end: every registered algorithm's kernels (im2col's: im2col, col2im, coord,
-// col2im_coord, bias_grad, and for f16/bf16 reduce + cast), over a sample of each one's config space, on the
+// col2im_coord, bias_grad, and for f16/bf16 the accumulator casts), over a sample of each one's config space, on the
 // shared problem list (tests/support/problems.h) in every dtype and both layouts, compared with the cpu
 // backend (the oracle, itself checked against torchvision) under two thread orders. NHWC runs are
 // compared with the cpu backend's NCHW results, so they also show that NHWC equals NCHW. Problems are
@@ -54,7 +54,7 @@ std::vector<Case> cases() {
   std::vector<Case> out;
   for (const test::TestProblem& p : test::test_problems())
     for (Layout layout : {Layout::nchw, Layout::nhwc}) out.push_back({p, DType::f32, layout});
-  // The other dtypes on the first problem: reduce + cast (f16, bf16), the double compute type (f64).
+  // The other dtypes on the first problem: f32 accumulators + casts (f16, bf16), the double compute type (f64).
   for (DType dtype : {DType::f16, DType::bf16, DType::f64})
     for (Layout layout : {Layout::nchw, Layout::nhwc}) out.push_back({test::test_problems()[0], dtype, layout});
   return out;
@@ -67,7 +67,9 @@ TEST_P(SimMatchesCpu, ForwardAndAllGradientsOverSampledConfigsAndTwoThreadOrders
   const Problem problem = test::problem_of(c.problem, c.dtype, c.layout);
   const io::ProblemArrays arrays = test::random_arrays(problem, 1234);
 
-  Engine cpu(EngineOptions{.backend = Backend::cpu, .threads = 2});
+  EngineOptions cpu_options;
+  cpu_options.threads = 2;
+  Engine cpu(cpu_options);
   const io::ProblemArrays nchw = test::in_layout(arrays, Layout::nchw);
   const io::ProblemResults expected = test::run_both_passes(cpu, nchw);
 

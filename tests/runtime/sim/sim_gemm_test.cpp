@@ -90,6 +90,63 @@ TEST(SimGemm, HalfOperandsAreWidenedAndTheResultRoundedOnce) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(double(half_to_float(ch[std::size_t(i)])), expected[std::size_t(i)]) << i;
 }
 
+TEST(SimGemm, HalfOperandsAccumulateIntoAnF32CWithoutRoundingTo16Bits) {
+  // 256 * 256 = 65536 is past f16's largest finite value (65504); added to an f32 C of -65000 it must
+  // give 536 exactly: the grad_weight GEMMs of f16 problems sum images this way (im2col_passes.cpp).
+  GemmDesc d;
+  d.m = d.n = d.k = 1;
+  d.lda = d.ldb = d.ldc = 1;
+  d.dtype = DType::f16;
+  d.c_dtype = DType::f32;
+  const uint16_t a = float_to_half(256.0f), b = float_to_half(256.0f);
+  float c = -65000.0f;
+  d.a = &a, d.b = &b, d.c = &c;
+  d.beta = 1.0f;
+  run_gemm(d);
+  EXPECT_EQ(c, 536.0f);
+}
+
+TEST(SimGemm, Tf32RoundsF32OperandsOnlyWhenAllowed) {
+  // 1 + 2^-12 is not a TF32 value (10 mantissa bits): under TF32 it reads as 1.
+  const float a = 1.0f + 0x1p-12f, b = 3.0f;
+  GemmDesc d;
+  d.m = d.n = d.k = 1;
+  d.lda = d.ldb = d.ldc = 1;
+  float c = 0.0f;
+  d.a = &a, d.b = &b, d.c = &c;
+  run_gemm(d);
+  EXPECT_EQ(c, 3.0f + 3 * 0x1p-12f) << "f32 by default";
+  d.allow_tf32 = true;
+  run_gemm(d);
+  EXPECT_EQ(c, 3.0f) << "TF32 when allowed";
+}
+
+TEST(SimGemm, Tf32RoundingIsToNearestWithTiesAwayAndKeepsSpecials) {
+  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-11f), 1.0f + 0x1p-10f);    // a tie: away from zero
+  EXPECT_EQ(round_to_tf32(-1.0f - 0x1p-11f), -1.0f - 0x1p-10f);  // on the magnitude
+  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-12f), 1.0f);               // below half: down
+  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-10f), 1.0f + 0x1p-10f);    // representable: unchanged
+  EXPECT_TRUE(std::isinf(round_to_tf32(INFINITY)));
+  EXPECT_TRUE(std::isnan(round_to_tf32(NAN)));
+}
+
+TEST(SimGemm, AnF32CIsOnlyForHalfOperands) {
+  GemmDesc d;
+  d.m = d.n = d.k = 1;
+  d.lda = d.ldb = d.ldc = 1;
+  double x = 1.0;
+  d.a = d.b = d.c = &x;
+  d.dtype = DType::f64;
+  d.c_dtype = DType::f32;
+  try {
+    run_gemm(d);
+    ADD_FAILURE() << "accepted an f32 C for f64 operands";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("f32 C"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SimGemm, InconsistentDescriptorNamesTheField) {
   GemmDesc d;
   d.m = 2, d.n = 2, d.k = 2, d.lda = 1, d.ldb = 2, d.ldc = 2;

@@ -2,6 +2,8 @@
 // exactly once, and bad files are classified.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -15,6 +17,7 @@ namespace dcnjit::store {
 namespace {
 
 using dcnjit::testing::ScratchDirectory;
+namespace fs = std::filesystem;
 
 int64_t count_rows(Connection& c, const char* table) {
   auto q = c.prepare(std::string("SELECT count(*) FROM ") + table);
@@ -113,6 +116,49 @@ TEST(StoreConnection, MissingDirectoryIsCannotOpenNamingThePath) {
     EXPECT_EQ(e.kind(), StoreErrorKind::cannot_open);
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
+}
+
+// What a database holds steers what dcnjit compiles and runs, so one that another user can write (or
+// replace) is not opened at all (core/file_trust.h): kind untrusted, naming the file and the reason.
+void expect_untrusted(const std::string& path, Access access, const std::string& reason) {
+  try {
+    Connection::open(path, access);
+    ADD_FAILURE() << "opened " << path;
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreErrorKind::untrusted) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+  }
+}
+
+TEST(StoreConnection, DatabaseInADirectoryWritableByOthersIsNotOpened) {
+  ScratchDirectory dir;
+  const std::string path = dir.file("shared/cache.sqlite");
+  fs::create_directory(dir / "shared");
+  { Connection::open(path, Access::read_write).execute("CREATE TABLE t(x)"); }
+  fs::permissions(dir / "shared", fs::perms::all);
+  expect_untrusted(path, Access::read_write, "is writable by other users (mode 0777)");
+  expect_untrusted(path, Access::read_only, "is writable by other users (mode 0777)");
+  expect_untrusted(dir.file("shared/new.sqlite"), Access::read_write, "its directory");
+  EXPECT_FALSE(fs::exists(dir / "shared/new.sqlite"));
+}
+
+TEST(StoreConnection, DatabaseFileWritableByOthersIsNotOpened) {
+  ScratchDirectory dir;
+  const std::string path = dir.file("cache.sqlite");
+  { Connection::open(path, Access::read_write).execute("CREATE TABLE t(x)"); }
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::group_write | fs::perms::others_read | fs::perms::others_write);
+  expect_untrusted(path, Access::read_write, "the file is writable by other users (mode 0666)");
+}
+
+TEST(StoreConnection, DatabaseFileOfAnotherUserIsNotOpened) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make a file of another user";
+  ScratchDirectory dir;
+  const std::string path = dir.file("cache.sqlite");
+  { Connection::open(path, Access::read_write).execute("CREATE TABLE t(x)"); }
+  ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+  expect_untrusted(path, Access::read_only, "is owned by uid 65534");
 }
 
 TEST(StoreConnection, SqlErrorNamesFileAndStatement) {

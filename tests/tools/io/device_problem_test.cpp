@@ -100,6 +100,33 @@ TEST(DeviceProblem, ValueBeyondTheDtypeRangeIsAnErrorNamingTheTensor) {
   EXPECT_NO_THROW(run_problem(engine, c, /*backward=*/true));
 }
 
+// The backend's memory running out names the tensor and the bytes (it said "std::bad_alloc").
+TEST(DeviceProblem, AllocationFailureNamesTheTensorAndItsBytes) {
+  int allocations = 0;
+  const DeviceProblem::Allocator failing_fourth = [&](std::size_t bytes) -> DeviceBuffer {
+    if (++allocations == 4) throw std::bad_alloc();
+    Engine engine(EngineOptions{});
+    return engine.allocate(bytes);
+  };
+  try {
+    DeviceProblem(hand_problem(DType::f32), /*backward=*/false, failing_fourth);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    // x, offset, weight, then the mask (4 floats = 16 bytes).
+    EXPECT_EQ(std::string(e.what()), "mask: cannot allocate 16 bytes of host memory (out of memory)");
+  }
+  const DeviceProblem::Allocator refusing = [](std::size_t) -> DeviceBuffer {
+    throw Error(ErrorCode::LaunchError, "cuMemAlloc failed: out of memory");
+  };
+  try {
+    DeviceProblem(hand_problem(DType::f32), /*backward=*/false, refusing);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::LaunchError);
+    EXPECT_EQ(std::string(e.what()), "x: cuMemAlloc failed: out of memory");
+  }
+}
+
 TEST(DeviceProblem, ForwardOnlyHasNoGradients) {
   Engine engine(EngineOptions{});
   const ProblemResults r = run_problem(engine, hand_problem(DType::f32), /*backward=*/false);

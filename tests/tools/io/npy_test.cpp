@@ -3,13 +3,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
 #include "dcnjit/error.h"
+#include "tests/support/run_with_deadline.h"
 #include "tests/support/scratch_directory.h"
 
 namespace dcnjit::io {
@@ -183,6 +186,22 @@ TEST(NpyErrors, ShapeWhoseByteCountOverflows) {
                   "shape [4611686018427387904, 4] is too large");
 }
 
+// A header with 10,000 dimensions gave a 30 KB error line; NumPy writes at most 64.
+TEST(NpyErrors, TooManyDimensionsIsAShortError) {
+  std::string shape = "(";
+  for (int i = 0; i < 10000; ++i) shape += "1, ";
+  shape += ")";
+  try {
+    parse_npy(npy_file(f4_dict(shape), payload_of<float>({1}), /*major=*/2), "x.npy");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than 64 dimensions"));
+    EXPECT_LT(std::string(e.what()).size(), 400u);
+  }
+  // Long shapes in other messages keep their first and last dimensions.
+  EXPECT_EQ((HostArray{std::vector<int64_t>(20, 3), {}}.shape_string()), "[3, 3, 3, 3, ... (20 dimensions), 3, 3]");
+}
+
 TEST(NpyErrors, TruncatedHeader) {
   const std::string bytes = npy_file(f4_dict("(2,)"), "");
   expect_io_error(bytes.substr(0, 30),
@@ -250,6 +269,39 @@ TEST(NpyErrors, WriteWithShapeThatDoesNotMatchTheData) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "a.npy: cannot write shape [2, 2] (4 elements) from 3 values");
   }
+}
+
+// A FIFO as x.npy blocked forever and a link to /dev/zero read until memory ran out; writing y.npy
+// into a FIFO that nobody reads blocked too.
+TEST(NpyErrors, FifoAndDevicesAreRefusedWithoutBlocking) {
+  ScratchDirectory dir;
+  ASSERT_EQ(mkfifo(dir.file("x.npy").c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/zero", dir / "zero.npy");
+  auto read_fails_with = [](const std::filesystem::path& path, const std::string& expected) {
+    try {
+      read_npy(path);
+      return 1;
+    } catch (const Error& e) {
+      return e.code() == ErrorCode::IoError && std::string(e.what()).find(expected) != std::string::npos ? 0 : 2;
+    }
+  };
+  EXPECT_EQ(dcnjit::testing::run_with_deadline([&] { return read_fails_with(dir / "x.npy", "is a FIFO"); }), 0)
+      << "1: read, 2: another error, 114: blocked";
+  EXPECT_EQ(dcnjit::testing::run_with_deadline(
+                [&] { return read_fails_with(dir / "zero.npy", "is a character device"); }),
+            0)
+      << "1: read, 2: another error, 106/109/114: ran out of memory or time";
+  ASSERT_EQ(mkfifo(dir.file("y.npy").c_str(), 0600), 0);
+  EXPECT_EQ(dcnjit::testing::run_with_deadline([&] {
+              try {
+                write_npy(dir / "y.npy", std::vector<float>{1.0f}, {1});
+                return 1;
+              } catch (const Error& e) {
+                return std::string(e.what()).find("is a FIFO that nobody reads") != std::string::npos ? 0 : 2;
+              }
+            }),
+            0)
+      << "1: written, 2: another error, 114: blocked";
 }
 
 }  // namespace

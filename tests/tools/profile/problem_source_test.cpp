@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
+
+#include "dcnjit/error.h"
 
 namespace dcnjit::profile {
 namespace {
@@ -62,6 +65,35 @@ TEST(LoadProblems, ExactlyOneSourceIsRequired) {
   two.problem = "N1 C4 H6 W6 Co4";
   two.preset = "smoke";
   EXPECT_THROW(load_problems(two, Problem{}), Error);
+}
+
+// A problem that validates but whose arrays cannot exist on this machine: an error naming the tensor and
+// its bytes before anything is allocated, not std::bad_alloc. (4 TiB: more than any CI machine has.)
+TEST(LoadProblems, ArraysLargerThanTheMachineAreAnErrorNamingTheTensor) {
+  ProblemSource source;
+  source.problem = "N1 C1048576 H1024 W1024 Co1 k1";
+  try {
+    load_problems(source, Problem{});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::LaunchError);
+    EXPECT_NE(std::string(e.what()).find("x: cannot allocate 4.0 TiB (4398046511104 bytes) of host memory"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// The example: dimensions each in range, products beyond 64 bits (SIGSEGV before).
+TEST(LoadProblems, SizesBeyond64BitsAreAnErrorNamingTheTensor) {
+  ProblemSource source;
+  source.problem = "N4096 C4096 H1073741824 W1073741824 Co1 k1";
+  try {
+    load_problems(source, Problem{});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("x [N, C, H, W]"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
