@@ -13,6 +13,7 @@
 #include "dcnjit/config.h"
 #include "dcnjit/problem.h"
 #include "generator/kernel_source.h"
+#include "core/phases.h"
 
 namespace dcnjit::detail {
 
@@ -87,6 +88,10 @@ class KernelDevice {
   virtual const DeviceTraits& traits() const = 0;
   virtual void synchronize() = 0;
   virtual void set_stream(void* stream) {}
+
+  // While the device counts (sim only): its running totals, which ScopedPhase turns into per-phase
+  // counters. Null when not counting.
+  virtual const CounterTotals* counter_totals() const { return nullptr; }
 };
 
 }  // namespace dcnjit::detail

@@ -51,7 +51,8 @@ void* LaunchContext::workspace(void* caller, std::size_t caller_bytes, std::size
 }
 
 detail::ScopedPhase LaunchContext::phase(const char* name, double bytes, double flops, double atomics) {
-  return detail::ScopedPhase(sink_, name, bytes, flops, atomics, [this] { device_.synchronize(); }, &phase_error_);
+  return detail::ScopedPhase(sink_, name, bytes, flops, atomics, [this] { device_.synchronize(); },
+                             device_.counter_totals(), &phase_error_);
 }
 
 void LaunchContext::begin_pass() { phase_error_ = nullptr; }

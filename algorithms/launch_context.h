@@ -53,7 +53,8 @@ class LaunchContext {
   void* workspace(void* caller, std::size_t caller_bytes, std::size_t needed);
 
   void set_phase_sink(detail::PhaseSink* sink) { sink_ = sink; }
-  // A phase of the current pass, timed between two device synchronizations when a sink listens.
+  // A phase of the current pass, timed between two device synchronizations when a sink listens, with
+  // the device's GPU counters of the phase when it counts (sim).
   detail::ScopedPhase phase(const char* name, double bytes, double flops, double atomics = 0);
   // Around each pass: a phase's closing synchronization cannot throw from its destructor, so its
   // error is kept and end_pass() rethrows it once the pass has returned normally.

@@ -1,5 +1,6 @@
-// BackendImpl's algorithm resolution (shared by every backend) and its default memory: host memory (cpu
-// and sim backends; the cuda backend overrides the memory functions).
+// BackendImpl's algorithm resolution (shared by every backend), its default memory: host memory (cpu
+// and sim backends; the cuda backend overrides the memory functions), and the default of set_counting
+// (no counters).
 #include "runtime/backend.h"
 
 #include <fmt/format.h>
@@ -59,6 +60,12 @@ void* allocate_host_memory(std::size_t bytes, std::string_view who) {
 void* BackendImpl::allocate(std::size_t bytes) { return allocate_host_memory(bytes, "allocate"); }
 
 void BackendImpl::release(void* pointer) noexcept { std::free(pointer); }
+
+void BackendImpl::set_counting(bool enabled) {
+  if (enabled)
+    throw Error(ErrorCode::Unsupported,
+                fmt::format("the {} backend has no GPU memory counters (only sim counts)", to_string(kind())));
+}
 
 void BackendImpl::copy_to_device(void* device, const void* host, std::size_t bytes, void* /*stream*/) {
   if (bytes) std::memcpy(device, host, bytes);

@@ -71,6 +71,12 @@ class BackendImpl {
   // "cpu:<model>:threads=<n>" or "sm_90:<name>:<SMs>:<driver>:<nvrtc>:<cublasLt>:gen=<version>".
   virtual std::string environment() const = 0;
 
+  // GPU memory counters per phase (PhaseStats::counters; runtime/sim/README.md "Counters"): only
+  // the sim backend counts. set_counting(true) on a backend that cannot throws Error(Unsupported).
+  // Counting changes no result; it slows the sim down (every access is logged).
+  virtual bool supports_counters() const { return false; }
+  virtual void set_counting(bool enabled);
+
   // When set, the backend reports each phase of a pass (profile command, tests of the breakdown).
   void set_phase_sink(PhaseSink* sink) { phase_sink_ = sink; }
   PhaseSink* phase_sink() const { return phase_sink_; }

@@ -40,11 +40,13 @@ std::size_t KernelBackend::workspace_size(const Problem& problem, const Config& 
 void KernelBackend::forward(const Problem& problem, const Config& config, const ForwardArgs& args) {
   const algo::Algorithm& a = algorithm(config.algorithm);
   std::lock_guard lock(mutex_);
-  begin_pass(args.stream);
   struct End {
     KernelBackend* self;
     ~End() { self->end_pass(); }
   } end{this};
+  pass_memory({&args.x, &args.offset, &args.mask, &args.weight, &args.bias, &args.y}, args.workspace,
+              args.workspace_bytes);
+  begin_pass(args.stream);
   context_->set_phase_sink(phase_sink());
   context_->begin_pass();
   a.forward(*context_, problem, config, args);
@@ -54,11 +56,14 @@ void KernelBackend::forward(const Problem& problem, const Config& config, const 
 void KernelBackend::backward(const Problem& problem, const Config& config, const BackwardArgs& args) {
   const algo::Algorithm& a = algorithm(config.algorithm);
   std::lock_guard lock(mutex_);
-  begin_pass(args.stream);
   struct End {
     KernelBackend* self;
     ~End() { self->end_pass(); }
   } end{this};
+  pass_memory({&args.x, &args.offset, &args.mask, &args.weight, &args.grad_y, &args.grad_x, &args.grad_offset,
+               &args.grad_mask, &args.grad_weight, &args.grad_bias},
+              args.workspace, args.workspace_bytes);
+  begin_pass(args.stream);
   context_->set_phase_sink(phase_sink());
   context_->begin_pass();
   a.backward(*context_, problem, config, args);

@@ -4,6 +4,7 @@
 // between calls and runs one pass at a time.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,7 +34,11 @@ class KernelBackend : public BackendImpl {
   KernelDevice& kernel_device() const { return *device_; }
 
  protected:
-  // Around every pass, under the pass mutex: the cuda backend points its device at the caller's stream.
+  // Around every pass, under the pass mutex: the cuda backend points its device at the caller's stream;
+  // the sim backend hears of the pass's tensors and caller workspace first (its counters treat them as
+  // global memory).
+  virtual void pass_memory(std::initializer_list<const TensorRef*> tensors, const void* workspace,
+                           std::size_t workspace_bytes) {}
   virtual void begin_pass(void* stream) {}
   virtual void end_pass() noexcept {}
   // Held by every pass; subclasses take it for anything else that touches the device.

@@ -110,8 +110,9 @@ class PhaseTotals {
   detail::PhaseStats& entry(const char* name) {
     for (detail::PhaseStats& stats : totals_)
       if (stats.name == name) return stats;
-    totals_.push_back(detail::PhaseStats{name});
-    return totals_.back();
+    detail::PhaseStats& stats = totals_.emplace_back();
+    stats.name = name;
+    return stats;
   }
 
   detail::PhaseSink* sink_;

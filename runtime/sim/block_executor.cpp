@@ -20,6 +20,8 @@
 namespace dcnjit::sim {
 
 namespace ctx = boost::context;
+using dcnjit_sim::AccessRecord;
+using dcnjit_sim::CollectiveCall;
 using dcnjit_sim::Dim3;
 using dcnjit_sim::ThreadContext;
 using dcnjit_sim::WarpOp;
@@ -46,6 +48,13 @@ struct KernelTrap {};
 
 enum class State { not_started, ready, at_barrier, at_warp, finished };
 
+// One cp.async: `bytes - zero_fill` bytes from src, then zeros.
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  unsigned bytes, zero_fill;
+};
+
 }  // namespace
 
 struct BlockExecutor::SimThread {
@@ -65,6 +74,12 @@ struct BlockExecutor::SimThread {
   WarpResult result{};
   std::string trap_message;
   std::exception_ptr failure;  // anything else kernel code threw
+  // Counting: the accesses since the last convergence point (records live in log_storage).
+  std::vector<AccessRecord> log_storage;
+  dcnjit_sim::AccessLog log{nullptr, 0, 0};
+  // cp.async: queued copies in issue order; group_ends[g] = copies.size() when group g was committed.
+  std::vector<AsyncCopy> copies;
+  std::vector<std::size_t> group_ends;
 #if defined(DCNJIT_SIM_ASAN)
   void* fake_stack = nullptr;
   const void* resumer_stack_bottom = nullptr;
@@ -135,7 +150,41 @@ WarpResult hook_warp_collective(ThreadContext* self, const WarpRequest* request)
   throw KernelTrap{};
 }
 
-constexpr dcnjit_sim::Hooks kHooks{hook_sync_threads, hook_warp_collective, hook_trap};
+void hook_grow_access_log(ThreadContext* self) {
+  SimThread& thread = owner(self);
+  thread.log_storage.resize(std::max<std::size_t>(256, 2 * thread.log_storage.size()));
+  thread.log.records = thread.log_storage.data();
+  thread.log.capacity = uint32_t(thread.log_storage.size());
+}
+
+void hook_async_copy(ThreadContext* self, void* dst, const void* src, unsigned bytes, unsigned zero_fill) {
+  owner(self).copies.push_back(AsyncCopy{dst, src, bytes, zero_fill});
+}
+
+void hook_async_commit(ThreadContext* self) {
+  SimThread& thread = owner(self);
+  thread.group_ends.push_back(thread.copies.size());
+}
+
+// Completes the committed groups except the newest `pending`, oldest first, in issue order.
+void hook_async_wait(ThreadContext* self, unsigned pending) {
+  SimThread& thread = owner(self);
+  if (thread.group_ends.size() <= pending) return;
+  const std::size_t groups = thread.group_ends.size() - pending;
+  const std::size_t done = thread.group_ends[groups - 1];
+  for (std::size_t i = 0; i < done; ++i) {
+    const AsyncCopy& copy = thread.copies[i];
+    const unsigned copied = copy.bytes - copy.zero_fill;
+    std::memcpy(copy.dst, copy.src, copied);
+    std::memset(static_cast<char*>(copy.dst) + copied, 0, copy.zero_fill);
+  }
+  thread.copies.erase(thread.copies.begin(), thread.copies.begin() + std::ptrdiff_t(done));
+  thread.group_ends.erase(thread.group_ends.begin(), thread.group_ends.begin() + std::ptrdiff_t(groups));
+  for (std::size_t& end : thread.group_ends) end -= done;
+}
+
+constexpr dcnjit_sim::Hooks kHooks{hook_sync_threads,    hook_warp_collective, hook_trap,       hook_grow_access_log,
+                                   hook_async_copy,      hook_async_commit,    hook_async_wait};
 
 const char* op_name(WarpOp op) {
   switch (op) {
@@ -155,6 +204,7 @@ const char* op_name(WarpOp op) {
     case WarpOp::reduce_and: return "__reduce_and_sync";
     case WarpOp::reduce_or: return "__reduce_or_sync";
     case WarpOp::reduce_xor: return "__reduce_xor_sync";
+    case WarpOp::custom: return "a shim collective";
   }
   return "warp collective";
 }
@@ -195,13 +245,17 @@ uint64_t reduce(WarpOp op, uint64_t a, uint64_t b) {
   }
 }
 
+const char* op_name(const WarpRequest& request) {
+  return request.op == WarpOp::custom && request.name ? request.name : op_name(request.op);
+}
+
 std::string site(const char* file, unsigned line) {
   return file ? fmt::format("{}:{}", file, line) : std::string("?");
 }
 
 }  // namespace
 
-BlockExecutor::BlockExecutor() : stacks_(kStackBytes) {}
+BlockExecutor::BlockExecutor() : stacks_(kStackBytes), collective_(std::make_unique<CollectiveCall>()) {}
 
 BlockExecutor::~BlockExecutor() { abandon_threads(); }
 
@@ -237,6 +291,9 @@ void BlockExecutor::start_block(const GridLaunch& launch, Dim3 block_idx) {
     thread.state = State::not_started;
     thread.trap_message.clear();
     thread.failure = nullptr;
+    thread.log.size = 0;
+    thread.copies.clear();
+    thread.group_ends.clear();
     ThreadContext& c = thread.context;
     c.thread_idx = {linear % launch.block.x, (linear / launch.block.x) % launch.block.y,
                     linear / (launch.block.x * launch.block.y)};
@@ -252,6 +309,8 @@ void BlockExecutor::start_block(const GridLaunch& launch, Dim3 block_idx) {
     c.dynamic_shared_bytes = launch.dynamic_shared_bytes;
     c.hooks = &kHooks;
     c.engine = &thread;
+    c.launch = launch.context;
+    c.access_log = launch.counting ? &thread.log : nullptr;
   }
 }
 
@@ -316,7 +375,10 @@ void BlockExecutor::run(const GridLaunch& launch, Dim3 block_idx) {
       // Nothing can run: either every thread finished, or all live ones wait at a barrier.
       bool all_finished = true;
       for (unsigned i = 0; i < thread_count_; ++i) all_finished &= threads_[i]->state == State::finished;
-      if (all_finished) return;
+      if (all_finished) {
+        flush_all_access_logs();
+        return;
+      }
       release_barrier(ready);
     }
   } catch (...) {
@@ -331,13 +393,13 @@ void BlockExecutor::on_warp_arrival(SimThread& thread, std::vector<unsigned>& re
   const unsigned lanes = thread.context.warp_lanes;
   if (!(request.mask & (1u << thread.context.lane)))
     fail(fmt::format("{} at {}: lane {} calls it with mask {:#010x}, which does not include itself",
-                     op_name(request.op), site(request.file, request.line), thread.context.lane, request.mask));
+                     op_name(request), site(request.file, request.line), thread.context.lane, request.mask));
   if (request.mask & ~lanes)
     fail(fmt::format("{} at {}: mask {:#010x} names lanes that do not exist (the warp has lanes {:#010x}; block of "
                      "{} threads)",
-                     op_name(request.op), site(request.file, request.line), request.mask, lanes, thread_count_));
+                     op_name(request), site(request.file, request.line), request.mask, lanes, thread_count_));
   if (is_shuffle(request.op) && (request.width < 1 || request.width > 32 || (request.width & (request.width - 1))))
-    fail(fmt::format("{} at {}: width {} is not a power of two in [1, 32]", op_name(request.op),
+    fail(fmt::format("{} at {}: width {} is not a power of two in [1, 32]", op_name(request),
                      site(request.file, request.line), request.width));
 
   // Wait until every lane of the mask has arrived.
@@ -347,13 +409,18 @@ void BlockExecutor::on_warp_arrival(SimThread& thread, std::vector<unsigned>& re
   for (unsigned lane = 0; lane < 32; ++lane) {
     if (!(request.mask >> lane & 1u)) continue;
     const WarpRequest& other = threads_[warp_base + lane]->request;
-    if (other.op != request.op || other.mask != request.mask || other.width != request.width)
+    if (other.op != request.op || other.mask != request.mask || other.width != request.width ||
+        other.complete != request.complete)
       fail(fmt::format("warp {} disagrees at a collective: lane {} calls {} (mask {:#010x}) at {}, lane {} calls {} "
                        "(mask {:#010x}) at {}",
-                       warp_base / 32, thread.context.lane, op_name(request.op), request.mask,
-                       site(request.file, request.line), lane, op_name(other.op), other.mask,
+                       warp_base / 32, thread.context.lane, op_name(request), request.mask,
+                       site(request.file, request.line), lane, op_name(other), other.mask,
                        site(other.file, other.line)));
   }
+
+  // Every lane of the mask is here: a convergence point of these lanes.
+  flush_access_logs(warp_base, request.mask);
+  if (request.op == WarpOp::custom) complete_custom_collective(request, warp_base);
 
   auto value_of = [&](unsigned lane) { return threads_[warp_base + lane]->request.value; };
   for (unsigned lane = 0; lane < 32; ++lane) {
@@ -379,7 +446,7 @@ void BlockExecutor::on_warp_arrival(SimThread& thread, std::vector<unsigned>& re
         if ((request.mask >> l & 1u) && value_of(l) != value_of(lane)) equal = false;
       result.value = equal ? request.mask : 0;
       result.predicate = equal;
-    } else if (op != WarpOp::sync) {
+    } else if (op != WarpOp::sync && op != WarpOp::custom) {
       bool first = true;
       for (unsigned l = 0; l < 32; ++l) {
         if (!(request.mask >> l & 1u)) continue;
@@ -419,12 +486,45 @@ void BlockExecutor::release_barrier(std::vector<unsigned>& released) {
     fail(fmt::format("divergent synchronization: not every thread reaches the same __syncthreads "
                      "(on a GPU this hangs or corrupts shared memory):\n{}",
                      describe_waiting_threads()));
+  flush_all_access_logs();
+  if (launch_->counting) counter_.count_barrier();
   released.clear();
   for (unsigned i = 0; i < thread_count_; ++i) {
     threads_[i]->barrier_result = count;
     threads_[i]->state = State::ready;
     released.push_back(i);
   }
+}
+
+void BlockExecutor::complete_custom_collective(const WarpRequest& request, unsigned warp_base) {
+  CollectiveCall& call = *collective_;
+  call.mask = request.mask;
+  for (unsigned lane = 0; lane < dcnjit_sim::kWarpSize; ++lane)
+    call.arguments[lane] = (request.mask >> lane & 1u) ? threads_[warp_base + lane]->request.argument : nullptr;
+  call.launch = launch_->context;
+  call.counting = launch_->counting != nullptr;
+  call.record_count = 0;
+  call.mma_ops = 0;
+  call.flops = 0;
+  if (const char* error = request.complete(&call))
+    fail(fmt::format("{} at {} (warp {}): {}", op_name(request), site(request.file, request.line), warp_base / 32,
+                     error));
+  if (launch_->counting) counter_.count_collective(call, *launch_->counting);
+}
+
+void BlockExecutor::flush_access_logs(unsigned warp_base, unsigned mask) {
+  if (!launch_->counting) return;
+  lanes_.clear();
+  for (unsigned lane = 0; lane < dcnjit_sim::kWarpSize; ++lane)
+    if ((mask >> lane & 1u) && warp_base + lane < thread_count_)
+      lanes_.push_back(AccessCounter::Lane{lane, &threads_[warp_base + lane]->log});
+  counter_.flush(lanes_, *launch_->counting);
+}
+
+void BlockExecutor::flush_all_access_logs() {
+  if (!launch_->counting) return;
+  for (unsigned warp_base = 0; warp_base < thread_count_; warp_base += dcnjit_sim::kWarpSize)
+    flush_access_logs(warp_base, 0xffffffffu);
 }
 
 std::string BlockExecutor::describe_waiting_threads() const {
@@ -434,7 +534,7 @@ std::string BlockExecutor::describe_waiting_threads() const {
       case State::finished: return "exited";
       case State::at_barrier: return fmt::format("wait at __syncthreads {}", site(thread.site_file, thread.site_line));
       case State::at_warp:
-        return fmt::format("wait at {} {} (mask {:#010x})", op_name(thread.request.op),
+        return fmt::format("wait at {} {} (mask {:#010x})", op_name(thread.request),
                            site(thread.site_file, thread.site_line), thread.request.mask);
       default: return "running";
     }

@@ -10,7 +10,8 @@ GridRunner::GridRunner(unsigned threads) : pool_(threads) {
   for (unsigned worker = 0; worker < pool_.size(); ++worker) executors_.push_back(std::make_unique<BlockExecutor>());
 }
 
-void GridRunner::run(const GridLaunch& launch) {
+detail::KernelCounters GridRunner::run(const GridLaunch& launch) {
+  for (auto& executor : executors_) executor->take_counters();  // what a failed launch left behind
   const uint64_t blocks = uint64_t(launch.grid.x) * launch.grid.y * launch.grid.z;
   std::atomic<uint64_t> next_block{0};
   std::atomic<bool> failed{false};
@@ -34,6 +35,9 @@ void GridRunner::run(const GridLaunch& launch) {
     }
   });
   if (first_error) std::rethrow_exception(first_error);
+  detail::KernelCounters total;
+  for (auto& executor : executors_) total += executor->take_counters();
+  return total;
 }
 
 }  // namespace dcnjit::sim

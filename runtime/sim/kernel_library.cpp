@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -179,16 +180,36 @@ std::string read_file(const fs::path& path) {
   return bytes.str();
 }
 
-std::vector<std::string> compile_flags() {
+// `counting`: the variant that logs memory accesses (shim/simt_counters.h): ThreadSanitizer's
+// instrumentation, whose entry points the shim defines, without its runtime. It replaces the
+// sanitizer flags of a sanitizer build (TSan and ASan exclude each other); the counting variant is
+// compiled to an object and linked in a second step, because GCC links libtsan into anything it
+// links with -fsanitize=thread.
+std::vector<std::string> compile_flags(bool counting, bool clang) {
   std::vector<std::string> flags = {
-      "-std=c++20", "-O1", "-fPIC", "-shared",
+      "-std=c++20", "-O1", "-fPIC",
       // Kernels reinterpret memory freely (vector loads, half2 words), as CUDA code does.
       "-fno-strict-aliasing"};
+  if (!counting) {
+    flags.push_back("-shared");
 #if defined(__SANITIZE_ADDRESS__)
-  // A sanitizer build of dcnjit checks the kernels too: out-of-bounds indexing is their typical bug.
-  flags.insert(flags.end(), {"-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-                             "-fno-omit-frame-pointer"});
+    // A sanitizer build of dcnjit checks the kernels too: out-of-bounds indexing is their typical bug.
+    flags.insert(flags.end(), {"-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                               "-fno-omit-frame-pointer"});
 #endif
+  } else {
+    flags.insert(flags.end(), {"-DDCNJIT_SIM_COUNTERS=1", "-fsanitize=thread"});
+    // Function entry/exit hooks would only cost time; clang would also turn atomics into runtime calls.
+    if (clang)
+      flags.insert(flags.end(),
+                   {"-mllvm", "-tsan-instrument-func-entry-exit=0", "-mllvm", "-tsan-instrument-atomics=0"});
+    else
+      // -fno-gnu-unique: GCC makes thread-locals of inline functions and templates (a `__shared__`
+      // array in a template) STB_GNU_UNIQUE, which the dynamic linker binds process-wide to the first
+      // library that defined them, even under RTLD_LOCAL. Then the array would not lie in this
+      // library's thread-local block, and its accesses would not count as shared.
+      flags.insert(flags.end(), {"--param=tsan-instrument-func-entry-exit=0", "-fno-gnu-unique"});
+  }
   for (std::string& flag : split_flags(std::getenv("DCNJIT_SIM_CXXFLAGS"))) flags.push_back(std::move(flag));
   // After the user's flags, so they win over -ffast-math, -Ofast or -ffinite-math-only: the kernels'
   // range tests must see NaN (a NaN offset would otherwise index anywhere), and non-finite inputs must
@@ -197,6 +218,8 @@ std::vector<std::string> compile_flags() {
                              "-fno-associative-math", "-fno-reciprocal-math", "-fsigned-zeros"});
   return flags;
 }
+
+bool is_clang(const std::string& compiler_identity) { return compiler_identity.find("clang") != std::string::npos; }
 
 // Everything besides the source and the compiler that the binary depends on, as binary-key options.
 // Paths are left out (the work directory differs between users); the headers enter by content.
@@ -273,12 +296,20 @@ detail::CachedBinary KernelLibrary::build(const std::string& name, const std::st
                                           const std::string& library_path) {
   const Workspace& w = workspace();
   const std::string temporary = library_path + fmt::format(".tmp{}", getpid());
-  const std::vector<std::string> includes = {"-I", w.include_dir.string(), "-isystem", DCNJIT_SIM_CUDA_INCLUDE_DIR};
+  // The shim's <mma.h> and <cuda_pipeline.h> (dcnjit_sim/cuda) come before the toolkit's.
+  const std::vector<std::string> includes = {"-I",       w.include_dir.string(),
+                                             "-I",       (w.include_dir / "dcnjit_sim/cuda").string(),
+                                             "-isystem", DCNJIT_SIM_CUDA_INCLUDE_DIR};
   const fs::path precompiled =
       ensure_precompiled_shim(compiler_, compiler_identity(), flags, w.include_dir, includes, *cache_);
+  // Flags without -shared only compile (the counting variant): it is linked below.
+  const bool two_steps = std::find(flags.begin(), flags.end(), "-shared") == flags.end();
+  const std::string object = temporary + ".o";
   std::vector<std::string> arguments = flags;
   arguments.insert(arguments.end(), includes.begin(), includes.end());
-  arguments.insert(arguments.end(), {"-include", "dcnjit_sim/simt.h", "-o", temporary, source_path});
+  if (two_steps) arguments.push_back("-c");
+  arguments.insert(arguments.end(),
+                   {"-include", "dcnjit_sim/simt.h", "-o", two_steps ? object : temporary, source_path});
   ++compilations_;
   std::string log;
   try {
@@ -288,18 +319,24 @@ detail::CachedBinary KernelLibrary::build(const std::string& name, const std::st
     discard_precompiled_shim(precompiled);
     log = compiler_.compile(arguments, "kernel " + name, text);
   }
+  if (two_steps) {
+    log += compiler_.compile({"-shared", "-o", temporary, object}, "the library of kernel " + name, text);
+    std::error_code ignored;
+    fs::remove(object, ignored);
+  }
   fs::rename(temporary, library_path);
   return detail::CachedBinary{detail::BinaryFormat::host_so, target_machine(), name + "_sim_entry",
                               read_file(library_path), std::move(log), name};
 }
 
-SimKernel KernelLibrary::load(const std::string& name, const std::string& source, const std::string& param_type) {
+SimKernel KernelLibrary::load(const std::string& name, const std::string& source, const std::string& param_type,
+                              bool counting) {
   if (!is_identifier(name))
     throw Error(ErrorCode::InvalidArgument, fmt::format("sim: kernel name '{}' is not a C identifier", name));
   if (param_type.empty())
     throw Error(ErrorCode::InvalidArgument, fmt::format("sim: kernel {} has no parameter type", name));
   const Workspace& w = workspace();
-  const std::vector<std::string> flags = compile_flags();
+  const std::vector<std::string> flags = compile_flags(counting, is_clang(compiler_identity()));
 
   const std::string text = rewrite_dynamic_shared(source) +
                            fmt::format("\n// Added by the sim backend: the entry points its engine calls.\n"
@@ -311,7 +348,8 @@ SimKernel KernelLibrary::load(const std::string& name, const std::string& source
   std::lock_guard lock(loaded_mutex);
   if (auto loaded = loaded_kernels().find(key); loaded != loaded_kernels().end()) return loaded->second;
 
-  const std::string stem = (w.root / fmt::format("{}-{}", name, key.substr(0, 20))).string();
+  const std::string stem =
+      (w.root / fmt::format("{}-{}{}", name, key.substr(0, 20), counting ? "-counting" : "")).string();
   const std::string source_path = stem + ".cpp";
   const std::string library_path = stem + ".so";
   std::string why;

@@ -17,6 +17,7 @@
 // warning). A shared object is loaded only after checking that the file holds the bytes the binary
 // cache has (or the compiler just wrote):
 //   include-<hash>/dcnjit_sim/*.h, include-<hash>/templates/*.cuh   shim + templates (hash of their text)
+//   include-<hash>/dcnjit_sim/cuda/*.h                              the shim's mma.h, cuda_pipeline.h
 //   include-<hash>/dcnjit_sim/simt.h.gch/<options>.gch                the shim precompiled (precompiled_shim.h)
 //   <kernel>-<key>.cpp, <kernel>-<key>.so                            source as compiled, and the library
 // The .cpp is written on a cache hit too, so gdb shows kernel source lines either way.
@@ -24,6 +25,10 @@
 // Extra compiler flags: $DCNJIT_SIM_CXXFLAGS (space separated, e.g. "-g -O0" to debug a kernel). Flags that
 // would break the contract's floating-point semantics (-ffast-math and its parts, -Ofast) are undone by
 // flags added after them.
+//
+// Each kernel has two variants: the plain one, and the counting one (`counting` = true) that logs
+// its memory accesses for the GPU counters (runtime/sim/README.md "Counters"; suffix -counting.so).
+// The second is compiled only when a counting launch first needs it.
 #pragma once
 
 #include <cstddef>
@@ -51,7 +56,8 @@ class KernelLibrary {
   // `source` is a CUDA translation unit defining `extern "C" __global__ void <name>(<param_type>)`.
   // Throws Error(CompileError) with the log and numbered source when the host compiler fails, and
   // Error(InvalidArgument) when `name` is not an identifier.
-  SimKernel load(const std::string& name, const std::string& source, const std::string& param_type);
+  SimKernel load(const std::string& name, const std::string& source, const std::string& param_type,
+                 bool counting = false);
 
   // The compiler's identity (its --version line) and target machine, each computed once.
   const std::string& compiler_identity();

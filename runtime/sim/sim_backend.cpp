@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
+#include <vector>
+
 #include "generator/version.h"
 #include "runtime/binary_cache.h"
 #include "runtime/kernel_backend.h"
@@ -16,6 +19,12 @@ class SimBackend final : public KernelBackend {
 
   Backend kind() const override { return Backend::sim; }
 
+  bool supports_counters() const override { return true; }
+  void set_counting(bool enabled) override {
+    std::lock_guard lock(pass_mutex());
+    device_.set_counting(enabled);
+  }
+
   // "sim:<compiler --version line>:threads=<n>:gen=<version>[:algorithm=<name>]": tuned sim configs are
   // only reused with the same compiler, worker count and generator (and the same algorithm restriction).
   std::string environment() const override {
@@ -24,8 +33,28 @@ class SimBackend final : public KernelBackend {
                        gen::GENERATOR_VERSION, options_suffix());
   }
 
+ protected:
+  // The tensors and the caller's workspace are global memory for the counters (the device knows its
+  // own allocations, not the caller's), for the duration of the pass.
+  void pass_memory(std::initializer_list<const TensorRef*> tensors, const void* workspace,
+                   std::size_t workspace_bytes) override {
+    auto track = [this](const void* begin, std::size_t bytes) {
+      if (!begin || !bytes) return;
+      device_.track_global_memory(begin, bytes);
+      tracked_.push_back(begin);
+    };
+    for (const TensorRef* tensor : tensors)
+      if (tensor->present()) track(tensor->data, std::size_t(tensor->numel()) * dtype_size(tensor->dtype));
+    track(workspace, workspace_bytes);
+  }
+  void end_pass() noexcept override {
+    for (const void* pointer : tracked_) device_.untrack_global_memory(pointer);
+    tracked_.clear();
+  }
+
  private:
   sim::SimKernelDevice& device_;  // owned by KernelBackend
+  std::vector<const void*> tracked_;
 };
 
 unsigned resolve_threads(int requested) {

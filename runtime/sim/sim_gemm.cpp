@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -125,6 +126,30 @@ void run_gemm(const GemmDesc& d) {
         store_element(d.c, c_offset + i * d.ldc + j, out, c[std::size_t(i * d.n + j)] + bias);
       }
   }
+}
+
+detail::KernelCounters gemm_counters(const GemmDesc& desc) {
+  const auto element = uint64_t(dtype_size(desc.dtype));
+  const auto batch = uint64_t(std::max(desc.batch, 1));
+  const auto m = uint64_t(desc.m), n = uint64_t(desc.n), k = uint64_t(desc.k);
+  auto sectors = [](uint64_t bytes) { return (bytes + 31) / 32; };
+  auto requests = [](uint64_t sector_count) { return (sector_count + 3) / 4; };
+  const uint64_t a = sectors(m * k * element * (desc.stride_a ? batch : 1));
+  const uint64_t b = sectors(k * n * element * (desc.stride_b ? batch : 1));
+  const uint64_t c = sectors(m * n * element * batch);
+  const uint64_t bias = desc.bias ? sectors((desc.bias_per_column ? n : m) * element) : 0;
+  detail::KernelCounters counters;
+  counters.global_load_sectors = a + b + bias + (desc.beta != 0.0f ? c : 0);
+  counters.global_load_requests = requests(a) + requests(b) + requests(bias) + (desc.beta != 0.0f ? requests(c) : 0);
+  counters.global_store_sectors = c;
+  counters.global_store_requests = requests(c);
+  counters.global_unique_sectors = a + b + bias + c;
+  if (desc.dtype == DType::f16 || desc.dtype == DType::bf16) {
+    auto tiles = [](uint64_t extent) { return (extent + 15) / 16; };
+    counters.mma_ops = tiles(m) * tiles(n) * tiles(k) * batch;
+    counters.flops = 2 * m * n * k * batch;
+  }
+  return counters;
 }
 
 }  // namespace dcnjit::sim

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -17,10 +18,6 @@ std::shared_ptr<detail::BinaryCache> cache_or_default(std::shared_ptr<detail::Bi
   return cache ? std::move(cache) : std::make_shared<detail::BinaryCache>(detail::default_binary_cache_path());
 }
 
-}  // namespace
-
-namespace {
-
 detail::DeviceTraits modelled_traits() {
   detail::DeviceTraits traits;
   traits.backend = Backend::sim;
@@ -35,15 +32,60 @@ detail::DeviceTraits modelled_traits() {
 
 }  // namespace
 
+const SimKernel& SimLoadedKernel::counting_kernel(KernelLibrary& library) {
+  if (!counting_)
+    counting_ = std::make_unique<SimKernel>(library.load(source_.name, source_.source, source_.param_type, true));
+  return *counting_;
+}
+
 SimKernelDevice::SimKernelDevice(SimOptions options, HostCompiler compiler)
     : traits_(modelled_traits()),
       order_(options.order),
       runner_(options.threads),
-      library_(std::move(compiler), cache_or_default(std::move(options.binary_cache))) {}
+      library_(std::move(compiler), cache_or_default(std::move(options.binary_cache))),
+      wmma_(WmmaLayouts::for_seed(options.wmma_permutation_seed)),
+      counting_(options.counting) {}
 
-void* SimKernelDevice::allocate(std::size_t bytes) { return detail::allocate_host_memory(bytes, "sim"); }
+void SimKernelDevice::set_wmma_permutation(uint64_t seed) {
+  if (seed != wmma_.seed) wmma_ = WmmaLayouts::for_seed(seed);
+}
 
-void SimKernelDevice::release(void* pointer) noexcept { std::free(pointer); }
+void* SimKernelDevice::allocate(std::size_t bytes) {
+  void* pointer = detail::allocate_host_memory(bytes, "sim");
+  allocations_[pointer] = bytes;
+  return pointer;
+}
+
+void SimKernelDevice::release(void* pointer) noexcept {
+  allocations_.erase(pointer);
+  std::free(pointer);
+}
+
+void SimKernelDevice::track_global_memory(const void* begin, std::size_t bytes) {
+  if (begin && bytes) tracked_.emplace(begin, bytes);
+}
+
+void SimKernelDevice::untrack_global_memory(const void* begin) {
+  if (auto it = tracked_.find(begin); it != tracked_.end()) tracked_.erase(it);
+}
+
+std::vector<dcnjit_sim::MemoryRegion> SimKernelDevice::global_regions() const {
+  std::vector<dcnjit_sim::MemoryRegion> ranges;
+  auto add = [&](const void* begin, std::size_t bytes) {
+    const auto start = reinterpret_cast<uintptr_t>(begin);
+    ranges.push_back({start, start + bytes});
+  };
+  for (const auto& [begin, bytes] : allocations_) add(begin, bytes);
+  for (const auto& [begin, bytes] : tracked_) add(begin, bytes);
+  std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });
+  // Disjoint: overlapping ranges (a tensor inside an allocation) become one region.
+  std::vector<dcnjit_sim::MemoryRegion> merged;
+  for (const auto& range : ranges) {
+    if (!merged.empty() && range.begin < merged.back().end) merged.back().end = std::max(merged.back().end, range.end);
+    else merged.push_back(range);
+  }
+  return merged;
+}
 
 void SimKernelDevice::fill_zero(void* pointer, std::size_t bytes) {
   if (bytes) std::memset(pointer, 0, bytes);
@@ -54,7 +96,7 @@ detail::LoadedKernel* SimKernelDevice::load(const gen::KernelSource& source) {
   auto& slot = kernels_[key];
   if (!slot) {
     try {
-      slot = std::make_unique<SimLoadedKernel>(library_.load(source.name, source.source, source.param_type));
+      slot = std::make_unique<SimLoadedKernel>(library_.load(source.name, source.source, source.param_type), source);
     } catch (...) {
       kernels_.erase(key);
       throw;
@@ -67,7 +109,7 @@ void SimKernelDevice::launch(detail::LoadedKernel* loaded, const detail::LaunchD
                              std::size_t params_bytes) {
   auto* sim_kernel = dynamic_cast<SimLoadedKernel*>(loaded);
   if (!sim_kernel) throw Error(ErrorCode::Internal, "sim: launch of a kernel that this device did not load");
-  const SimKernel& kernel = sim_kernel->kernel();
+  const SimKernel& kernel = counting_ ? sim_kernel->counting_kernel(library_) : sim_kernel->kernel();
   auto fail = [&](const std::string& what) {
     throw Error(ErrorCode::LaunchError, fmt::format("sim: launch of {}: {}", kernel.name, what));
   };
@@ -94,9 +136,30 @@ void SimKernelDevice::launch(detail::LoadedKernel* loaded, const detail::LaunchD
   launch.block = {dims.block[0], dims.block[1], dims.block[2]};
   launch.dynamic_shared_bytes = dims.dynamic_shared_bytes;
   launch.order = order_;
-  runner_.run(launch);
+  dcnjit_sim::LaunchContext context{};
+  for (unsigned role = 0; role < dcnjit_sim::wmma_role_count; ++role) context.wmma_maps[role] = wmma_.maps[role].data();
+  launch.context = &context;
+  if (!counting_) {
+    runner_.run(launch);
+    return;
+  }
+  LaunchCounting counting(global_regions());
+  context.regions = counting.regions().data();
+  context.region_count = uint32_t(counting.regions().size());
+  launch.counting = &counting;
+  detail::KernelCounters counters = runner_.run(launch);
+  counters.global_unique_sectors = counting.unique_sectors();
+  last_launch_ = counters;
+  totals_.counters += counters;
+  ++totals_.launches;
 }
 
-void SimKernelDevice::gemm(const detail::GemmDesc& desc) { run_gemm(desc); }
+void SimKernelDevice::gemm(const detail::GemmDesc& desc) {
+  run_gemm(desc);
+  if (counting_) {
+    totals_.counters += gemm_counters(desc);
+    ++totals_.modeled_gemms;
+  }
+}
 
 }  // namespace dcnjit::sim

@@ -33,7 +33,7 @@ TEST(ScopedPhase, AFailingClosingSyncGoesToTheErrorSlotNotOutOfTheDestructor) {
   auto sync = [&] {
     if (++calls == 2) throw std::runtime_error("illegal address");
   };
-  EXPECT_NO_THROW({ ScopedPhase phase(&sink, "col2im", 0, 0, 0, sync, &error); });
+  EXPECT_NO_THROW({ ScopedPhase phase(&sink, "col2im", 0, 0, 0, sync, nullptr, &error); });
   EXPECT_TRUE(sink.names.empty()) << "a phase whose end failed has no time";
   ASSERT_TRUE(error);
   try {
@@ -46,9 +46,12 @@ TEST(ScopedPhase, AFailingClosingSyncGoesToTheErrorSlotNotOutOfTheDestructor) {
 TEST(ScopedPhase, KeepsTheFirstErrorInTheSlot) {
   Recorder sink;
   std::exception_ptr error = std::make_exception_ptr(std::runtime_error("first"));
-  { ScopedPhase phase(&sink, "gemm", 0, 0, 0, [] {}, &error); }
+  { ScopedPhase phase(&sink, "gemm", 0, 0, 0, [] {}, nullptr, &error); }
   int calls = 0;
-  { ScopedPhase phase(&sink, "gemm", 0, 0, 0, [&] { if (++calls == 2) throw std::runtime_error("second"); }, &error); }
+  auto failing_close = [&] {
+    if (++calls == 2) throw std::runtime_error("second");
+  };
+  { ScopedPhase phase(&sink, "gemm", 0, 0, 0, failing_close, nullptr, &error); }
   try {
     std::rethrow_exception(error);
   } catch (const std::runtime_error& e) {

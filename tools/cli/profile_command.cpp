@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "tools/cli/command.h"
 #include "tools/cli/problem_inputs.h"
 #include "tools/cli/timing_flags.h"
+#include "tools/profile/gpu_specs.h"
 #include "tools/profile/peaks.h"
 #include "tools/profile/problem_source.h"
 #include "tools/profile/profiler.h"
@@ -39,12 +42,27 @@ int run(std::vector<std::string>& argv) {
   const bool json = args.take_flag("json");
   const bool csv = args.take_flag("csv");
   const auto svg_path = args.take("svg");
+  const auto gpu_name = args.take("gpu");
+  const bool no_counters = args.take_flag("no-counters");
+  const bool count_alternatives = args.take_flag("count-alternatives");
   const Problem flags = take_problem_flags(args);
   args.finish();
   if (forward == backward) throw UsageError("give exactly one of --forward, --backward");
   if (source.count() != 1) throw UsageError("give exactly one of --in DIR, --preset NAME, --problem \"...\"");
   if (index && !source.preset) throw UsageError("--index selects a problem of a --preset");
   if (json && csv) throw UsageError("--json and --csv are exclusive (both print to stdout)");
+  const bool counters = options.backend == Backend::sim && !no_counters;
+  if (gpu_name && options.backend != Backend::sim)
+    throw UsageError("--gpu needs --backend sim: the estimate is built on the sim's GPU counters");
+  if (gpu_name && no_counters) throw UsageError("--gpu needs the counters (drop --no-counters)");
+  if ((no_counters || count_alternatives) && options.backend != Backend::sim)
+    throw UsageError("--no-counters and --count-alternatives apply to --backend sim only");
+  if (no_counters && count_alternatives) throw UsageError("--no-counters and --count-alternatives exclude each other");
+  const profile::Counting counting = !counters           ? profile::Counting::none
+                                     : count_alternatives ? profile::Counting::all
+                                                          : profile::Counting::chosen;
+  const std::optional<profile::GpuSpec> gpu =
+      gpu_name ? std::optional<profile::GpuSpec>(profile::gpu_spec(*gpu_name)) : std::nullopt;
   const Config given = config_text ? Config::parse(*config_text) : Config{};
   detail::OutputFile chart(nullptr, &std::fclose);
   if (svg_path) chart = detail::open_output_file(*svg_path, "--svg");
@@ -62,8 +80,9 @@ int run(std::vector<std::string>& argv) {
   const profile::Workload workload = session.workload(arrays);
   // Peaks first, on an idle machine, with the pass's thread count.
   const profile::Peaks peaks = profile::measure_peaks(options.backend, options.threads, options.device, arrays.problem.dtype);
-  const profile::ProfileReport report =
-      profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives);
+  profile::ProfileReport report =
+      profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives, counting);
+  report.gpu = gpu;
 
   if (json) fmt::print("{}", profile::format_json(report));
   else if (csv) fmt::print("{}", profile::format_csv(report));
@@ -78,6 +97,7 @@ const std::string kUsage = std::string(
     "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32] [--threads N]\n"
     "                      [--config \"k=v ...\"] [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv]\n"
     "                      [--svg FILE]\n"
+    "                      [--gpu NAME] [--no-counters | --count-alternatives]\n"
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
@@ -86,6 +106,11 @@ const std::string kUsage = std::string(
     "one knob away in the chosen algorithm's knob table (cpu: im2col step, pixel tile; sim/cuda: also block\n"
     "size, items per thread, split vs fused backward, atomic strategy, GEMM algorithm), and the defaults of\n"
     "every other algorithm, are profiled the same way, with what each saves against the chosen config.\n"
+    "\n"
+    "On --backend sim the chosen config also runs once, untimed, with the sim's GPU counters on: per phase what its\n"
+    "kernels would do to a GPU (global load/store requests and 32-byte sectors, unique sectors, shared-memory\n"
+    "bank conflicts, atomic conflicts, tensor-core MMAs; runtime/sim/README.md). Exact for the simulated\n"
+    "execution, not timings. --gpu NAME adds a roofline estimate per phase from them and the GPU's public specs.\n"
     "\n"
     "  --in DIR / --preset NAME / --problem TEXT   the problem, as for dcnjit bench\n"
     "  --index I          which problem of the preset (default 0)\n"
@@ -99,7 +124,11 @@ const std::string kUsage = std::string(
     "  --no-alternatives  profile the chosen config only\n"
     "  --json             {\"total_ms\", \"phases\": [...], \"alternatives\": [...], \"peaks\": {...}} on stdout\n"
     "  --csv              one row per config and phase on stdout\n"
-    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n" +
+    "  --svg FILE         a stacked-bar chart of the phases per config, for a browser\n"
+    "  --gpu NAME         (sim) estimate_ms per phase and the limit that binds it, on h100-sxm, h100-pcie,\n"
+    "                     a100-sxm, l40s or rtx4090: an estimate, not a measurement\n"
+    "  --no-counters      (sim) skip the counting run\n"
+    "  --count-alternatives  (sim) count every alternative too (a counting run costs 5-40 plain ones)\n" +
     kProblemFlagsUsage + "\n  (with --preset or --problem only --dtype, --boundary and --layout apply)";
 
 DCNJIT_COMMAND(Command{"profile", "phase-by-phase breakdown of a pass and its alternatives", kUsage.c_str(), run});

@@ -15,6 +15,9 @@ void PhaseCollector::record(const detail::PhaseStats& stats) {
   it->bytes += stats.bytes;
   it->flops += stats.flops;
   it->atomics += stats.atomics;
+  it->counters += stats.counters;
+  it->counted_launches += stats.counted_launches;
+  it->modeled_gemms += stats.modeled_gemms;
 }
 
 double PhaseCollector::total_ms() const {

@@ -13,7 +13,8 @@ class PhaseCollector final : public detail::PhaseSink {
  public:
   void record(const detail::PhaseStats& stats) override;
 
-  // One entry per phase name, in first-seen order, with ms/bytes/flops/atomics summed over reports.
+  // One entry per phase name, in first-seen order, with ms/bytes/flops/atomics and the counters summed
+  // over reports.
   const std::vector<detail::PhaseStats>& phases() const { return phases_; }
   double total_ms() const;
   void clear() { phases_.clear(); }

@@ -24,6 +24,18 @@ class SinkAttachment {
   detail::BackendImpl& backend_;
 };
 
+// Counting on for one scope, off on every exit path.
+class CountingScope {
+ public:
+  explicit CountingScope(detail::BackendImpl& backend) : backend_(backend) { backend_.set_counting(true); }
+  ~CountingScope() { backend_.set_counting(false); }
+  CountingScope(const CountingScope&) = delete;
+  CountingScope& operator=(const CountingScope&) = delete;
+
+ private:
+  detail::BackendImpl& backend_;
+};
+
 struct Run {
   double total_ms;
   std::vector<detail::PhaseStats> phases;
@@ -69,8 +81,32 @@ ConfigProfile profile_config(Session& session, const Problem& problem, const Con
   return summarize(config, runs);
 }
 
+namespace {
+
+// Gives each phase of `profile` the counters of the same phase in a counting run of its config.
+void attach_counters(Session& session, const Problem& problem, const Workload& workload, Pass pass,
+                     const TimingOptions& timing, ConfigProfile& profile) {
+  Run counted;
+  {
+    CountingScope counting(session.backend());
+    for (int i = 0; i < timing.warmup; ++i) session.run_once(problem, profile.config, workload, pass);
+    counted = run_with_phases(session, problem, profile.config, workload, pass);
+  }
+  profile.counting_ms = counted.total_ms;
+  for (detail::PhaseStats& phase : profile.phases)
+    for (const detail::PhaseStats& counted_phase : counted.phases)
+      if (counted_phase.name == phase.name) {
+        phase.counters = counted_phase.counters;
+        phase.counted_launches = counted_phase.counted_launches;
+        phase.modeled_gemms = counted_phase.modeled_gemms;
+      }
+}
+
+}  // namespace
+
 ProfileReport profile(Session& session, const Problem& problem, const Config& chosen, const Workload& workload,
-                      Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives) {
+                      Pass pass, const TimingOptions& timing, const Peaks& peaks, bool with_alternatives,
+                      Counting counting) {
   ProfileReport report;
   report.problem = problem;
   report.pass = pass;
@@ -114,9 +150,12 @@ ProfileReport profile(Session& session, const Problem& problem, const Config& ch
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     ConfigProfile p = summarize(candidates[i].config, candidates[i].runs);
     p.label = candidates[i].label;
+    if (counting == Counting::all || (counting == Counting::chosen && i == 0))
+      attach_counters(session, problem, workload, pass, timing, p);
     if (i == 0) report.chosen = std::move(p);
     else report.alternatives.push_back(std::move(p));
   }
+  report.counted = counting != Counting::none;
   return report;
 }
 

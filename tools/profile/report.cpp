@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/json_writer.h"
+#include "tools/profile/roofline.h"
 
 namespace dcnjit::profile {
 
@@ -19,6 +21,11 @@ PhaseRates rates(const detail::PhaseStats& phase, double total_ms, const Peaks& 
   if (peaks.bandwidth_gbps > 0) r.bandwidth_of_peak = r.gbps / peaks.bandwidth_gbps;
   if (peaks.gemm_gflops > 0) r.gemm_of_peak = r.gflops / peaks.gemm_gflops;
   return r;
+}
+
+std::string counters_source(const detail::PhaseStats& phase) {
+  if (phase.counted_launches && phase.modeled_gemms) return "simulated+gemm model";
+  return phase.modeled_gemms ? "gemm model" : "simulated";
 }
 
 namespace {
@@ -38,10 +45,16 @@ std::string phase_summary(const ConfigProfile& p) {
   return s;
 }
 
-void write_phases(JsonWriter& json, const ConfigProfile& p, const Peaks& peaks) {
+std::optional<PhaseEstimate> phase_estimate(const ProfileReport& report, const detail::PhaseStats& phase) {
+  if (!report.gpu) return std::nullopt;
+  return estimate_phase(phase, *report.gpu, report.problem.dtype);
+}
+
+void write_phases(JsonWriter& json, const ConfigProfile& p, const ProfileReport& report) {
   json.key("phases").begin_array();
+  double estimate_total = 0;
   for (const auto& phase : p.phases) {
-    const PhaseRates r = rates(phase, p.total_ms, peaks);
+    const PhaseRates r = rates(phase, p.total_ms, report.peaks);
     json.begin_object()
         .key("name").value(phase.name)
         .key("ms").value(phase.ms)
@@ -52,10 +65,68 @@ void write_phases(JsonWriter& json, const ConfigProfile& p, const Peaks& peaks) 
         .key("gflops").value(r.gflops)
         .key("atomics").value(phase.atomics)
         .key("bandwidth_of_peak").value(r.bandwidth_of_peak)
-        .key("gemm_of_peak").value(r.gemm_of_peak)
-        .end_object();
+        .key("gemm_of_peak").value(r.gemm_of_peak);
+    if (phase.has_counters()) {
+      json.key("counters").begin_object();
+      for (const auto& field : detail::KernelCounters::fields()) json.key(field.name).value(static_cast<long long>(phase.counters.*field.member));
+      json.end_object().key("counters_source").value(counters_source(phase));
+    }
+    if (const auto e = phase_estimate(report, phase)) {
+      estimate_total += e->ms;
+      json.key("estimate_ms").value(e->ms)
+          .key("estimate_limit").value(e->limit)
+          .key("estimate_terms_ms").begin_object()
+          .key("dram").value(e->dram_ms)
+          .key("l2").value(e->l2_ms)
+          .key("compute").value(e->compute_ms)
+          .end_object();
+    }
+    json.end_object();
   }
   json.end_array();
+  if (report.gpu) json.key("estimate_total_ms").value(estimate_total);
+}
+
+// The table of counters (and with --gpu the estimates) of the chosen config.
+std::string counters_table(const ProfileReport& report) {
+  const ConfigProfile& chosen = report.chosen;
+  auto per_request = [](uint64_t sectors, uint64_t requests) {
+    return requests ? fmt::format("{:.2f}", double(sectors) / double(requests)) : std::string("-");
+  };
+  std::string out = "\nGPU counters per phase (sim: exact for the simulated execution; source \"gemm model\": the sim runs "
+                    "GEMMs on the host, their counters are a model)\n";
+  out += fmt::format("counting run: {:.3f} ms ({:.1f}x the median run; not part of the timings above)\n",
+                     chosen.counting_ms, chosen.total_ms > 0 ? chosen.counting_ms / chosen.total_ms : 0.0);
+  out += fmt::format("{:<16} {:>11} {:>8} {:>11} {:>8} {:>10} {:>10} {:>10} {:>9} {:>10} {:>9} {:>8}  {}\n", "phase",
+                     "ld req", "sect/req", "st req", "sect/req", "unique MB", "shared req", "bank conf", "atom req",
+                     "atom conf", "mma ops", "barriers", "source");
+  for (const auto& phase : chosen.phases) {
+    if (!phase.has_counters()) continue;
+    const detail::KernelCounters& c = phase.counters;
+    out += fmt::format("{:<16} {:>11} {:>8} {:>11} {:>8} {:>10.2f} {:>10} {:>10} {:>9} {:>10} {:>9} {:>8}  {}\n",
+                       phase.name, c.global_load_requests, per_request(c.global_load_sectors, c.global_load_requests),
+                       c.global_store_requests, per_request(c.global_store_sectors, c.global_store_requests),
+                       double(c.global_unique_sectors) * 32 / 1e6, c.shared_requests, c.shared_bank_conflicts,
+                       c.atomic_requests, c.atomic_conflicts, c.mma_ops, c.barriers, counters_source(phase));
+  }
+  if (!report.gpu) return out;
+  const GpuSpec& g = *report.gpu;
+  out += fmt::format("\nestimate on {} ({}: {:.0f} GB/s DRAM, {:.0f} GB/s L2 ({}), {:.1f} TFLOP/s FP32, {:.1f} TFLOP/s "
+                     "tensor {}), not a measurement:\n  {}\n",
+                     g.name, g.description, g.dram_gbps, g.l2_gbps, g.l2_source, g.fp32_tflops,
+                     g.tensor_tflops(report.problem.dtype), to_string(report.problem.dtype), roofline_model_text());
+  out += fmt::format("{:<16} {:>12} {:>8} {:>10} {:>10} {:>11}\n", "phase", "estimate ms", "limit", "dram ms", "l2 ms",
+                     "compute ms");
+  double total = 0;
+  for (const auto& phase : chosen.phases) {
+    const auto e = phase_estimate(report, phase);
+    if (!e) continue;
+    total += e->ms;
+    out += fmt::format("{:<16} {:>12.4g} {:>8} {:>10.4g} {:>10.4g} {:>11.4g}\n", phase.name, e->ms, e->limit, e->dram_ms,
+                       e->l2_ms, e->compute_ms);
+  }
+  out += fmt::format("{:<16} {:>12.4g}  (estimate)\n", "estimate total", total);
+  return out;
 }
 
 std::string csv_field(const std::string& text) {
@@ -98,6 +169,8 @@ std::string format_table(const ProfileReport& report) {
     out += fmt::format("warning: {:.1f}% of the time is not attributed to any backend phase\n",
                        100 * other / chosen.total_ms);
 
+  if (report.counted) out += counters_table(report);
+
   if (!report.alternatives.empty()) {
     std::vector<const ConfigProfile*> ranked;
     for (const auto& a : report.alternatives) ranked.push_back(&a);
@@ -126,12 +199,15 @@ std::string format_json(const ProfileReport& report) {
       .key("repeats").value(report.timing.repeats)
       .key("label").value(report.chosen.label)
       .key("config").value(report.chosen.config.to_string())
-      .key("total_ms").value(report.chosen.total_ms);
-  write_phases(json, report.chosen, report.peaks);
+      .key("total_ms").value(report.chosen.total_ms)
+      .key("counted").value(report.counted)
+      .key("counting_ms").value(report.chosen.counting_ms);
+  write_phases(json, report.chosen, report);
   json.key("alternatives").begin_array();
   for (const auto& a : report.alternatives) {
     json.begin_object().key("label").value(a.label).key("config").value(a.config.to_string()).key("total_ms").value(a.total_ms);
-    write_phases(json, a, report.peaks);
+    if (report.counted) json.key("counting_ms").value(a.counting_ms);
+    write_phases(json, a, report);
     json.key("saves_ms").value(saves_ms(report, a)).end_object();
   }
   json.end_array();
@@ -147,18 +223,41 @@ std::string format_json(const ProfileReport& report) {
       .key("gemm_method").value(pk.gemm_method)
       .key("note").value(pk.note)
       .end_object();
+  if (report.gpu) {
+    const GpuSpec& g = *report.gpu;
+    json.key("gpu").begin_object()
+        .key("name").value(g.name)
+        .key("description").value(g.description)
+        .key("sms").value(g.sms)
+        .key("dram_gbps").value(g.dram_gbps)
+        .key("l2_mb").value(g.l2_mb)
+        .key("l2_gbps").value(g.l2_gbps)
+        .key("l2_source").value(g.l2_source)
+        .key("fp32_tflops").value(g.fp32_tflops)
+        .key("tensor_tflops").value(g.tensor_tflops(report.problem.dtype))
+        .key("model").value(roofline_model_text())
+        .end_object();
+  }
   json.end_object();
   return json.str() + "\n";
 }
 
 std::string format_csv(const ProfileReport& report) {
-  std::string out = "label,config,total_ms,saves_ms,phase,ms,share,bytes,flops,gbps,gflops,atomics\n";
+  std::string out = "label,config,total_ms,saves_ms,phase,ms,share,bytes,flops,gbps,gflops,atomics";
+  for (const auto& field : detail::KernelCounters::fields()) out += std::string(",") + field.name;
+  out += ",counters_source,estimate_ms,estimate_limit\n";
   auto rows = [&](const ConfigProfile& p) {
     for (const auto& phase : p.phases) {
       const PhaseRates r = rates(phase, p.total_ms, report.peaks);
-      out += fmt::format("{},{},{:.9g},{:.9g},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", csv_field(p.label),
+      out += fmt::format("{},{},{:.9g},{:.9g},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}", csv_field(p.label),
                          csv_field(p.config.to_string()), p.total_ms, saves_ms(report, p), csv_field(phase.name),
                          phase.ms, r.share, phase.bytes, phase.flops, r.gbps, r.gflops, phase.atomics);
+      for (const auto& field : detail::KernelCounters::fields())
+        out += phase.has_counters() ? fmt::format(",{}", phase.counters.*field.member) : std::string(",");
+      out += ',';
+      if (phase.has_counters()) out += csv_field(counters_source(phase));
+      const auto e = phase_estimate(report, phase);
+      out += e ? fmt::format(",{:.9g},{}\n", e->ms, e->limit) : std::string(",,\n");
     }
   };
   rows(report.chosen);

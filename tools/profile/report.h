@@ -18,16 +18,27 @@ struct PhaseRates {
 };
 PhaseRates rates(const detail::PhaseStats& phase, double total_ms, const Peaks& peaks);
 
-// Phase-by-phase table of the chosen config, then the alternatives ranked by what they save.
+// "simulated", "gemm model" or "simulated+gemm model": where a phase's counters come from.
+std::string counters_source(const detail::PhaseStats& phase);
+
+// Phase-by-phase table of the chosen config (with its GPU counters and estimates when the report has
+// them), then the alternatives ranked by what they save.
 std::string format_table(const ProfileReport& report);
 
-// {"problem", "pass", "backend", "threads", "repeats", "label", "config", "total_ms",
-//  "phases": [{"name","ms","share","bytes","flops","gbps","gflops","atomics","bandwidth_of_peak","gemm_of_peak"}],
-//  "alternatives": [{"label","config","total_ms","phases":[...],"saves_ms"}], "skipped": [...], "peaks": {...}}
+// {"problem", "pass", "backend", "threads", "repeats", "label", "config", "total_ms", "counted", "counting_ms",
+//  "phases": [{"name","ms","share","bytes","flops","gbps","gflops","atomics","bandwidth_of_peak","gemm_of_peak",
+//              counted: "counters": {KernelCounters::fields() names}, "counters_source",
+//              --gpu: "estimate_ms", "estimate_limit", "estimate_terms_ms": {"dram","l2","compute"}}],
+//  --gpu: "estimate_total_ms",
+//  "alternatives": [{"label","config","total_ms",counted: "counting_ms","phases":[...],"saves_ms"}], "skipped": [...],
+//  "peaks": {...},
+//  --gpu: "gpu": {"name","description","sms","dram_gbps","l2_mb","l2_gbps","l2_source","fp32_tflops",
+//                 "tensor_tflops","model"}}
 std::string format_json(const ProfileReport& report);
 
 // One row per (config, phase), chosen config first:
-// label,config,total_ms,saves_ms,phase,ms,share,bytes,flops,gbps,gflops,atomics
+// label,config,total_ms,saves_ms,phase,ms,share,bytes,flops,gbps,gflops,atomics,<the counters>,
+// counters_source,estimate_ms,estimate_limit (counter and estimate cells empty where absent)
 std::string format_csv(const ProfileReport& report);
 
 }  // namespace dcnjit::profile

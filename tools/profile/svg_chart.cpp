@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
+
+#include "tools/profile/report.h"
+#include "tools/profile/roofline.h"
 
 namespace dcnjit::profile {
 
@@ -44,6 +48,19 @@ struct Layout {
   double left = 0;  // room for the bar labels
 };
 
+// One line of a phase's GPU counters, for the chart's counter panel and hover titles.
+std::string counters_line(const detail::PhaseStats& phase) {
+  const detail::KernelCounters& c = phase.counters;
+  auto per_request = [](uint64_t sectors, uint64_t requests) { return requests ? double(sectors) / double(requests) : 0.0; };
+  return fmt::format(
+      "{}: loads {} req ({:.2f} sectors/req), stores {} req ({:.2f} sectors/req), unique {:.2f} MB, shared {} req "
+      "({} bank conflicts), atomics {} req ({} conflicts), mma {} [{}]",
+      phase.name, c.global_load_requests, per_request(c.global_load_sectors, c.global_load_requests),
+      c.global_store_requests, per_request(c.global_store_sectors, c.global_store_requests),
+      double(c.global_unique_sectors) * 32 / 1e6, c.shared_requests, c.shared_bank_conflicts, c.atomic_requests,
+      c.atomic_conflicts, c.mma_ops, counters_source(phase));
+}
+
 }  // namespace
 
 std::string format_svg(const ProfileReport& report) {
@@ -73,7 +90,15 @@ std::string format_svg(const ProfileReport& report) {
   const double legend_y = axis_y + 48;
   const int legend_columns = 4;
   const double legend_rows = std::ceil(double(phase_names.size()) / legend_columns);
-  const double height = legend_y + legend_rows * 22 + 40;
+  // Below the legend: the chosen config's GPU counters (sim), then its estimate bars (--gpu).
+  std::vector<const detail::PhaseStats*> counted;
+  for (const auto& phase : report.chosen.phases)
+    if (phase.has_counters()) counted.push_back(&phase);
+  const double counters_y = legend_y + legend_rows * 22 + 30;
+  const double counters_height = counted.empty() ? 0 : 24 + 18 * double(counted.size());
+  const double estimate_y = counters_y + counters_height + 20;
+  const double estimate_height = report.gpu && !counted.empty() ? 60 + 24 * double(counted.size()) : 0;
+  const double height = estimate_y + estimate_height + 20;
 
   double max_ms = 0;
   for (const ConfigProfile* bar : bars) {
@@ -123,11 +148,15 @@ std::string format_svg(const ProfileReport& report) {
     for (const auto& phase : bar.phases) {
       if (phase.ms <= 0) continue;
       const double share = bar.total_ms > 0 ? 100 * phase.ms / bar.total_ms : 0;
+      std::string title = fmt::format("{}: {:.3f} ms ({:.1f}%)", phase.name, phase.ms, share);
+      if (phase.has_counters()) {
+        title += '\n';
+        title += counters_line(phase);
+      }
       svg += fmt::format(
           "<rect x=\"{:.2f}\" y=\"{:.1f}\" width=\"{:.2f}\" height=\"{:.1f}\" fill=\"{}\" stroke=\"white\" "
           "stroke-width=\"0.5\"><title>{}</title></rect>\n",
-          x_of(start), y, x_of(start + phase.ms) - x_of(start), L.bar_height, color_of(phase.name),
-          xml_escape(fmt::format("{}: {:.3f} ms ({:.1f}%)", phase.name, phase.ms, share)));
+          x_of(start), y, x_of(start + phase.ms) - x_of(start), L.bar_height, color_of(phase.name), xml_escape(title));
       start += phase.ms;
     }
     std::string total = fmt::format("{:.2f} ms", bar.total_ms);
@@ -147,6 +176,44 @@ std::string format_svg(const ProfileReport& report) {
     svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"14\" fill=\"{}\"/>\n", x, y,
                        color_of(phase_names[k]));
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", x + 20, y + 11, xml_escape(phase_names[k]));
+  }
+
+  if (!counted.empty()) {
+    svg += fmt::format("<text x=\"{:.0f}\" y=\"{:.1f}\" font-weight=\"bold\">{}</text>\n", 20.0, counters_y,
+                       xml_escape("GPU counters of the chosen config (sim: exact for the simulated execution)"));
+    for (std::size_t i = 0; i < counted.size(); ++i)
+      svg += fmt::format("<text x=\"{:.0f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n", 20.0,
+                         counters_y + 20 + 18 * double(i), xml_escape(counters_line(*counted[i])));
+  }
+  if (estimate_height > 0) {
+    const GpuSpec& gpu = *report.gpu;
+    std::vector<std::optional<PhaseEstimate>> estimates;
+    double longest = 0;
+    for (const detail::PhaseStats* phase : counted) {
+      estimates.push_back(estimate_phase(*phase, gpu, report.problem.dtype));
+      if (estimates.back()) longest = std::max(longest, estimates.back()->ms);
+    }
+    svg += fmt::format("<text x=\"{:.0f}\" y=\"{:.1f}\" font-weight=\"bold\">{}</text>\n", 20.0, estimate_y,
+                       xml_escape(fmt::format("estimate on {} ({}), ms per phase: roofline over the counters, not a "
+                                              "measurement",
+                                              gpu.name, gpu.description)));
+    const double estimate_scale = longest > 0 ? plot_width / longest : 0;
+    for (std::size_t i = 0; i < counted.size(); ++i) {
+      const double y = estimate_y + 14 + 24 * double(i);
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", L.left - 8, y + 13,
+                         xml_escape(counted[i]->name));
+      if (!estimates[i]) continue;
+      const PhaseEstimate& e = *estimates[i];
+      svg += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.2f}\" height=\"18\" fill=\"{}\"><title>{}</title></rect>\n",
+          L.left, y, e.ms * estimate_scale, color_of(counted[i]->name),
+          xml_escape(fmt::format("estimate {}: {:.4f} ms, bound by {} (dram {:.4f}, l2 {:.4f}, compute {:.4f} ms)",
+                                 counted[i]->name, e.ms, e.limit, e.dram_ms, e.l2_ms, e.compute_ms)));
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", L.left + e.ms * estimate_scale + 6, y + 13,
+                         xml_escape(fmt::format("estimate {:.4f} ms ({})", e.ms, e.limit)));
+    }
+    svg += fmt::format("<text x=\"{:.0f}\" y=\"{:.1f}\" fill=\"#444\" font-size=\"11\">{}</text>\n", 20.0,
+                       estimate_y + 30 + 24 * double(counted.size()), xml_escape(roofline_model_text()));
   }
   svg += "</svg>\n";
   return svg;

@@ -16,6 +16,12 @@
 //   warp collectives    each lane posts its operand, the engine parks it until every lane in the
 //                       mask has arrived, then hands each lane its result.
 //
+//   tensor cores        <mma.h> (nvcuda::wmma) and <cuda_pipeline.h> (cp.async) resolve to the shim's
+//   and cp.async        emulations in dcnjit_sim/cuda (simt_wmma.h, simt_pipeline.h).
+//   counting            a library built with -DDCNJIT_SIM_COUNTERS and TSan instrumentation logs every
+//                       global/shared access for the GPU counters (simt_counters.h).
+// runtime/sim/README.md describes the model, the counters and the emulations.
+//
 // Templates can test DCNJIT_SIM to give a construct without a host equivalent (inline PTX) a host
 // implementation with the same semantics.
 #pragma once
@@ -34,6 +40,7 @@
 #include <type_traits>
 
 #include "dcnjit_sim/simt_abi.h"
+#include "dcnjit_sim/simt_counters.h"
 
 // ---- Qualifiers. The CUDA headers define some of these as empty in host mode; be explicit. ----
 #undef __global__
@@ -66,25 +73,45 @@ inline thread_local dim3 gridDim;
 
 namespace dcnjit_sim {
 
-inline thread_local ThreadContext* current_thread = nullptr;
+#if defined(DCNJIT_SIM_COUNTERS)
+// The shim's own thread-locals are in the library's thread-local block but are not shared memory.
+DCNJIT_SIM_NOT_COUNTED inline void exclude_thread_local(ModuleTls& tls, const void* object, uintptr_t bytes) {
+  tls.excluded_begin[tls.excluded_count] = reinterpret_cast<uintptr_t>(object);
+  tls.excluded_size[tls.excluded_count++] = bytes;
+}
+
+DCNJIT_SIM_NOT_COUNTED inline void exclude_shim_thread_locals(ModuleTls& tls) {
+  exclude_thread_local(tls, &threadIdx, sizeof threadIdx);
+  exclude_thread_local(tls, &blockIdx, sizeof blockIdx);
+  exclude_thread_local(tls, &blockDim, sizeof blockDim);
+  exclude_thread_local(tls, &gridDim, sizeof gridDim);
+  exclude_thread_local(tls, &current_thread, sizeof current_thread);
+  exclude_thread_local(tls, &module_tls, sizeof module_tls);
+}
+#endif
 
 // Makes `self` the running thread of this worker: called when a fiber starts and whenever it
 // returns from a hook (another fiber may have run in between and changed the built-ins).
-inline void enter(ThreadContext* self) {
+DCNJIT_SIM_NOT_COUNTED inline void enter(ThreadContext* self) {
   current_thread = self;
   threadIdx = uint3{self->thread_idx.x, self->thread_idx.y, self->thread_idx.z};
   blockIdx = uint3{self->block_idx.x, self->block_idx.y, self->block_idx.z};
-  blockDim = dim3(self->block_dim.x, self->block_dim.y, self->block_dim.z);
-  gridDim = dim3(self->grid_dim.x, self->grid_dim.y, self->grid_dim.z);
+  // Member by member: dim3's constructor is an instrumented function in a counting build.
+  blockDim.x = self->block_dim.x;
+  blockDim.y = self->block_dim.y;
+  blockDim.z = self->block_dim.z;
+  gridDim.x = self->grid_dim.x;
+  gridDim.y = self->grid_dim.y;
+  gridDim.z = self->grid_dim.z;
 }
 
 // The block's dynamic shared memory (target of the `extern __shared__` rewrite).
 template <typename T>
-inline T* dynamic_shared() {
+DCNJIT_SIM_NOT_COUNTED inline T* dynamic_shared() {
   return static_cast<T*>(current_thread->dynamic_shared);
 }
 
-[[noreturn]] inline void trap(const char* message) {
+[[noreturn]] DCNJIT_SIM_NOT_COUNTED inline void trap(const char* message) {
   ThreadContext* self = current_thread;
   self->hooks->trap(self, message);
 }

@@ -12,10 +12,12 @@
 
 namespace dcnjit_sim {
 
-inline WarpResult warp_collective(WarpOp op, unsigned mask, int lane_argument, int width, uint64_t value,
-                                  unsigned value_bytes, const std::source_location& where) {
+DCNJIT_SIM_NOT_COUNTED inline WarpResult warp_collective(WarpOp op, unsigned mask, int lane_argument, int width,
+                                                         uint64_t value, unsigned value_bytes,
+                                                         const std::source_location& where) {
   ThreadContext* self = current_thread;
-  const WarpRequest request{op, mask, lane_argument, width, value, value_bytes, where.file_name(), where.line()};
+  const WarpRequest request{op, mask, lane_argument, width, value, value_bytes, where.file_name(), where.line(),
+                            nullptr, nullptr, nullptr};
   const WarpResult result = self->hooks->warp_collective(self, &request);
   enter(self);
   return result;

@@ -32,11 +32,21 @@ double sum_ms(const ConfigProfile& p) {
   return s;
 }
 
+detail::PhaseStats phase_stats(const char* name, double ms, double bytes, double flops, double atomics) {
+  detail::PhaseStats stats;
+  stats.name = name;
+  stats.ms = ms;
+  stats.bytes = bytes;
+  stats.flops = flops;
+  stats.atomics = atomics;
+  return stats;
+}
+
 TEST(PhaseCollector, SumsReportsOfOnePhaseAndKeepsFirstSeenOrder) {
   PhaseCollector c;
-  c.record({"im2col", 1.0, 10, 100, 0});
-  c.record({"gemm", 2.0, 20, 200, 0});
-  c.record({"im2col", 0.5, 5, 50, 3});
+  c.record(phase_stats("im2col", 1.0, 10, 100, 0));
+  c.record(phase_stats("gemm", 2.0, 20, 200, 0));
+  c.record(phase_stats("im2col", 0.5, 5, 50, 3));
   ASSERT_EQ(c.phases().size(), 2u);
   EXPECT_EQ(c.phases()[0].name, "im2col");
   EXPECT_DOUBLE_EQ(c.phases()[0].ms, 1.5);
@@ -112,6 +122,34 @@ TEST(Profile, AlternativeTheBackendRejectsIsSkippedWithTheReason) {
   EXPECT_NE(r.skipped[0].find("tile=128"), std::string::npos);
   EXPECT_NE(r.skipped[0].find("scripted to fail"), std::string::npos);
   for (const auto& a : r.alternatives) EXPECT_NE(a.label, "tile=128");
+}
+
+TEST(Profile, CountingRunsAttachCountersToTheChosenConfigOrToEveryConfig) {
+  for (Counting counting : {Counting::chosen, Counting::all}) {
+    Fixture f;
+    f.backend->phases = {{"im2col", 0.1, 0, 0, 0}, {"gemm", 0.1, 0, 0, 0}};
+    f.backend->reports_per_phase = 2;
+    const Problem problem = tiny_problem();
+    const ProfileReport r = profile(f.session, problem, f.backend->default_config(problem), f.workload,
+                                    Pass::backward, TimingOptions{1, 2}, {}, true, counting);
+    EXPECT_TRUE(r.counted);
+    for (const auto& phase : r.chosen.phases) {
+      if (phase.name == kOtherPhase) {
+        EXPECT_FALSE(phase.has_counters());
+        continue;
+      }
+      // One counting run (after one warm-up counting run), two reports per phase.
+      EXPECT_EQ(phase.counted_launches, 2u) << phase.name;
+      EXPECT_EQ(phase.counters.global_load_requests, 20u) << phase.name;
+    }
+    EXPECT_GT(r.chosen.counting_ms, 0);
+    ASSERT_FALSE(r.alternatives.empty());
+    for (const auto& a : r.alternatives)
+      EXPECT_EQ(a.phases.front().has_counters(), counting == Counting::all) << a.label;
+    // Warm-up and counted run per counted config; the timed runs never count.
+    const int counted_configs = counting == Counting::all ? int(1 + r.alternatives.size()) : 1;
+    EXPECT_EQ(f.backend->counted_passes, 2 * counted_configs);
+  }
 }
 
 }  // namespace

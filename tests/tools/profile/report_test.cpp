@@ -9,7 +9,10 @@
 #include <cmath>
 #include <sstream>
 
+#include "dcnjit/error.h"
 #include "core/json_writer.h"
+#include "tools/profile/gpu_specs.h"
+#include "tools/profile/roofline.h"
 #include "tools/profile/svg_chart.h"
 
 namespace dcnjit::profile {
@@ -78,12 +81,16 @@ TEST(FormatJson, CarriesTotalsPhasesAlternativesAndPeaks) {
   EXPECT_NE(json.find(R"("peaks": {"device": "test CPU", "bandwidth_gbps": 40)"), std::string::npos) << json;
 }
 
-TEST(FormatCsv, OneRowPerConfigAndPhaseWithTwelveFields) {
+TEST(FormatCsv, OneRowPerConfigAndPhaseWithTwelveFieldsThenCountersAndEstimate) {
   const std::string csv = format_csv(known_report());
   std::istringstream in(csv);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line, "label,config,total_ms,saves_ms,phase,ms,share,bytes,flops,gbps,gflops,atomics");
+  EXPECT_EQ(line,
+            "label,config,total_ms,saves_ms,phase,ms,share,bytes,flops,gbps,gflops,atomics,global_load_requests,"
+            "global_load_sectors,global_store_requests,global_store_sectors,global_unique_sectors,shared_requests,"
+            "shared_bank_conflicts,atomic_requests,atomic_conflicts,atomic_sectors,mma_ops,flops,barriers,"
+            "counters_source,estimate_ms,estimate_limit");
   int rows = 0;
   while (std::getline(in, line)) {
     ++rows;
@@ -91,9 +98,85 @@ TEST(FormatCsv, OneRowPerConfigAndPhaseWithTwelveFields) {
       EXPECT_EQ(line.rfind("\"tile=\"\"512\"\"\",", 0), 0u) << "quotes doubled inside a quoted field: " << line;
       continue;
     }
-    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 11) << line;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 27) << line;  // empty counter and estimate cells
   }
   EXPECT_EQ(rows, 6);  // 2 configs x 3 phases
+}
+
+// A report with counters on its first phase and an H100 SXM estimate. Expected values from the model's
+// definition (roofline.h) and the datasheet numbers: 3350 GB/s DRAM, L2 5120 B/clk x 1980 MHz,
+// 66.9 TFLOP/s FP32, 494.7 TFLOP/s tf32 tensor (the problem is f32).
+ProfileReport counted_report() {
+  ProfileReport r = known_report();
+  r.counted = true;
+  r.gpu = gpu_spec("h100-sxm");
+  detail::PhaseStats& p = r.chosen.phases[0];  // col2im_coord: 1e9 FLOPs
+  p.counted_launches = 1;
+  p.counters.global_load_requests = 1000;
+  p.counters.global_load_sectors = 6000;
+  p.counters.global_store_requests = 500;
+  p.counters.global_store_sectors = 2000;
+  p.counters.atomic_sectors = 2000;
+  p.counters.global_unique_sectors = 5000;
+  p.counters.flops = 4'000'000'000'000ull;  // tensor FLOPs beyond the phase's own count: core FLOPs 0
+  return r;
+}
+
+TEST(Roofline, TakesTheLargestOfDramL2AndComputeTimes) {
+  const ProfileReport r = counted_report();
+  const auto e = estimate_phase(r.chosen.phases[0], *r.gpu, DType::f32);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NEAR(e->dram_ms, 5000 * 32 / 3350e9 * 1e3, 1e-12);
+  EXPECT_NEAR(e->l2_ms, 10000 * 32 / (5120 * 1980e6) * 1e3, 1e-12);
+  EXPECT_NEAR(e->compute_ms, 4e12 / 494.7e12 * 1e3, 1e-9);
+  EXPECT_EQ(e->limit, "compute");
+  EXPECT_DOUBLE_EQ(e->ms, e->compute_ms);
+  detail::PhaseStats memory_bound = r.chosen.phases[0];
+  memory_bound.counters.flops = 0;
+  memory_bound.flops = 0;
+  const auto m = estimate_phase(memory_bound, *r.gpu, DType::f32);
+  EXPECT_EQ(m->limit, "dram");
+  EXPECT_FALSE(estimate_phase(r.chosen.phases[1], *r.gpu, DType::f32)) << "no counters, no estimate";
+}
+
+TEST(Roofline, UnknownGpuNamesTheKnownOnes) {
+  try {
+    gpu_spec("v100");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("h100-sxm, h100-pcie, a100-sxm, l40s, rtx4090"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(FormatJson, CarriesCountersUnderTheirNamesAndTheEstimate) {
+  const std::string json = format_json(counted_report());
+  EXPECT_NE(json.find("\"counted\": true"), std::string::npos);
+  EXPECT_NE(json.find("\"counters\": {\"global_load_requests\": 1000, \"global_load_sectors\": 6000, "
+                      "\"global_store_requests\": 500, \"global_store_sectors\": 2000, \"global_unique_sectors\": 5000, "
+                      "\"shared_requests\": 0, \"shared_bank_conflicts\": 0, \"atomic_requests\": 0, "
+                      "\"atomic_conflicts\": 0, \"atomic_sectors\": 2000, \"mma_ops\": 0, \"flops\": 4000000000000, "
+                      "\"barriers\": 0}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"counters_source\": \"simulated\""), std::string::npos);
+  EXPECT_NE(json.find("\"estimate_limit\": \"compute\""), std::string::npos);
+  EXPECT_NE(json.find("\"estimate_ms\": "), std::string::npos);
+  EXPECT_NE(json.find("\"gpu\": {\"name\": \"h100-sxm\""), std::string::npos);
+}
+
+TEST(FormatTable, ShowsCountersAndLabelsTheEstimate) {
+  const std::string table = format_table(counted_report());
+  EXPECT_NE(table.find("GPU counters per phase"), std::string::npos) << table;
+  EXPECT_NE(table.find("estimate on h100-sxm"), std::string::npos) << table;
+  EXPECT_NE(table.find("not a measurement"), std::string::npos) << table;
+}
+
+TEST(FormatSvg, ShowsCountersAndEstimateBars) {
+  const std::string svg = format_svg(counted_report());
+  EXPECT_NE(svg.find("GPU counters of the chosen config"), std::string::npos);
+  EXPECT_NE(svg.find("estimate on h100-sxm"), std::string::npos);
+  EXPECT_NE(svg.find("loads 1000 req (6.00 sectors/req)"), std::string::npos);
 }
 
 TEST(FormatTable, RanksAlternativesAndShowsSavings) {

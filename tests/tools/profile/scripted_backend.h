@@ -24,6 +24,9 @@ class ScriptedBackend final : public detail::BackendImpl {
   int reports_per_phase = 1;           // ...or this many times (as a backend reporting per chunk does)
   double unattributed_ms = 0;          // slept outside every phase
   int passes_run = 0;
+  int counted_passes = 0;              // passes run with counting on
+  // While counting, each phase report adds one "launch" loading this many requests.
+  uint64_t requests_per_phase = 10;
 
   Backend kind() const override { return Backend::cpu; }
   const std::vector<std::string>& algorithms() const override { return algorithms_; }
@@ -33,6 +36,8 @@ class ScriptedBackend final : public detail::BackendImpl {
   void forward(const Problem&, const Config&, const ForwardArgs&) override { run_script(); }
   void backward(const Problem&, const Config&, const BackwardArgs&) override { run_script(); }
   std::string environment() const override { return "scripted"; }
+  bool supports_counters() const override { return true; }
+  void set_counting(bool enabled) override { counting_ = enabled; }
 
  private:
   // Two knobs like the cpu backend's; tile=128 cannot run.
@@ -53,13 +58,21 @@ class ScriptedBackend final : public detail::BackendImpl {
   static void sleep_ms(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
   void run_script() {
     ++passes_run;
+    counted_passes += counting_;
     for (int r = 0; r < reports_per_phase; ++r)
       for (const auto& p : phases) {
-        detail::ScopedPhase scope(phase_sink(), p.name.c_str(), p.bytes, p.flops, p.atomics);
+        detail::ScopedPhase scope(phase_sink(), p.name.c_str(), p.bytes, p.flops, p.atomics, {},
+                                  counting_ ? &totals_ : nullptr);
         sleep_ms(p.sleep_ms);
+        if (counting_) {
+          totals_.counters.global_load_requests += requests_per_phase;
+          ++totals_.launches;
+        }
       }
     sleep_ms(unattributed_ms);
   }
+  bool counting_ = false;
+  detail::CounterTotals totals_;
 };
 
 }  // namespace dcnjit::profile::testing
