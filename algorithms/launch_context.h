@@ -16,9 +16,11 @@
 
 namespace dcnjit::algo {
 
-// What the engine's options ask of every pass (EngineOptions).
+// What the engine's options ask of the algorithms (EngineOptions): their knob tables (a deterministic
+// engine offers only deterministic configs) and every pass.
 struct RunOptions {
-  bool allow_tf32 = false;  // f32 GEMMs may use TF32
+  bool allow_tf32 = false;     // f32 GEMMs may use TF32
+  bool deterministic = false;  // no floating-point atomics whose order can vary
 };
 
 class LaunchContext {

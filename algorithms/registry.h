@@ -9,8 +9,9 @@
 
 namespace dcnjit::algo {
 
-// One instance of every registered algorithm for a device, in preference order.
-std::vector<std::unique_ptr<Algorithm>> make_algorithms(const detail::DeviceTraits& traits);
+// One instance of every registered algorithm for a device and the engine's options, in preference order.
+std::vector<std::unique_ptr<Algorithm>> make_algorithms(const detail::DeviceTraits& traits,
+                                                        const RunOptions& options = {});
 
 // The registered names, in preference order ("im2col", ...).
 const std::vector<std::string>& algorithm_names();

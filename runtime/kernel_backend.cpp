@@ -6,18 +6,33 @@
 
 namespace dcnjit::detail {
 
+namespace {
+algo::RunOptions run_options(const EngineOptions& options) {
+  algo::RunOptions run;
+  run.allow_tf32 = options.allow_tf32;
+  run.deterministic = options.deterministic;
+  return run;
+}
+}  // namespace
+
 KernelBackend::KernelBackend(const EngineOptions& options, std::unique_ptr<KernelDevice> device)
-    : restriction_(options.algorithm), allow_tf32_(options.allow_tf32), device_(std::move(device)), registered_(algo::make_algorithms(device_->traits())) {
+    : restriction_(options.algorithm),
+      run_options_(run_options(options)),
+      device_(std::move(device)),
+      registered_(algo::make_algorithms(device_->traits(), run_options_)) {
   std::vector<std::string> names;
   for (const auto& a : registered_) names.push_back(a->name());
   offered_ = offered_algorithms(names, options, device_->traits().backend);
-  context_ = std::make_unique<algo::LaunchContext>(*device_, algo::RunOptions{options.allow_tf32});
+  context_ = std::make_unique<algo::LaunchContext>(*device_, run_options_);
 }
 
 KernelBackend::~KernelBackend() = default;
 
 std::string KernelBackend::options_suffix() const {
-  return (restriction_.empty() ? std::string() : ":algorithm=" + restriction_) + (allow_tf32_ ? ":tf32" : "");
+  std::string suffix = restriction_.empty() ? std::string() : fmt::format(":algorithm={}", restriction_);
+  if (run_options_.allow_tf32) suffix += ":tf32";
+  if (run_options_.deterministic) suffix += ":deterministic";
+  return suffix;
 }
 
 const algo::Algorithm& KernelBackend::algorithm(std::string_view name) const {

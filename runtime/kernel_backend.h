@@ -45,13 +45,14 @@ class KernelBackend : public BackendImpl {
   std::mutex& pass_mutex() const { return mutex_; }
   // What the engine's options add to the environment key: ":algorithm=<name>" when
   // EngineOptions::algorithm restricts the backend (winners tuned among one algorithm are not served to
-  // an unrestricted engine), ":tf32" when TF32 GEMMs are allowed (other numerics, other winners).
+  // an unrestricted engine), ":tf32" when TF32 GEMMs are allowed (other numerics, other winners),
+  // ":deterministic" in deterministic mode (another config space).
   std::string options_suffix() const;
 
  private:
   mutable std::mutex mutex_;  // one pass at a time: the device and the context are not thread-safe
   std::string restriction_;
-  bool allow_tf32_ = false;
+  algo::RunOptions run_options_;
   std::unique_ptr<KernelDevice> device_;
   std::vector<std::unique_ptr<algo::Algorithm>> registered_;
   std::vector<std::string> offered_;

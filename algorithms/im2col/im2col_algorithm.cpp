@@ -13,8 +13,8 @@ namespace {
 
 class Im2colAlgorithm final : public Algorithm {
  public:
-  explicit Im2colAlgorithm(const detail::DeviceTraits& traits)
-      : traits_(traits), knobs_(im2col::make_im2col_knobs(traits)) {}
+  Im2colAlgorithm(const detail::DeviceTraits& traits, const RunOptions& options)
+      : traits_(traits), options_(options), knobs_(im2col::make_im2col_knobs(traits)) {}
 
   const std::string& name() const override { return name_; }
   const KnobTable& knobs() const override { return knobs_; }
@@ -54,13 +54,14 @@ class Im2colAlgorithm final : public Algorithm {
  private:
   const std::string name_ = "im2col";
   detail::DeviceTraits traits_;
+  RunOptions options_;
   KnobTable knobs_;
 };
 
 }  // namespace
 
-std::unique_ptr<Algorithm> make_im2col_algorithm(const detail::DeviceTraits& traits) {
-  return std::make_unique<Im2colAlgorithm>(traits);
+std::unique_ptr<Algorithm> make_im2col_algorithm(const detail::DeviceTraits& traits, const RunOptions& options) {
+  return std::make_unique<Im2colAlgorithm>(traits, options);
 }
 
 }  // namespace dcnjit::algo

@@ -10,6 +10,6 @@
 
 namespace dcnjit::algo {
 
-std::unique_ptr<Algorithm> make_im2col_algorithm(const detail::DeviceTraits& traits);
+std::unique_ptr<Algorithm> make_im2col_algorithm(const detail::DeviceTraits& traits, const RunOptions& options = {});
 
 }  // namespace dcnjit::algo

@@ -25,6 +25,10 @@ struct EngineOptions {
   // f32 GEMMs may round their operands to TF32 on tensor cores (cuda; faster, ~1e-3 relative error), like
   // PyTorch's torch.backends.cuda.matmul.allow_tf32. Off: f32 stays exact to f32 rounding.
   bool allow_tf32 = false;
+  // Bit-identical results from run to run (and, on sim, under every thread order): no floating-point
+  // atomics whose order can vary; the algorithms use fixed-order reductions instead, at some cost
+  // (docs/perf.md). Like torch.use_deterministic_algorithms. The cpu backend is deterministic always.
+  bool deterministic = false;
 };
 
 }  // namespace dcnjit

@@ -18,15 +18,17 @@ import importlib as _importlib
 
 from ._dcnjit import (CacheError, CompileError, DeviceLostError, Engine, Error, InternalError, InvalidArgumentError,
                       IoError, LaunchError, NoDeviceError, Plan, Problem, UnsupportedError, tensor_info)
-from ._engines import clear_engines, get_engine, set_allow_tf32, set_cache_path, set_threads, set_tuning, settings
+from ._engines import (clear_engines, get_engine, set_allow_tf32, set_cache_path, set_deterministic, set_threads,
+                       set_tuning, settings)
 from ._functional import deform_conv2d, problem_for
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CacheError", "CompileError", "DeviceLostError", "Engine", "Error", "InternalError", "InvalidArgumentError", "IoError",
-    "LaunchError", "NoDeviceError", "Plan", "Problem", "UnsupportedError", "clear_engines", "deform_conv2d",
-    "get_engine", "problem_for", "set_allow_tf32", "set_cache_path", "set_threads", "set_tuning", "settings", "tensor_info",
+    "CacheError", "CompileError", "DeviceLostError", "Engine", "Error", "InternalError", "InvalidArgumentError",
+    "IoError", "LaunchError", "NoDeviceError", "Plan", "Problem", "UnsupportedError", "clear_engines",
+    "deform_conv2d", "get_engine", "problem_for", "set_allow_tf32", "set_cache_path", "set_deterministic",
+    "set_threads", "set_tuning", "settings", "tensor_info",
 ]
 
 

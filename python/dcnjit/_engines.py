@@ -15,7 +15,8 @@ from ._dcnjit import Engine, InvalidArgumentError
 _TUNING_POLICIES = ("off", "on_first_use", "cache_only")
 
 _lock = threading.RLock()
-_settings = {"tuning": "off", "tune_budget_s": 20.0, "cache_path": None, "threads": 0, "allow_tf32": False}
+_settings = {"tuning": "off", "tune_budget_s": 20.0, "cache_path": None, "threads": 0, "allow_tf32": False,
+             "deterministic": False}
 _engines = {}
 _plans = weakref.WeakKeyDictionary()  # Engine -> {problem text: Plan}
 
@@ -59,23 +60,33 @@ def set_allow_tf32(allow):
         _settings["allow_tf32"] = allow
 
 
+def set_deterministic(deterministic):
+    """Whether cached engines give bit-identical results from run to run (no floating-point atomics), like
+    torch.use_deterministic_algorithms. Default False. dcnjit.torch follows torch's own switch instead."""
+    if not isinstance(deterministic, bool):
+        raise InvalidArgumentError(f"deterministic: expected a bool, got {deterministic!r}")
+    with _lock:
+        _settings["deterministic"] = deterministic
+
+
 def settings():
     """The settings new cached engines are made with (a copy)."""
     with _lock:
         return dict(_settings)
 
 
-def get_engine(backend="cpu", device=0, algorithm=None, allow_tf32=None):
+def get_engine(backend="cpu", device=0, algorithm=None, allow_tf32=None, deterministic=None):
     """The cached Engine for a backend ("cpu", "sim" or "cuda"), CUDA device ordinal and algorithm (None: any)
-    under the current settings; allow_tf32 None: the setting (set_allow_tf32)."""
+    under the current settings; allow_tf32 and deterministic None: the settings."""
     with _lock:
         tf32 = _settings["allow_tf32"] if allow_tf32 is None else bool(allow_tf32)
-        key = (backend, device, algorithm, tf32, tuple(sorted(_settings.items())))
+        fixed = _settings["deterministic"] if deterministic is None else bool(deterministic)
+        key = (backend, device, algorithm, tf32, fixed, tuple(sorted(_settings.items())))
         engine = _engines.get(key)
         if engine is None:
             engine = Engine(backend, threads=_settings["threads"], cache_path=_settings["cache_path"],
                             tuning=_settings["tuning"], tune_budget_s=_settings["tune_budget_s"], device=device,
-                            algorithm=algorithm, allow_tf32=tf32)
+                            algorithm=algorithm, allow_tf32=tf32, deterministic=fixed)
             _engines[key] = engine
         return engine
 

@@ -50,9 +50,9 @@ def placement(array):
     return tuple(array.__dlpack_device__())
 
 
-def resolve_engine(engine, backend, algorithm, device, allow_tf32=None):
-    """The engine a call runs on: the caller's, else the cached one for the tensors' device (allow_tf32 None:
-    the setting)."""
+def resolve_engine(engine, backend, algorithm, device, allow_tf32=None, deterministic=None):
+    """The engine a call runs on: the caller's, else the cached one for the tensors' device (allow_tf32 and
+    deterministic None: the settings)."""
     if engine is not None:
         if backend is not None or algorithm is not None:
             raise InvalidArgumentError("engine: pass either an engine or backend/algorithm, not both")
@@ -60,7 +60,8 @@ def resolve_engine(engine, backend, algorithm, device, allow_tf32=None):
     device_type, device_id = device
     if backend is None:
         backend = "cuda" if device_type == _DLPACK_CUDA else "cpu"
-    return _engines.get_engine(backend, device_id if device_type == _DLPACK_CUDA else 0, algorithm, allow_tf32)
+    return _engines.get_engine(backend, device_id if device_type == _DLPACK_CUDA else 0, algorithm, allow_tf32,
+                               deterministic)
 
 
 def current_stream(array):

@@ -86,9 +86,11 @@ def deform_conv2d(input, offset, weight, bias=None, stride=1, padding=0, dilatio
     for name, tensor in (("input", input), ("offset", offset), ("weight", weight), ("bias", bias), ("mask", mask)):
         if tensor is not None and not isinstance(tensor, torch.Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(tensor).__name__}")
-    # TF32 as torch decides it for matmuls (torchvision's deform_conv2d runs its GEMMs as torch matmuls).
+    # TF32 as torch decides it for matmuls (torchvision's deform_conv2d runs its GEMMs as torch matmuls), and
+    # determinism as torch.use_deterministic_algorithms asks.
     engine = functional.resolve_engine(engine, backend, algorithm, functional.placement(input),
-                                       allow_tf32=torch.backends.cuda.matmul.allow_tf32)
+                                       allow_tf32=torch.backends.cuda.matmul.allow_tf32,
+                                       deterministic=torch.are_deterministic_algorithms_enabled())
     return _DeformConv2dFunction.apply(input, offset, weight, bias, mask, functional.pair("stride", stride),
                                        functional.pair("padding", padding), functional.pair("dilation", dilation),
                                        boundary, engine)

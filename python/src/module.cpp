@@ -214,7 +214,7 @@ void bind_engine(nb::module_& m) {
           "__init__",
           [](Engine* self, const std::string& backend, int threads, const std::optional<std::string>& cache_path,
              const std::string& tuning, double tune_budget_s, int device, const std::optional<std::string>& algorithm,
-             bool allow_tf32) {
+             bool allow_tf32, bool deterministic) {
             EngineOptions options;
             options.backend = parse_backend(backend);
             options.threads = threads;
@@ -224,10 +224,12 @@ void bind_engine(nb::module_& m) {
             options.device = device;
             options.algorithm = algorithm.value_or("");
             options.allow_tf32 = allow_tf32;
+            options.deterministic = deterministic;
             new (self) Engine(std::move(options));
           },
           "backend"_a = "cpu", nb::kw_only(), "threads"_a = 0, "cache_path"_a = nb::none(), "tuning"_a = "off",
-          "tune_budget_s"_a = 20.0, "device"_a = 0, "algorithm"_a = nb::none(), "allow_tf32"_a = false)
+          "tune_budget_s"_a = 20.0, "device"_a = 0, "algorithm"_a = nb::none(), "allow_tf32"_a = false,
+          "deterministic"_a = false)
       .def_prop_ro("backend", [](const Engine& e) { return std::string(to_string(e.options().backend)); })
       .def_prop_ro("threads", [](const Engine& e) { return e.options().threads; })
       .def_prop_ro("cache_path", [](const Engine& e) { return e.options().cache_path; })
@@ -236,6 +238,7 @@ void bind_engine(nb::module_& m) {
       .def_prop_ro("device", [](const Engine& e) { return e.options().device; })
       .def_prop_ro("algorithm", [](const Engine& e) { return e.options().algorithm; })
       .def_prop_ro("allow_tf32", [](const Engine& e) { return e.options().allow_tf32; })
+      .def_prop_ro("deterministic", [](const Engine& e) { return e.options().deterministic; })
       .def(
           "plan",
           [](Engine& e, const Problem& problem, const std::optional<std::string>& config,

@@ -30,3 +30,4 @@ def default_settings():
     dcnjit.set_cache_path(saved["cache_path"])
     dcnjit.set_threads(saved["threads"])
     dcnjit.set_allow_tf32(saved["allow_tf32"])
+    dcnjit.set_deterministic(saved["deterministic"])

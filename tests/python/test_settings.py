@@ -19,7 +19,8 @@ def test_engines_are_cached_per_backend_and_settings(tmp_path):
     assert tuned is not cpu
     assert (tuned.tuning, tuned.cache_path, tuned.threads) == ("cache_only", str(tmp_path / "tuning.sqlite"), 1)
     assert dcnjit.settings() == {"tuning": "cache_only", "tune_budget_s": 20.0,
-                                 "cache_path": str(tmp_path / "tuning.sqlite"), "threads": 1, "allow_tf32": False}
+                                 "cache_path": str(tmp_path / "tuning.sqlite"), "threads": 1, "allow_tf32": False,
+                                 "deterministic": False}
     dcnjit.set_tuning("on_first_use", budget_s=0.5)
     assert dcnjit.get_engine("cpu").tune_budget_s == 0.5
 

@@ -34,6 +34,7 @@ void write_result(JsonWriter& json, const BenchResult& r, const EngineOptions& o
       .key("backend").value(to_string(options.backend))
       .key("threads").value(options.threads)
       .key("allow_tf32").value(options.allow_tf32)
+      .key("deterministic").value(options.deterministic)
       .key("config").value(r.config.to_string())
       .key("backward_config").value(r.backward_config.to_string())
       .key("warmup").value(timing.warmup)
@@ -106,7 +107,7 @@ int run(std::vector<std::string>& argv) {
 const std::string kUsage = std::string(
     "usage: dcnjit bench (--in DIR | --preset NAME | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
     "                    [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32] [--threads N]\n"
-    "                    [--config \"k=v ...\"] [--pass forward|backward|both] [--repeats K] [--warmup W] [--json]\n"
+    "                    [--deterministic] [--config \"k=v ...\"] [--pass forward|backward|both] [--repeats K] [--warmup W] [--json]\n"
     "\n"
     "Times forward and backward: W untimed warm-up runs, then the median of K timed runs, each synchronized.\n"
     "The configs are the ones a user's Engine would run (Plan::config() forward, Plan::backward_config()\n"
@@ -120,7 +121,7 @@ const std::string kUsage = std::string(
     "  --problem TEXT     one problem in Problem::to_string() syntax\n"
     "  --backend B        cpu (default), cuda or sim\n"
     "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n") +
-    kAllowTf32Usage +
+    kAllowTf32Usage + kDeterministicUsage +
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      run this config instead of the tuned one, e.g. \"im2col step=1 tile=512\" (knobs\n"
     "                     left out take their defaults)\n"

@@ -55,6 +55,8 @@ std::string take_algorithm(Args& args) {
 
 bool take_allow_tf32(Args& args) { return args.take_flag("allow-tf32"); }
 
+bool take_deterministic(Args& args) { return args.take_flag("deterministic"); }
+
 Backend take_backend(Args& args) {
   auto backend = args.take("backend");
   return backend ? parse_flag(*backend, parse_backend) : Backend::cpu;

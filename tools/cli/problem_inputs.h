@@ -32,6 +32,11 @@ bool take_allow_tf32(Args& args);
 inline constexpr const char* kAllowTf32Usage =
     "  --allow-tf32       f32 GEMMs may use TF32 tensor cores (cuda; ~1e-3 relative error; default exact f32)\n";
 
+// Takes --deterministic: bit-identical results run to run (EngineOptions::deterministic).
+bool take_deterministic(Args& args);
+inline constexpr const char* kDeterministicUsage =
+    "  --deterministic    no floating-point atomics: bit-identical results from run to run (some cost)\n";
+
 // Reads the arrays in `dir` with the parameters of `flags` (from take_problem_flags).
 io::ProblemArrays load_problem_inputs(const std::string& dir, const Problem& flags, io::GradYFile grad_y);
 

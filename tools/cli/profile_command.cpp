@@ -95,7 +95,7 @@ const std::string kUsage = std::string(
     "usage: dcnjit profile (--backward | --forward)\n"
     "                      (--in DIR | --preset NAME [--index I] | --problem \"N1 C256 H50 W76 Co256 k3 p1 mask\")\n"
     "                      [problem flags] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32] [--threads N]\n"
-    "                      [--config \"k=v ...\"] [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv]\n"
+    "                      [--deterministic] [--config \"k=v ...\"] [--repeats K] [--warmup W] [--no-alternatives] [--json | --csv]\n"
     "                      [--svg FILE]\n"
     "                      [--gpu NAME] [--no-counters | --count-alternatives]\n"
     "\n"
@@ -116,7 +116,7 @@ const std::string kUsage = std::string(
     "  --index I          which problem of the preset (default 0)\n"
     "  --backend B        cpu (default), cuda or sim\n"
     "  --algorithm NAME   only this algorithm's configs (im2col, fused; the cpu backend has im2col only)\n") +
-    kAllowTf32Usage +
+    kAllowTf32Usage + kDeterministicUsage +
     "  --threads N        CPU threads (default 0 = all cores)\n"
     "  --config TEXT      profile this config instead of the tuned one\n"
     "  --repeats K        timed runs per config (default 5)\n"

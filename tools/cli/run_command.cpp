@@ -32,6 +32,7 @@ int run(std::vector<std::string>& argv) {
   options.backend = take_backend(args);
   options.algorithm = take_algorithm(args);
   options.allow_tf32 = take_allow_tf32(args);
+  options.deterministic = take_deterministic(args);
   if (auto threads = args.take_int("threads", 0, 4096)) options.threads = int(*threads);
   const Problem flags = take_problem_flags(args);
   args.finish();
@@ -62,7 +63,7 @@ int run(std::vector<std::string>& argv) {
 
 const std::string kUsage = std::string(
     "usage: dcnjit run --in DIR --out DIR [--backward] [--backend cpu|cuda|sim] [--algorithm NAME] [--allow-tf32]\n"
-    "                  [--threads N]\n"
+    "                  [--deterministic] [--threads N]\n"
     "                  [--stride S[,S]] [--pad P[,P]] [--dilation D[,D]] [--groups G] [--boundary v1|v2]\n"
     "                  [--dtype f32|f16|bf16|f64] [--layout nchw|nhwc]\n"
     "\n"
@@ -77,7 +78,7 @@ const std::string kUsage = std::string(
     "grad_mask.npy / grad_bias.npy when there is a mask / bias.\n"
     "\n"
     "  --backward         also compute every gradient\n"
-    "  --backend B        cpu (default), cuda or sim\n") + kAlgorithmUsage + kAllowTf32Usage +
+    "  --backend B        cpu (default), cuda or sim\n") + kAlgorithmUsage + kAllowTf32Usage + kDeterministicUsage +
     "  --threads N        CPU threads (default 0 = all cores)\n" + kProblemFlagsUsage + "\n"
     "\nExit status: 0 on success, 1 on a failure (the message names the file or parameter), 2 on a usage error.";
 

@@ -9,6 +9,7 @@ TimingFlags take_timing_flags(Args& args) {
   flags.options.backend = take_backend(args);
   flags.options.algorithm = take_algorithm(args);
   flags.options.allow_tf32 = take_allow_tf32(args);
+  flags.options.deterministic = take_deterministic(args);
   flags.options.tuning = TuningPolicy::cache_only;
   if (auto threads = args.take_int("threads", 0, 4096)) flags.options.threads = int(*threads);
   flags.config_text = args.take("config");

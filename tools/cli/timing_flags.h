@@ -17,7 +17,7 @@ struct TimingFlags {
   profile::TimingOptions timing;           // --warmup, --repeats
 };
 
-// Takes --backend, --algorithm, --allow-tf32, --threads, --config, --repeats and --warmup.
+// Takes --backend, --algorithm, --allow-tf32, --deterministic, --threads, --config, --repeats and --warmup.
 TimingFlags take_timing_flags(Args& args);
 
 }  // namespace dcnjit::cli

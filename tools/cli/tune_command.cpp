@@ -38,6 +38,7 @@ Times the candidate configs of every problem and pass, and stores the fastest in
                        compared per problem and pass (the winner's config names its algorithm)
   --allow-tf32         f32 GEMMs may use TF32 tensor cores (cuda; ~1e-3 relative error); tuned and stored
                        apart from exact-f32 results (the environment key ends in ":tf32")
+  --deterministic      tune the configs of deterministic mode (stored apart: ":deterministic")
   --layout nchw|nhwc   tune the problems in this memory layout (default: as the problems say; nchw)
   --pass P             which calls to time (default forward):
                          forward    the forward call (y)
@@ -129,6 +130,7 @@ int run_tune(std::vector<std::string>& raw) {
   options.backend = take_backend(args);
   options.algorithm = take_algorithm(args);
   options.allow_tf32 = take_allow_tf32(args);
+  options.deterministic = take_deterministic(args);
   const std::optional<std::string> layout_text = args.take("layout");
   const std::vector<tuner::Pass> passes = tuner::parse_pass_selection(args.take_or("pass", "forward"));
   options.threads = int(args.take_int("threads", 0, 4096).value_or(0));
