@@ -11,7 +11,8 @@ packages=(
   libssl-dev            # libcrypto: sha256 of binary-cache keys
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev      # Google Benchmark suite
-  libopenblas-dev       # CPU GEMM
+  libopenblas-dev       # CPU GEMMs in f64 (and the sim backend's)
+  libdnnl-dev           # oneDNN: the CPU backend's f32 and bf16 GEMMs (2x OpenBLAS on the r50 layers; docs/perf.md)
   libboost-context-dev  # sim backend fibers
   libxml2-utils         # xmllint: the profile SVG test checks well-formedness
   # The Python package and its tests (python/, tests/python, examples/scaled_digits): Debian's CPU-only

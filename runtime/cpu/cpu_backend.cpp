@@ -1,6 +1,16 @@
-// The cpu backend: adapts Plan's TensorRefs and Config to the core in dcn_cpu.h (f32; f16/bf16 tensors are
-// staged through f32 copies; f64 runs the double instantiation), owns the thread pool, and keeps a column
-// workspace between calls. Its one algorithm, "im2col", has the knob table of cpu_knobs.h.
+// The cpu backend: adapts Plan's TensorRefs and Config to the core in dcn_cpu.h, owns the thread pool,
+// and keeps a workspace between calls. Its one algorithm, "im2col", has the knob table of cpu_knobs.h.
+//
+// Precision per dtype (runtime/cpu/README.md):
+//   f32   computed in f32, the caller's memory used as it is;
+//   f64   computed in f64 (OpenBLAS dgemm);
+//   bf16  natively where the CPU multiplies bf16 (AVX512-BF16) and gemm=onednn: x, y, grad_y and grad_x
+//         are read and written in place, columns and GEMM inputs are bf16, sums f32; offset, mask,
+//         weight and bias (and their gradients) are small and staged through f32 copies. Otherwise
+//         every bf16 tensor is staged through f32 copies and the pass runs in f32;
+//   f16   staged through f32 copies (F16C conversions) and computed in f32.
+// Both layouts run without a copy of the caller's tensors beyond these: NHWC activations are read and
+// written where they are.
 //
 // Concurrency: an Engine shares one backend among all its plans, so each pass takes a mutex; passes from
 // several threads are serialized (each one already uses all the configured threads).
@@ -17,11 +27,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/host_memory.h"
 #include "runtime/backend.h"
 #include "runtime/cpu/cpu_knobs.h"
 #include "runtime/cpu/dcn_cpu.h"
 #include "runtime/cpu/float_staging.h"
-#include "core/host_memory.h"
 
 namespace dcnjit::detail {
 namespace {
@@ -71,17 +81,23 @@ class CpuBackend final : public BackendImpl {
 
   std::string cannot_implement(std::string_view algorithm, const Problem& problem) const override {
     knobs(algorithm);
-    if (problem.layout == Layout::nhwc) return "the cpu backend runs NCHW tensors only";
     return {};
   }
 
   std::size_t workspace_size(const Problem& problem, const Config& config) const override {
-    // One workspace serves either direction: forward (columns, channels-last x, permuted weights) or
-    // backward (columns, dcol, coordinate partials), whichever is larger for this problem.
+    // One workspace serves either direction, whichever needs more for this problem.
     const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
-    const std::size_t element = problem.dtype == DType::f64 ? sizeof(double) : sizeof(float);
-    return std::max(cpu::forward_workspace_bytes(problem, cpu_config, element),
-                    cpu::backward_workspace_bytes(problem, cpu_config, element));
+    auto bytes = [&](auto precision) {
+      using Prec = decltype(precision);
+      return std::max(cpu::forward_workspace_bytes<Prec>(problem, cpu_config, threads_),
+                      cpu::backward_workspace_bytes<Prec>(problem, cpu_config, threads_));
+    };
+    switch (path_of(problem, cpu_config)) {
+      case Path::f64: return bytes(cpu::F64{});
+      case Path::bf16: return bytes(cpu::Bf16Native{});
+      case Path::f32: break;
+    }
+    return bytes(cpu::F32{});
   }
 
   void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override {
@@ -105,7 +121,8 @@ class CpuBackend final : public BackendImpl {
   std::string environment() const override { return fmt::format("cpu:{}:threads={}", model_, threads_); }
 
  private:
-  // The workspace reports its own size (dcn_cpu.cpp); what is left are the f32 copies of f16/bf16 tensors.
+  // The workspace and the packed weights report their own sizes (dcn_cpu.cpp, blas_gemm.cpp); what is left
+  // are the f32 copies of f16/bf16 tensors.
   static Error out_of_memory(const Problem& problem) {
     const double pixels = double(problem.Ho()) * problem.Wo();
     const double tensors = double(problem.N) * problem.C * problem.H * problem.W +
@@ -119,92 +136,143 @@ class CpuBackend final : public BackendImpl {
                              detail::byte_count_text(std::size_t(tensors * sizeof(float)))));
   }
 
+  enum class Path { f32, f64, bf16 };
+
+  // Which precision runs the problem (the class comment above).
+  static Path path_of(const Problem& problem, const cpu::CpuConfig& config) {
+    if (problem.dtype == DType::f64) return Path::f64;
+    if (problem.dtype == DType::bf16 && config.gemm == cpu::GemmLibrary::onednn && cpu::cpu_has_native_bf16())
+      return Path::bf16;
+    return Path::f32;
+  }
+
+  template <typename T>
+  static const T* in(const TensorRef& t) {
+    return static_cast<const T*>(t.data);
+  }
+  template <typename T>
+  static T* out(const TensorRef& t) {
+    return static_cast<T*>(t.data);
+  }
+
+  cpu::CpuContext context() { return cpu::CpuContext{pool_, phase_sink(), &packed_}; }
+
   void run_forward(const Problem& problem, const Config& config, const ForwardArgs& args) {
-    const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
-    if (problem.dtype == DType::f64) return run_forward_f64(problem, cpu_config, args);
+    const cpu::CpuConfig c = cpu::cpu_config_of(config);
+    const Path path = path_of(problem, c);
+    if (path == Path::f64) {
+      cpu::ForwardTensors<cpu::F64> t;
+      t.x = in<double>(args.x);
+      t.offset = in<double>(args.offset);
+      t.mask = problem.mask ? in<double>(args.mask) : nullptr;
+      t.weight = in<double>(args.weight);
+      t.bias = in<double>(args.bias);
+      t.y = out<double>(args.y);
+      cpu::dcn_forward<cpu::F64>(problem, c, t, context(), workspace_for<cpu::F64>(problem, c, args.workspace,
+                                                                                    args.workspace_bytes, true));
+      return;
+    }
     std::vector<float> x, offset, mask, weight, bias, y;
-    cpu::ForwardTensors<float> t;
+    if (path == Path::bf16) {
+      cpu::ForwardTensors<cpu::Bf16Native> t;
+      t.x = in<cpu::Bf16>(args.x);
+      t.offset = cpu::input_as_f32(args.offset, offset);
+      t.mask = problem.mask ? cpu::input_as_f32(args.mask, mask) : nullptr;
+      t.weight = cpu::input_as_f32(args.weight, weight);
+      t.bias = cpu::input_as_f32(args.bias, bias);
+      t.y = out<cpu::Bf16>(args.y);
+      cpu::dcn_forward<cpu::Bf16Native>(
+          problem, c, t, context(),
+          workspace_for<cpu::Bf16Native>(problem, c, args.workspace, args.workspace_bytes, true));
+      return;
+    }
+    cpu::ForwardTensors<cpu::F32> t;
     t.x = cpu::input_as_f32(args.x, x);
     t.offset = cpu::input_as_f32(args.offset, offset);
     t.mask = problem.mask ? cpu::input_as_f32(args.mask, mask) : nullptr;
     t.weight = cpu::input_as_f32(args.weight, weight);
     t.bias = cpu::input_as_f32(args.bias, bias);
     t.y = cpu::output_as_f32(args.y, y);
-    void* workspace = workspace_for(cpu::forward_workspace_bytes(problem, cpu_config, sizeof(float)), args.workspace,
-                                    args.workspace_bytes);
-    cpu::dcn_forward<float>(problem, cpu_config, t, cpu::CpuContext{pool_, phase_sink()}, workspace);
+    cpu::dcn_forward<cpu::F32>(problem, c, t, context(),
+                               workspace_for<cpu::F32>(problem, c, args.workspace, args.workspace_bytes, true));
     cpu::store_output(args.y, y);
   }
 
   void run_backward(const Problem& problem, const Config& config, const BackwardArgs& args) {
-    const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
-    if (problem.dtype == DType::f64) return run_backward_f64(problem, cpu_config, args);
+    const cpu::CpuConfig c = cpu::cpu_config_of(config);
+    const Path path = path_of(problem, c);
+    if (path == Path::f64) {
+      cpu::BackwardTensors<cpu::F64> t;
+      t.x = in<double>(args.x);
+      t.offset = in<double>(args.offset);
+      t.mask = problem.mask ? in<double>(args.mask) : nullptr;
+      t.weight = in<double>(args.weight);
+      t.grad_y = in<double>(args.grad_y);
+      t.grad_x = out<double>(args.grad_x);
+      t.grad_offset = out<double>(args.grad_offset);
+      t.grad_mask = problem.mask ? out<double>(args.grad_mask) : nullptr;
+      t.grad_weight = out<double>(args.grad_weight);
+      t.grad_bias = out<double>(args.grad_bias);
+      cpu::dcn_backward<cpu::F64>(problem, c, t, context(),
+                                  workspace_for<cpu::F64>(problem, c, args.workspace, args.workspace_bytes, false));
+      return;
+    }
     std::vector<float> x, offset, mask, weight, grad_y, grad_x, grad_offset, grad_mask, grad_weight, grad_bias;
-    cpu::BackwardTensors<float> t;
-    t.x = cpu::input_as_f32(args.x, x);
-    t.offset = cpu::input_as_f32(args.offset, offset);
-    t.mask = problem.mask ? cpu::input_as_f32(args.mask, mask) : nullptr;
-    t.weight = cpu::input_as_f32(args.weight, weight);
-    t.grad_y = cpu::input_as_f32(args.grad_y, grad_y);
-    t.grad_x = cpu::output_as_f32(args.grad_x, grad_x);
-    t.grad_offset = cpu::output_as_f32(args.grad_offset, grad_offset);
-    t.grad_mask = problem.mask ? cpu::output_as_f32(args.grad_mask, grad_mask) : nullptr;
-    t.grad_weight = cpu::output_as_f32(args.grad_weight, grad_weight);
-    t.grad_bias = cpu::output_as_f32(args.grad_bias, grad_bias);
-    void* workspace = workspace_for(cpu::backward_workspace_bytes(problem, cpu_config, sizeof(float)), args.workspace,
-                                    args.workspace_bytes);
-    cpu::dcn_backward<float>(problem, cpu_config, t, cpu::CpuContext{pool_, phase_sink()}, workspace);
+    // The small tensors (offset, mask, weight and their gradients) are f32 in both remaining paths.
+    auto run = [&](auto tensors) {
+      using Prec = typename decltype(tensors)::Precision;
+      auto& t = tensors.t;
+      t.offset = cpu::input_as_f32(args.offset, offset);
+      t.mask = problem.mask ? cpu::input_as_f32(args.mask, mask) : nullptr;
+      t.weight = cpu::input_as_f32(args.weight, weight);
+      t.grad_offset = cpu::output_as_f32(args.grad_offset, grad_offset);
+      t.grad_mask = problem.mask ? cpu::output_as_f32(args.grad_mask, grad_mask) : nullptr;
+      t.grad_weight = cpu::output_as_f32(args.grad_weight, grad_weight);
+      t.grad_bias = cpu::output_as_f32(args.grad_bias, grad_bias);
+      cpu::dcn_backward<Prec>(problem, c, t, context(),
+                              workspace_for<Prec>(problem, c, args.workspace, args.workspace_bytes, false));
+      cpu::store_output(args.grad_offset, grad_offset);
+      if (problem.mask) cpu::store_output(args.grad_mask, grad_mask);
+      cpu::store_output(args.grad_weight, grad_weight);
+      cpu::store_output(args.grad_bias, grad_bias);
+    };
+    if (path == Path::bf16) {
+      Tensors<cpu::Bf16Native> tensors;
+      tensors.t.x = in<cpu::Bf16>(args.x);
+      tensors.t.grad_y = in<cpu::Bf16>(args.grad_y);
+      tensors.t.grad_x = out<cpu::Bf16>(args.grad_x);
+      run(tensors);
+      return;
+    }
+    Tensors<cpu::F32> tensors;
+    tensors.t.x = cpu::input_as_f32(args.x, x);
+    tensors.t.grad_y = cpu::input_as_f32(args.grad_y, grad_y);
+    tensors.t.grad_x = cpu::output_as_f32(args.grad_x, grad_x);
+    run(tensors);
     cpu::store_output(args.grad_x, grad_x);
-    cpu::store_output(args.grad_offset, grad_offset);
-    if (problem.mask) cpu::store_output(args.grad_mask, grad_mask);
-    cpu::store_output(args.grad_weight, grad_weight);
-    cpu::store_output(args.grad_bias, grad_bias);
   }
 
-  // f64: the caller's tensors are used as they are (the core is templated on double).
-  static const double* in64(const TensorRef& t) { return static_cast<const double*>(t.data); }
-  static double* out64(const TensorRef& t) { return static_cast<double*>(t.data); }
+  template <typename Prec>
+  struct Tensors {
+    using Precision = Prec;
+    cpu::BackwardTensors<Prec> t;
+  };
 
-  void run_forward_f64(const Problem& problem, const cpu::CpuConfig& cpu_config, const ForwardArgs& args) {
-    cpu::ForwardTensors<double> t;
-    t.x = in64(args.x);
-    t.offset = in64(args.offset);
-    t.mask = problem.mask ? in64(args.mask) : nullptr;
-    t.weight = in64(args.weight);
-    t.bias = in64(args.bias);
-    t.y = out64(args.y);
-    void* workspace = workspace_for(cpu::forward_workspace_bytes(problem, cpu_config, sizeof(double)),
-                                    args.workspace, args.workspace_bytes);
-    cpu::dcn_forward<double>(problem, cpu_config, t, cpu::CpuContext{pool_, phase_sink()}, workspace);
-  }
-
-  void run_backward_f64(const Problem& problem, const cpu::CpuConfig& cpu_config, const BackwardArgs& args) {
-    cpu::BackwardTensors<double> t;
-    t.x = in64(args.x);
-    t.offset = in64(args.offset);
-    t.mask = problem.mask ? in64(args.mask) : nullptr;
-    t.weight = in64(args.weight);
-    t.grad_y = in64(args.grad_y);
-    t.grad_x = out64(args.grad_x);
-    t.grad_offset = out64(args.grad_offset);
-    t.grad_mask = problem.mask ? out64(args.grad_mask) : nullptr;
-    t.grad_weight = out64(args.grad_weight);
-    t.grad_bias = out64(args.grad_bias);
-    void* workspace = workspace_for(cpu::backward_workspace_bytes(problem, cpu_config, sizeof(double)),
-                                    args.workspace, args.workspace_bytes);
-    cpu::dcn_backward<double>(problem, cpu_config, t, cpu::CpuContext{pool_, phase_sink()}, workspace);
-  }
-
-  // The caller's workspace when it is large enough and float-aligned, else the backend's own buffer,
-  // grown on demand and kept for later calls.
-  void* workspace_for(std::size_t needed, void* caller, std::size_t caller_bytes) {
+  // The caller's workspace when it is large enough for the pass and aligned for double, else the
+  // backend's own buffer, grown on demand and kept for later calls.
+  template <typename Prec>
+  void* workspace_for(const Problem& problem, const cpu::CpuConfig& c, void* caller, std::size_t caller_bytes,
+                      bool forward) {
+    const std::size_t needed = forward ? cpu::forward_workspace_bytes<Prec>(problem, c, threads_)
+                                       : cpu::backward_workspace_bytes<Prec>(problem, c, threads_);
     if (caller && caller_bytes >= needed && reinterpret_cast<std::uintptr_t>(caller) % alignof(double) == 0)
       return caller;
     const std::size_t words = (needed + sizeof(double) - 1) / sizeof(double);
     if (kept_words_ < words) {
       kept_.reset();  // release the old buffer before allocating the larger one
       kept_words_ = 0;
-      kept_.reset(new double[std::max<std::size_t>(words, 1)]);
+      detail::allocate_host("cpu workspace", std::max<std::size_t>(words, 1) * sizeof(double),
+                            [&] { kept_.reset(new double[std::max<std::size_t>(words, 1)]); });
       kept_words_ = words;
     }
     return kept_.get();
@@ -215,6 +283,7 @@ class CpuBackend final : public BackendImpl {
   cpu::ThreadPool pool_;
   const std::string model_;
   const std::vector<std::string> algorithms_;  // {"im2col"}: EngineOptions::algorithm may only name it
+  cpu::PackedStore packed_;         // the packed weights of the last pass, reused by the next
   std::unique_ptr<double[]> kept_;  // double: aligned for either element type
   std::size_t kept_words_ = 0;
 };

@@ -10,37 +10,32 @@ namespace dcnjit::cpu {
 
 namespace {
 
-// The default keeps the column buffer of one chunk and tile under this size, so the GEMM reads the
-// columns the sampling pass just wrote from the last-level cache, not from DRAM (on the r50 layer, 35 MB
-// of columns against a 32 MB L3: forward 57.7 -> 53 ms on one thread), while the GEMMs stay long (>= 1000
-// columns for these layers). A constant, not sysconf's L3 size: in a VM that reports the host's whole L3
-// (320 MB here) where one core reaches 32 MB.
-constexpr int64_t kColumnBudgetBytes = int64_t(16) << 20;
+// The default step: as many images per chunk as keep their columns under this size (at least 1, at most
+// N). Chunks bound the layout copies of x and grad_x and the backward's span buffers; more images per
+// chunk only give more parallel items, which small images need.
+constexpr double kChunkBudgetBytes = double(16 << 20);
 
-struct Heuristic {
-  int64_t step = 1;
-  int64_t tile = 0;
-};
+// The default tile: the most output pixels (a power of two, 32 to 1024) whose f32 columns stay within
+// this size, so a work item's columns are still in the core's L2 / the L3 when its GEMM reads them,
+// while the GEMM keeps enough rows for its kernels (docs/perf.md has the measurements).
+constexpr double kTileBudgetBytes = 1.5 * double(1 << 20);
 
-Heuristic heuristic(const Problem& problem) {
-  Heuristic h;
+int64_t default_step(const Problem& p) {
   // In double: the product can exceed int64 for absurd (but valid) problem sizes.
-  const double column_bytes_per_pixel = double(problem.C) * problem.taps() * sizeof(float);
-  const double pixels = double(problem.Ho()) * double(problem.Wo());
-  const double column_bytes_per_image = column_bytes_per_pixel * pixels;
-  const double budget = double(kColumnBudgetBytes);
-  if (column_bytes_per_image <= budget) {
-    const double images = std::floor(budget / column_bytes_per_image);
-    h.step = int64_t(std::clamp<double>(images, 1, double(std::min<int64_t>(problem.N, INT32_MAX))));
-  } else {
-    // One image alone is over budget: tile its pixels into equal tiles (no short last tile for a slow
-    // GEMM), each a multiple of 64 pixels.
-    const double most = std::max(64.0, std::floor(budget / column_bytes_per_pixel / 64) * 64);
-    const double tiles = std::ceil(pixels / most);
-    h.tile = int64_t(std::clamp<double>(std::ceil(pixels / tiles / 64) * 64, 64, INT32_MAX));
-  }
-  return h;
+  const double column_bytes_per_image = double(p.C) * p.taps() * sizeof(float) * double(p.Ho()) * double(p.Wo());
+  if (column_bytes_per_image > kChunkBudgetBytes) return 1;
+  const double images = std::floor(kChunkBudgetBytes / column_bytes_per_image);
+  return int64_t(std::clamp<double>(images, 1, double(std::min<int64_t>(p.N, INT32_MAX))));
 }
+
+int64_t default_tile(const Problem& p) {
+  const double column_bytes_per_pixel = double(p.C) * p.taps() * sizeof(float);
+  int64_t tile = 32;
+  while (tile < 1024 && double(tile) * 2 * column_bytes_per_pixel <= kTileBudgetBytes) tile *= 2;
+  return tile >= p.Ho() * p.Wo() ? 0 : tile;
+}
+
+enum GemmWord : int64_t { kOneDnn = 0, kOpenBlas = 1 };
 
 }  // namespace
 
@@ -48,30 +43,39 @@ const KnobTable& cpu_knobs() {
   static const KnobTable table(
       "im2col",
       {
-          {"step", "images per chunk (the column buffer holds this many images)", Affects::both, {},
+          {"step", "images per chunk (the layout copies of x and grad_x hold this many images)", Affects::both, {},
            [](const Problem& p) {
              std::vector<int64_t> steps;
              for (int64_t s = 1; s < p.N && s <= 256; s *= 2) steps.push_back(s);
              steps.push_back(std::min<int64_t>(p.N, 1 << 20));
              return steps;
            },
-           [](const Problem& p) { return heuristic(p).step; },
+           default_step,
            [](const Problem& p, int64_t v) -> std::string {
              if (v >= 1 && v <= p.N) return {};
              return fmt::format("expected 1 to N={}", p.N);
            }},
-          {"tile", "output pixels per im2col tile (0 = the whole image)", Affects::both, {},
+          {"tile", "output pixels per work item and GEMM call (0 = the whole image)", Affects::both, {},
            [](const Problem& p) {
              // The whole image, and cache-sized tiles smaller than it.
              std::vector<int64_t> tiles{0};
-             for (int64_t tile : {256, 1024, 4096})
+             for (int64_t tile : {64, 128, 256, 512, 1024})
                if (tile < p.Ho() * p.Wo()) tiles.push_back(tile);
              return tiles;
            },
-           [](const Problem& p) { return heuristic(p).tile; },
+           default_tile,
            [](const Problem&, int64_t v) -> std::string {
              if (v >= 0 && v <= INT32_MAX) return {};
              return "expected 0 (whole image) or a positive pixel count";
+           }},
+          // Not tuned: OpenBLAS runs these GEMMs at about half oneDNN's speed on every r50 shape (docs/perf.md),
+          // so a tuning trial could only pick it by timing noise. It stays selectable with --config.
+          {"gemm", "GEMM library: onednn (f32, bf16) or openblas (f32, f64)", Affects::both, {"onednn", "openblas"},
+           [](const Problem& p) { return std::vector<int64_t>{p.dtype == DType::f64 ? kOpenBlas : kOneDnn}; },
+           [](const Problem& p) -> int64_t { return p.dtype == DType::f64 ? kOpenBlas : kOneDnn; },
+           [](const Problem& p, int64_t v) -> std::string {
+             if (v == kOneDnn && p.dtype == DType::f64) return "oneDNN has no f64 GEMM (f64 runs on openblas)";
+             return {};
            }},
       });
   return table;
@@ -81,6 +85,7 @@ CpuConfig cpu_config_of(const Config& config) {
   CpuConfig c;
   c.im2col_step = cpu_knobs().value(config, "step");
   c.pixel_tile = cpu_knobs().value(config, "tile");
+  c.gemm = cpu_knobs().value(config, "gemm") == kOpenBlas ? GemmLibrary::openblas : GemmLibrary::onednn;
   return c;
 }
 

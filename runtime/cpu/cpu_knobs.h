@@ -1,8 +1,10 @@
-// The knob table of the cpu backend's algorithm ("im2col": sampling into columns, then BLAS GEMMs;
+// The knob table of the cpu backend's algorithm ("im2col": sampling into columns, then GEMMs;
 // runtime/cpu/README.md):
 //
-//   step   images per chunk: the column buffer holds `step` images (1 to N)
-//   tile   output pixels per im2col tile (0 = the whole image): smaller tiles keep the columns in cache
+//   step   images per chunk: the layout copies of x and grad_x hold `step` images (1 to N)
+//   tile   output pixels per work item and GEMM call (0 = the whole image): the forward samples a tile's
+//          columns into per-thread scratch and multiplies them while they are in cache
+//   gemm   the GEMM library: onednn (f32 and bf16) or openblas (f32 and f64)
 #pragma once
 
 #include "core/knob_table.h"

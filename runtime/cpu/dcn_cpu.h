@@ -1,85 +1,116 @@
-// The CPU implementation of deformable convolution (docs/semantics.md) on raw contiguous NCHW arrays,
-// templated on the scalar type: float (cblas_sgemm) is what the backend runs, double (cblas_dgemm) exists
-// so tests can run central finite differences. The BackendImpl adapter (cpu_backend.cpp) converts
-// TensorRefs and dtypes and calls these.
+// The CPU implementation of deformable convolution (docs/semantics.md) on raw arrays in NCHW or NHWC
+// (channels-last) memory, templated on a precision: F32 is what the backend runs for f32 (and for
+// f16/bf16 computed in f32), Bf16Native runs bf16 tensors with bf16 columns and GEMMs (AVX512-BF16,
+// f32 accumulation), F64 exists so tests can run central finite differences. The BackendImpl adapter
+// (cpu_backend.cpp) converts TensorRefs and dtypes and calls these.
 //
-// A pass walks the batch in chunks of `im2col_step` images and each image in tiles of `pixel_tile`
-// output pixels; per chunk and tile:
-//   forward:  im2col (sampling into pixel-major columns) -> y = W col (+ bias, applied by initializing y
-//             and accumulating on top)
-//   backward: [grad_bias] sum of grad_y
-//             [grad_x / grad_offset / grad_mask] dcol = W^T grad_y -> one fused pass over dcol: col2im
-//               scatter into grad_x, the coordinate gradients, and the column recompute if grad_weight
-//               is wanted
-//             [grad_weight] (im2col if no dcol pass ran) -> grad_weight += grad_y col^T
+// Work is split into items whose boundaries depend on the problem and the config, never on the thread
+// count, and every item writes its own part of the output: results are bitwise the same for any
+// number of threads.
+//
+//   forward:  items of `tile` output pixels of one image: sample the tile's columns into per-thread
+//             scratch (cache-sized), multiply them with the packed weights right away (y^T = cols W'^T),
+//             write y with the bias added.
+//   backward: per span of pixels (a cache budget, whole tiles): items (image, tile, channel block) do
+//             dcol = grad_y^T W' and one pass over it (coordinate partial sums, the column recompute
+//             for grad_weight, the scatter into grad_x when the item owns its channels); then items of
+//             three kinds run side by side: grad_W' += grad_y cols (per block and 128 output rows),
+//             the scatter into grad_x per slice of channels (when the first pass did not scatter), and
+//             the reduction of the coordinate partials.
 // Only what is requested is computed. Memory is bounded by the chunk, never by N.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "dcnjit/problem.h"
-#include "runtime/cpu/thread_pool.h"
 #include "core/phases.h"
+#include "dcnjit/problem.h"
+#include "runtime/cpu/bf16.h"
+#include "runtime/cpu/blas_gemm.h"
+#include "runtime/cpu/thread_pool.h"
 
 namespace dcnjit::cpu {
 
 struct CpuConfig {
   int64_t im2col_step = 1;  // images per chunk; values above N are clamped to N; must be >= 1
-  int64_t pixel_tile = 0;   // output pixels per tile; 0 (or >= Ho*Wo) = whole image
+  int64_t pixel_tile = 0;   // output pixels per work item and GEMM call; 0 (or >= Ho*Wo) = whole image
+  GemmLibrary gemm = GemmLibrary::onednn;
 };
 
-template <typename T>
+// V: compute type; S: storage of x, y, grad_y, grad_x (the caller's memory); Col: columns and GEMM
+// inputs. offset, mask, weight, bias and their gradients are always V.
+template <typename V_, typename S_, typename Col_>
+struct Precision {
+  using V = V_;
+  using S = S_;
+  using Col = Col_;
+};
+using F32 = Precision<float, float, float>;
+using F64 = Precision<double, double, double>;
+using Bf16Native = Precision<float, Bf16, Bf16>;
+
+// Activations (x, offset, mask, y and their gradients) in the problem's layout: NCHW, or NHWC memory
+// order ([N, H, W, C], [N, Ho, Wo, 2*og*K], [N, Ho, Wo, og*K], [N, Ho, Wo, Co]).
+template <typename Prec>
 struct ForwardTensors {
-  const T* x = nullptr;       // [N, C, H, W]
-  const T* offset = nullptr;  // [N, 2*og*kh*kw, Ho, Wo]
-  const T* mask = nullptr;    // [N, og*kh*kw, Ho, Wo], null without a mask
-  const T* weight = nullptr;  // [Co, C/groups, kh, kw]
-  const T* bias = nullptr;    // [Co] or null
-  T* y = nullptr;             // [N, Co, Ho, Wo]
+  using V = typename Prec::V;
+  using S = typename Prec::S;
+  const S* x = nullptr;
+  const V* offset = nullptr;
+  const V* mask = nullptr;    // null without a mask
+  const V* weight = nullptr;  // [Co, C/groups, kh, kw]
+  const V* bias = nullptr;    // [Co] or null
+  S* y = nullptr;
 };
 
 // Gradient targets that are null are not computed.
-template <typename T>
+template <typename Prec>
 struct BackwardTensors {
-  const T* x = nullptr;
-  const T* offset = nullptr;
-  const T* mask = nullptr;
-  const T* weight = nullptr;
-  const T* grad_y = nullptr;
-  T* grad_x = nullptr;
-  T* grad_offset = nullptr;
-  T* grad_mask = nullptr;  // ignored without a mask
-  T* grad_weight = nullptr;
-  T* grad_bias = nullptr;
+  using V = typename Prec::V;
+  using S = typename Prec::S;
+  const S* x = nullptr;
+  const V* offset = nullptr;
+  const V* mask = nullptr;
+  const V* weight = nullptr;
+  const S* grad_y = nullptr;
+  S* grad_x = nullptr;
+  V* grad_offset = nullptr;
+  V* grad_mask = nullptr;  // ignored without a mask
+  V* grad_weight = nullptr;
+  V* grad_bias = nullptr;
 };
 
 // Where a pass runs: its threads and, optionally, who hears about its phases. Phase names: forward
-// "bias" (y initialized with the bias), "im2col", "gemm_forward"; backward "bias_grad", "gemm_dcol",
-// "col2im_coord" (includes the column recompute when grad_weight is also wanted), "im2col" (the column
-// recompute when grad_weight is wanted but none of grad_x/offset/mask), "gemm_weight". Each phase is
-// reported once per pass, its time, bytes and FLOPs summed over chunks and tiles; atomics are always 0.
+// "im2col" (sampling, and the layout copy of x), "gemm_forward" (the GEMMs and the write of y with
+// the bias); backward "bias_grad", "gemm_dcol", "col2im_coord" (the coordinate sums, the scatter into
+// grad_x, and the column recompute when grad_weight is also wanted), "im2col" (the columns when
+// grad_weight is wanted but none of grad_x/offset/mask), "gemm_weight". Each phase is reported once
+// per pass, its time, bytes and FLOPs summed over chunks. Where one work item does two phases (the
+// forward's sampling and GEMM, the backward's dcol GEMM and sampling), the section's wall time is
+// divided in proportion to the time the threads spent in each. Atomics are always 0.
 struct CpuContext {
   ThreadPool& pool;
   detail::PhaseSink* phases = nullptr;
+  PackedStore* packed = nullptr;  // memory for the packed weights, kept between passes (null: per pass)
 };
 
-// Scratch bytes a pass needs. Forward: the column buffer of one chunk and tile, a channels-last copy of
-// the chunk's images and the permuted weights. Backward: the column buffer, the dcol buffer and the
-// per-channel-block coordinate partial sums (enough for any subset of gradients).
-std::size_t forward_workspace_bytes(const Problem& problem, const CpuConfig& config, std::size_t element_size);
-std::size_t backward_workspace_bytes(const Problem& problem, const CpuConfig& config, std::size_t element_size);
+// Scratch bytes a pass needs with `threads` threads (the forward keeps per-thread columns). Enough for
+// any subset of gradients.
+template <typename Prec>
+std::size_t forward_workspace_bytes(const Problem& problem, const CpuConfig& config, int threads);
+template <typename Prec>
+std::size_t backward_workspace_bytes(const Problem& problem, const CpuConfig& config, int threads);
 
-// `workspace` must hold forward/backward_workspace_bytes(problem, config, sizeof(T)) bytes aligned for T;
-// null makes the pass allocate its own for the call. problem.dtype is ignored (T is the type).
-// Throws Error(InvalidArgument) for a bad config, Error(Unsupported) when a GEMM size exceeds CBLAS's
-// 32-bit range.
-template <typename T>
-void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardTensors<T>& tensors,
+// `workspace` must hold the *_workspace_bytes for the pool's thread count, aligned for double; null
+// makes the pass allocate its own for the call. problem.dtype is ignored (Prec is the type);
+// problem.layout says how the activations are stored. Throws Error(InvalidArgument) for a bad config,
+// Error(Unsupported) when the GEMM library cannot run the precision or a size.
+template <typename Prec>
+void dcn_forward(const Problem& problem, const CpuConfig& config, const ForwardTensors<Prec>& tensors,
                  const CpuContext& context, void* workspace);
 
-template <typename T>
-void dcn_backward(const Problem& problem, const CpuConfig& config, const BackwardTensors<T>& tensors,
+template <typename Prec>
+void dcn_backward(const Problem& problem, const CpuConfig& config, const BackwardTensors<Prec>& tensors,
                   const CpuContext& context, void* workspace);
 
 }  // namespace dcnjit::cpu

@@ -8,11 +8,17 @@
 
 namespace dcnjit::cpu {
 
+namespace {
+thread_local int t_thread_index = 0;  // a worker's index; any other thread is 0 (the caller's)
+}  // namespace
+
+int ThreadPool::thread_index() { return t_thread_index; }
+
 ThreadPool::ThreadPool(int threads) {
   const int extra = std::max(threads, 1) - 1;
   try {
     workers_.reserve(extra);
-    for (int i = 0; i < extra; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (int i = 0; i < extra; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
   } catch (const std::exception& e) {
     // The destructor does not run for a constructor that throws: stop the threads already started.
     stop_workers();
@@ -53,7 +59,8 @@ void ThreadPool::run_items() {
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
+  t_thread_index = index;
   uint64_t seen = 0;
   for (;;) {
     {

@@ -27,13 +27,17 @@ class ThreadPool {
 
   int size() const { return int(workers_.size()) + 1; }
 
+  // The index of the calling thread inside the running parallel_for: 0 for the thread that called it,
+  // 1 to size() - 1 for the workers. Lets items use per-thread scratch memory.
+  static int thread_index();
+
   // Runs body(i) for every i in [0, count) and returns when all are done. The first exception thrown
   // by a body is rethrown here (the remaining items still run). Not reentrant: one parallel_for at a
   // time per pool.
   void parallel_for(int64_t count, const std::function<void(int64_t)>& body);
 
  private:
-  void worker_loop();
+  void worker_loop(int index);
   void run_items();
   void stop_workers();
 

@@ -25,21 +25,21 @@ Engine cpu_engine() {
 TEST(EnginePlan, TuningOffRunsTheDefaultInBothDirections) {
   Engine engine = cpu_engine();
   const Plan plan = engine.plan(kProblem);
-  EXPECT_EQ(plan.config().to_string(), "im2col step=2 tile=0");  // resolved: every knob named
+  EXPECT_EQ(plan.config().to_string(), "im2col step=2 tile=0 gemm=onednn");  // resolved: every knob named
   EXPECT_EQ(plan.backward_config(), plan.config());
 }
 
 TEST(EnginePlan, OneConfigIsUsedForBothDirections) {
   Engine engine = cpu_engine();
   const Plan plan = engine.plan(kProblem, Config::parse("step=1 tile=256"));
-  EXPECT_EQ(plan.config().to_string(), "im2col step=1 tile=256");
+  EXPECT_EQ(plan.config().to_string(), "im2col step=1 tile=256 gemm=onednn");
   EXPECT_EQ(plan.backward_config(), plan.config());
 }
 
 TEST(EnginePlan, TwoConfigsAreKeptPerDirectionAndTheWorkspaceFitsTheLarger) {
   Engine engine = cpu_engine();
-  const Config forward = Config::parse("im2col step=1 tile=256");
-  const Config backward = Config::parse("im2col step=2 tile=0");
+  const Config forward = Config::parse("im2col step=1 tile=256 gemm=onednn");
+  const Config backward = Config::parse("im2col step=2 tile=0 gemm=onednn");
   const Plan plan = engine.plan(kProblem, forward, backward);
   EXPECT_EQ(plan.config(), forward);
   EXPECT_EQ(plan.backward_config(), backward);
@@ -91,7 +91,7 @@ TEST(EnginePlan, AnInvalidConfigIsReportedWithItsDirection) {
 TEST(EnginePlan, KnobsOfAnotherBackendAreRejectedNamingTheKnownOnes) {
   Engine engine = cpu_engine();
   EXPECT_NE(invalid_argument_message([&] { engine.plan(kProblem, Config::parse("threads=100000")); })
-                .find("unknown knob 'threads' for algorithm im2col (its knobs: step, tile)"),
+                .find("unknown knob 'threads' for algorithm im2col (its knobs: step, tile, gemm)"),
             std::string::npos);
   EngineOptions sim_options;
   sim_options.backend = Backend::sim;

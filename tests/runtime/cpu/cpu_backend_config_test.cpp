@@ -46,8 +46,13 @@ TEST(CpuBackendConfigTest, ResolveNamesTheKnob) {
   EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "step=6"); }), HasSubstr("expected 1 to N=5"));
   EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "tile=-3"); }), HasSubstr("tile=-3 is invalid"));
   EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "cols=keep"); }),
-              HasSubstr("unknown knob 'cols' for algorithm im2col (its knobs: step, tile)"));
-  EXPECT_EQ(config_of(*backend, kProblem, "step=2").to_string(), "im2col step=2 tile=0");
+              HasSubstr("unknown knob 'cols' for algorithm im2col (its knobs: step, tile, gemm)"));
+  EXPECT_THAT(error_message([&] { config_of(*backend, kProblem, "gemm=mkl"); }), HasSubstr("gemm=mkl is invalid"));
+  EXPECT_EQ(config_of(*backend, kProblem, "step=2").to_string(), "im2col step=2 tile=0 gemm=onednn");
+  Problem f64 = kProblem;
+  f64.dtype = DType::f64;
+  EXPECT_EQ(config_of(*backend, f64, "step=2").to_string(), "im2col step=2 tile=0 gemm=openblas");
+  EXPECT_THAT(error_message([&] { config_of(*backend, f64, "gemm=onednn"); }), HasSubstr("oneDNN has no f64 GEMM"));
 }
 
 TEST(CpuBackendConfigTest, ThreadCountOutsideRangeIsRejected) {
@@ -58,41 +63,50 @@ TEST(CpuBackendConfigTest, ThreadCountOutsideRangeIsRejected) {
 TEST(DcnCpuCoreTest, InvalidTilingIsRejectedWithTheFieldName) {
   cpu::CpuConfig config;
   config.im2col_step = 0;
-  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes(kProblem, config, 4); }), HasSubstr("im2col_step=0"));
+  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes<cpu::F32>(kProblem, config, 4); }),
+              HasSubstr("im2col_step=0"));
   config.im2col_step = 1;
   config.pixel_tile = -1;
-  EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes(kProblem, config, 4); }),
+  EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes<cpu::F32>(kProblem, config, 4); }),
               HasSubstr("cpu_pixel_tile=-1"));
 }
 
-// Each tensor fits (Problem::validate); a chunk of 2^24 images' columns does not: an error, not a
-// wrapped size.
+// Each tensor fits (Problem::validate); a chunk of 2^24 images does not fit in memory, and its sizes must
+// come out right or as an error, never wrapped: the forward's channels-last copy of x alone is 2^60
+// floats (2^62 bytes, still representable), the backward's x and grad_x copies together are 2^63 bytes.
 TEST(DcnCpuCoreTest, WorkspaceThatDoesNotFitIn64BitsIsAnError) {
   const Problem p = Problem::parse("N16777216 C4096 H4096 W4096 Co1 k3 p1");
   p.validate();
   cpu::CpuConfig config;
   config.im2col_step = 1 << 24;
-  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes(p, config, 4); }), HasSubstr("cpu workspace: columns"));
-  EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes(p, config, 4); }), HasSubstr("cpu workspace"));
+  EXPECT_GE(cpu::forward_workspace_bytes<cpu::F32>(p, config, 4), std::size_t(1) << 62);
+  EXPECT_THAT(error_message([&] { cpu::forward_workspace_bytes<cpu::F64>(p, config, 4); }),
+              HasSubstr("cpu workspace: channels-last x"));
+  EXPECT_THAT(error_message([&] { cpu::backward_workspace_bytes<cpu::F32>(p, config, 4); }),
+              HasSubstr("cpu workspace"));
 }
 
 TEST(CpuBackendConfigTest, DefaultConfigIsResolvedAndBoundsTheColumnBuffer) {
   auto backend = cpu_backend(1);
-  // Small problem: all five images fit in one chunk.
+  // Small problem: all five images fit in one chunk, and one tile is the whole image.
   const Config small = backend->default_config(kProblem);
-  EXPECT_EQ(small.to_string(), "im2col step=5 tile=0");
+  EXPECT_EQ(small.to_string(), "im2col step=5 tile=0 gemm=onednn");
   EXPECT_EQ(backend->resolve(kProblem, small), small);
-  // One image of 256 x 9 x 200 x 300 columns is 553 MB in f32: one image per chunk, pixels tiled.
+  // One image of 256 x 9 x 200 x 300 columns is 553 MB in f32: one image per chunk, pixels tiled into
+  // work items whose columns fit a core's cache budget (1.5 MiB).
   const Problem big = Problem::parse("N4 C256 H200 W300 Co256 k3x3 s1x1 p1x1 d1x1 g1 og1 mask nobias v2 f32");
   const Config tiled = backend->default_config(big);
   EXPECT_EQ(*tiled.find("step"), "1");
   const int64_t tile = std::stoll(*tiled.find("tile"));
   EXPECT_GT(tile, 0);
-  EXPECT_LE(tile * 256 * 9 * 4, int64_t(16) << 20);
-  // The workspace of a pass stays within a small multiple of that (columns, dcol, coordinate partials)
-  // plus the chunk's channels-last copies of x and grad_x: bounded by the chunk, never by N.
+  EXPECT_LE(tile * 256 * 9 * 4, int64_t(3) << 19);
+  // The workspace of a pass stays within the backward's span budget (16 MB of dcol, columns, grad_y
+  // copies, partials and samples, plus the permuted weights) and the chunk's channels-last copies of
+  // x and grad_x: bounded by the chunk, never by N.
   const std::size_t image_bytes = std::size_t(256) * 200 * 300 * 4;
-  EXPECT_LE(backend->workspace_size(big, tiled), std::size_t(3) * (64 << 20) + 2 * image_bytes + (8 << 20));
+  const std::size_t weight_bytes = std::size_t(256) * 256 * 9 * 4;
+  EXPECT_LE(backend->workspace_size(big, tiled),
+            std::size_t(16 << 20) + 2 * image_bytes + 2 * weight_bytes + (1 << 20));
 }
 
 TEST(CpuBackendConfigTest, EnvironmentNamesCpuAndThreads) {
@@ -102,22 +116,55 @@ TEST(CpuBackendConfigTest, EnvironmentNamesCpuAndThreads) {
   EXPECT_EQ(cpu_backend(1)->kind(), Backend::cpu);
 }
 
-TEST(CpuBackendConfigTest, ResultsDoNotDependOnThreadCountOrChunking) {
+// Work items are cut by the problem and the config, never by the thread count, and each writes its own
+// part of every output (the GEMMs included: each runs single-threaded inside an item): the results are
+// the same bits for any number of threads, in every path (f32, f64, native bf16, the separate scatter
+// that small batches get with more than one thread).
+TEST(CpuBackendConfigTest, ResultsAreBitwiseTheSameForAnyThreadCount) {
+  // One block on one image (the separate scatter with 2 and 3 threads), three blocks (the fused one),
+  // 130 output rows (a short second weight-GEMM item), offset groups, groups, f64 and native bf16.
+  for (const char* text : {"N3 C72 H6 W7 Co5 k3x3 s1x1 p1x1 d1x1 g1 og2 mask bias v2 f32",
+                           "N1 C100 H6 W7 Co130 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2 f32",
+                           "N1 C300 H6 W7 Co130 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2 f32",
+                           "N1 C100 H6 W7 Co130 k3x3 s1x1 p1x1 d1x1 g1 og1 mask bias v2 bf16",
+                           "N2 C40 H6 W7 Co6 k3x3 s1x1 p1x1 d1x1 g2 og2 mask bias v1 f64"}) {
+    const Problem p = Problem::parse(text);
+    SCOPED_TRACE(text);
+    const ReferenceInputs in = rounded_to(random_inputs(p, 41, OffsetStyle::anywhere), p.dtype);
+    const std::vector<double> grad_y = rounded_to(random_values(output_size(p), 42, -1, 1), p.dtype);
+    BackendRunOptions one;
+    one.threads = 1;
+    one.config = Config::parse("tile=8");
+    const ReferenceOutputs a = run_cpu_backend(p, in, grad_y, one);
+    for (int threads : {2, 3}) {
+      BackendRunOptions more = one;
+      more.threads = threads;
+      const ReferenceOutputs b = run_cpu_backend(p, in, grad_y, more);
+      EXPECT_EQ(b.y, a.y) << threads;
+      EXPECT_EQ(b.grad_x, a.grad_x) << threads;
+      EXPECT_EQ(b.grad_offset, a.grad_offset) << threads;
+      EXPECT_EQ(b.grad_mask, a.grad_mask) << threads;
+      EXPECT_EQ(b.grad_weight, a.grad_weight) << threads;
+      EXPECT_EQ(b.grad_bias, a.grad_bias) << threads;
+    }
+  }
+}
+
+TEST(CpuBackendConfigTest, ResultsDoNotDependOnChunkingBeyondRounding) {
   const Problem p = Problem::parse("N3 C72 H6 W7 Co5 k3x3 s1x1 p1x1 d1x1 g1 og2 mask bias v2 f32");
   const ReferenceInputs in = random_inputs(p, 41, OffsetStyle::anywhere);
   const std::vector<double> grad_y = random_values(output_size(p), 42, -1, 1);
   BackendRunOptions one;
-  one.threads = 1;
+  one.threads = 2;
   one.config = Config::parse("step=3");
-  BackendRunOptions two = one;
-  two.threads = 2;
-  BackendRunOptions chunked = two;
+  BackendRunOptions chunked = one;
   chunked.config = Config::parse("step=2 tile=9");
+  BackendRunOptions openblas = one;
+  openblas.config = Config::parse("step=3 gemm=openblas");
   const ReferenceOutputs a = run_cpu_backend(p, in, grad_y, one);
-  // The sampling passes partition work by (image, offset group, channel block) and sum the coordinate
-  // partials in block order whatever the thread count; only OpenBLAS may split its GEMMs differently, so
-  // allow float rounding (1e-6 relative) rather than demanding identical bits.
-  for (const BackendRunOptions& other : {two, chunked}) {
+  // Other chunks, tiles and GEMM libraries cut the GEMMs' sums differently: float rounding (1e-6
+  // relative), not identical bits.
+  for (const BackendRunOptions& other : {chunked, openblas}) {
     const ReferenceOutputs b = run_cpu_backend(p, in, grad_y, other);
     EXPECT_LE(relative_l2(b.y, a.y), 1e-6);
     EXPECT_LE(relative_l2(b.grad_x, a.grad_x), 1e-6);
@@ -187,7 +234,7 @@ TEST(CpuBackendPhaseTest, ForwardReportsEachPhaseOnceWithCosts) {
   backend->set_phase_sink(&sink);
   const Config config = config_of(*backend, p, "step=2");  // two chunks: still one record per phase
   backend->forward(p, config, run.forward_args());
-  EXPECT_THAT(sink.names(), ElementsAre("bias", "im2col", "gemm_forward"));
+  EXPECT_THAT(sink.names(), ElementsAre("im2col", "gemm_forward"));
   for (const auto& s : sink.phases) {
     EXPECT_GT(s.bytes, 0) << s.name;
     EXPECT_GT(s.flops, 0) << s.name;
@@ -195,7 +242,7 @@ TEST(CpuBackendPhaseTest, ForwardReportsEachPhaseOnceWithCosts) {
     EXPECT_GE(s.ms, 0) << s.name;
   }
   // 2 * N * Co * C * kh * kw * Ho * Wo for the GEMM.
-  EXPECT_DOUBLE_EQ(sink.phases[2].flops, 2.0 * 3 * 4 * 8 * 9 * 9 * 10);
+  EXPECT_DOUBLE_EQ(sink.phases[1].flops, 2.0 * 3 * 4 * 8 * 9 * 9 * 10);
 }
 
 TEST(CpuBackendPhaseTest, BackwardComputesOnlyWhatIsRequested) {

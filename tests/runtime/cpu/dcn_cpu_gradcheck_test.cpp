@@ -19,17 +19,26 @@ using cpu::CpuContext;
 using cpu::ForwardTensors;
 using cpu::ThreadPool;
 
+// The double core runs its GEMMs on OpenBLAS (oneDNN has no f64 GEMM).
+CpuConfig f64_config(int64_t pixel_tile = 0) {
+  CpuConfig config;
+  config.im2col_step = 1;
+  config.pixel_tile = pixel_tile;
+  config.gemm = cpu::GemmLibrary::openblas;
+  return config;
+}
+
 std::vector<double> forward_double(const Problem& p, const CpuConfig& config, const ReferenceInputs& in) {
   ThreadPool pool(1);
   std::vector<double> y(output_size(p));
-  ForwardTensors<double> t;
+  ForwardTensors<cpu::F64> t;
   t.x = in.x.data();
   t.offset = in.offset.data();
   t.mask = p.mask ? in.mask.data() : nullptr;
   t.weight = in.weight.data();
   t.bias = p.bias ? in.bias.data() : nullptr;
   t.y = y.data();
-  cpu::dcn_forward<double>(p, config, t, CpuContext{pool}, nullptr);
+  cpu::dcn_forward<cpu::F64>(p, config, t, CpuContext{pool}, nullptr);
   return y;
 }
 
@@ -42,7 +51,7 @@ ReferenceOutputs backward_double(const Problem& p, const CpuConfig& config, cons
   out.grad_mask.resize(in.mask.size());
   out.grad_weight.resize(in.weight.size());
   out.grad_bias.resize(std::size_t(p.Co));
-  BackwardTensors<double> t;
+  BackwardTensors<cpu::F64> t;
   t.x = in.x.data();
   t.offset = in.offset.data();
   t.mask = p.mask ? in.mask.data() : nullptr;
@@ -53,7 +62,7 @@ ReferenceOutputs backward_double(const Problem& p, const CpuConfig& config, cons
   t.grad_mask = p.mask ? out.grad_mask.data() : nullptr;
   t.grad_weight = out.grad_weight.data();
   t.grad_bias = out.grad_bias.data();
-  cpu::dcn_backward<double>(p, config, t, CpuContext{pool}, nullptr);
+  cpu::dcn_backward<cpu::F64>(p, config, t, CpuContext{pool}, nullptr);
   return out;
 }
 
@@ -97,9 +106,7 @@ class DcnCpuDoubleGradcheckTest : public ::testing::TestWithParam<GradcheckCase>
 // difference would straddle two cells. The borders are tested separately below.
 TEST_P(DcnCpuDoubleGradcheckTest, AllFiveGradientsMatchCentralDifferences) {
   const Problem p = Problem::parse(GetParam().problem);
-  CpuConfig config;
-  config.im2col_step = 1;
-  config.pixel_tile = GetParam().pixel_tile;
+  const CpuConfig config = f64_config(GetParam().pixel_tile);
   const ReferenceInputs in = random_inputs(p, 7, OffsetStyle::away_from_cell_borders);
   const std::vector<double> grad_y = random_values(output_size(p), 8, -1, 1);
   const ReferenceOutputs analytic = backward_double(p, config, in, grad_y);
@@ -149,8 +156,8 @@ struct BorderCase {
 TEST(DcnCpuExactBorderTest, V2ZeroOffsetsPad1FollowTorchvisionConvention) {
   const BorderCase c;
   const Problem p = c.problem(Boundary::v2);
-  const ReferenceOutputs g = backward_double(p, CpuConfig{}, c.in, c.grad_y);
-  const std::vector<double> y = forward_double(p, CpuConfig{}, c.in);
+  const ReferenceOutputs g = backward_double(p, f64_config(), c.in, c.grad_y);
+  const std::vector<double> y = forward_double(p, f64_config(), c.in);
   // (py, px) = (-1, 0): value 0, but d/dpy sees row 0 through the cell [-1, 0]: 2 * x[0][0] = 6.
   EXPECT_DOUBLE_EQ(y[1], 0.0);
   EXPECT_DOUBLE_EQ(BorderCase::dy(g, 0, 1), 6.0);
@@ -174,7 +181,7 @@ TEST(DcnCpuExactBorderTest, V2ZeroOffsetsPad1FollowTorchvisionConvention) {
 TEST(DcnCpuExactBorderTest, V1ZeroOffsetsPad1ClampLastRowAndColumn) {
   const BorderCase c;
   const Problem p = c.problem(Boundary::v1);
-  const ReferenceOutputs g = backward_double(p, CpuConfig{}, c.in, c.grad_y);
+  const ReferenceOutputs g = backward_double(p, f64_config(), c.in, c.grad_y);
   EXPECT_DOUBLE_EQ(BorderCase::dy(g, 0, 1), 0.0);  // py = -1 < 0: outside in v1
   EXPECT_DOUBLE_EQ(BorderCase::dy(g, 1, 1), 8.0);
   EXPECT_DOUBLE_EQ(BorderCase::dx(g, 1, 1), 4.0);

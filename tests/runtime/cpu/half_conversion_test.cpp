@@ -1,5 +1,6 @@
 // core/half.h: the host f16/bf16 conversions the CPU backend stages its tensors through, checked
-// against bit patterns from the IEEE 754 binary16 and bfloat16 formats.
+// against bit patterns from the IEEE 754 binary16 and bfloat16 formats; and the cpu backend's bulk
+// conversions (F16C for f16, the branch-free bf16 rounding) against core/half.h.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +8,11 @@
 #include <limits>
 
 #include "core/half.h"
+#include "runtime/cpu/bf16.h"
+#include "runtime/cpu/float_staging.h"
+
+#include <random>
+#include <vector>
 
 namespace dcnjit {
 namespace {
@@ -67,6 +73,47 @@ TEST(Bf16ConversionTest, KnownBitPatternsAndRoundToNearestEven) {
   EXPECT_TRUE(std::isnan(bf16_to_float(nan)));
   EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(bits(0x7f800001)))));  // a NaN whose payload rounds away
   EXPECT_EQ(bf16_to_float(0x4049), bits(0x40490000));                       // 3.140625
+}
+
+// Floats that exercise every rounding case: all exponents, random mantissas, ties, subnormals, Inf, NaN.
+std::vector<float> conversion_probe() {
+  std::vector<float> v;
+  std::mt19937 rng(5);
+  for (uint32_t exponent = 0; exponent < 256; ++exponent)
+    for (int i = 0; i < 512; ++i) {
+      const uint32_t mantissa = i < 8 ? (uint32_t(i) << 12 | 0x1000u) : rng() & 0x7fffffu;  // some exact ties
+      v.push_back(bits_to_float((rng() & 0x80000000u) | exponent << 23 | mantissa));
+    }
+  return v;
+}
+
+TEST(CpuBulkConversionTest, F16MatchesCoreHalfBitForBitExceptNanPayloads) {
+  std::vector<uint16_t> every(65536);
+  for (uint32_t h = 0; h < 65536; ++h) every[h] = uint16_t(h);
+  std::vector<float> widened(every.size());
+  cpu::f16_to_f32(every.data(), widened.data(), every.size());
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float expected = half_to_float(uint16_t(h));
+    if (std::isnan(expected)) EXPECT_TRUE(std::isnan(widened[h])) << h;
+    else EXPECT_EQ(float_to_bits(widened[h]), float_to_bits(expected)) << h;
+  }
+  const std::vector<float> probe = conversion_probe();
+  std::vector<uint16_t> narrowed(probe.size());
+  cpu::f32_to_f16(probe.data(), narrowed.data(), probe.size());
+  for (std::size_t i = 0; i < probe.size(); ++i) {
+    if (std::isnan(probe[i])) EXPECT_TRUE(std::isnan(half_to_float(narrowed[i]))) << probe[i];
+    else EXPECT_EQ(narrowed[i], float_to_half(probe[i])) << probe[i];
+  }
+}
+
+TEST(CpuBulkConversionTest, Bf16RoundingMatchesCoreHalfBitForBit) {
+  const std::vector<float> probe = conversion_probe();
+  std::vector<uint16_t> narrowed(probe.size());
+  cpu::f32_to_bf16(probe.data(), narrowed.data(), probe.size());
+  for (std::size_t i = 0; i < probe.size(); ++i) {
+    EXPECT_EQ(narrowed[i], float_to_bf16(probe[i])) << probe[i];
+    EXPECT_EQ(cpu::to_bf16(probe[i]).bits, float_to_bf16(probe[i])) << probe[i];
+  }
 }
 
 }  // namespace

@@ -72,6 +72,8 @@ double round_one(double v, DType dtype) {
       return double(half_to_float(float_to_half(float(v))));
     case DType::bf16:
       return double(bf16_to_float(float_to_bf16(float(v))));
+    case DType::f64:
+      return v;
   }
   return v;
 }
@@ -83,7 +85,9 @@ class HostTensor {
   HostTensor(DType dtype, const std::vector<double>& values) : HostTensor(dtype, values.size()) {
     for (std::size_t i = 0; i < values.size(); ++i) {
       const float f = float(values[i]);
-      if (dtype_ == DType::f32)
+      if (dtype_ == DType::f64)
+        set<double>(i, values[i]);
+      else if (dtype_ == DType::f32)
         set<float>(i, f);
       else
         set<uint16_t>(i, dtype_ == DType::f16 ? float_to_half(f) : float_to_bf16(f));
@@ -92,7 +96,9 @@ class HostTensor {
   std::vector<double> values() const {
     std::vector<double> v(bytes_.size() / dtype_size(dtype_));
     for (std::size_t i = 0; i < v.size(); ++i) {
-      if (dtype_ == DType::f32)
+      if (dtype_ == DType::f64)
+        v[i] = get<double>(i);
+      else if (dtype_ == DType::f32)
         v[i] = get<float>(i);
       else if (dtype_ == DType::f16)
         v[i] = half_to_float(get<uint16_t>(i));
