@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "dcnjit/config.h"
 #include "dcnjit/problem.h"
 #include "generator/kernel_source.h"
+#include "generator/kernel_spec.h"
 #include "core/phases.h"
 
 namespace dcnjit::detail {
@@ -87,6 +89,9 @@ class KernelDevice {
   // Limits and sizes of the device (grid.x beyond traits().max_grid_x: kernels grid-stride).
   virtual const DeviceTraits& traits() const = 0;
   virtual void synchronize() = 0;
+  // Why the compiled kernel of `spec` would not run well on this device (spilled registers, more
+  // registers or shared memory per block than an SM has); empty when fine or unknown (the sim).
+  virtual std::string resource_problem(const gen::KernelSpec& spec) { return {}; }
   virtual void set_stream(void* stream) {}
 
   // While the device counts (sim only): its running totals, which ScopedPhase turns into per-phase

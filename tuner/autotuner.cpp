@@ -40,7 +40,17 @@ TuneResult tune_pass(detail::BackendImpl& backend, const Problem& problem, Pass 
     MeasureOptions measure_options;
     measure_options.max_seconds = std::clamp(left_s / double(candidates.size() - i), 0.02, 1.0);
     const Config& config = candidates[i];
+    // Pruned by the compiled kernels (spills, registers or shared memory per SM) before any timing.
+    if (const std::string why = backend.resource_problem(problem, config); !why.empty() && i > 0) {
+      ++result.pruned;
+      if (db) db->record_trial(Trial{key, config.to_string(), false, 0, "pruned: " + why, 0});
+      continue;
+    }
     const Measurement m = measure(backend, inputs, problem, pass, config, measure_options);
+    if (m.ok) {
+      auto [best, added] = result.best_by_algorithm.emplace(config.algorithm, m.median_ms);
+      if (!added) best->second = std::min(best->second, m.median_ms);
+    }
 
     ++result.measured;
     if (!m.ok) ++result.failed;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -38,7 +39,10 @@ struct TuneResult {
   int measured = 0;             // configs timed (including failed ones)
   int failed = 0;
   int candidates = 0;           // size of the pruned space
+  int pruned = 0;               // candidates skipped without timing: their compiled kernels spill or do not fit
   bool stored = false;          // the winner is now the database's entry for this key
+  // The fastest time of each algorithm that ran (the tuner compares them all; the winner is one).
+  std::map<std::string, double> best_by_algorithm;
   // Non-empty when a candidate faulted the GPU (Error(DeviceLost)): its message. The search stopped
   // there (nothing more can run in this process's context), that candidate is recorded as failed and
   // no winner is stored: a search cut short is not a tuned result.

@@ -33,6 +33,18 @@ std::optional<Winner> usable_winner(detail::BackendImpl& backend, TuningDb& db, 
   return std::nullopt;
 }
 
+// The fastest successful stored trial per algorithm for `key`.
+std::map<std::string, double> stored_bests(TuningDb& db, const TuningKey& key) {
+  std::map<std::string, double> bests;
+  for (const Trial& trial : db.trials()) {
+    if (!trial.ok || !(trial.key == key)) continue;
+    const std::string algorithm = Config::parse(trial.config).algorithm;
+    auto [best, added] = bests.emplace(algorithm, trial.time_ms);
+    if (!added) best->second = std::min(best->second, trial.time_ms);
+  }
+  return bests;
+}
+
 }  // namespace
 
 std::vector<BatchEntry> tune_batch(detail::BackendImpl& backend, TuningDb* db, const std::vector<Problem>& problems,
@@ -61,6 +73,7 @@ std::vector<BatchEntry> tune_batch(detail::BackendImpl& backend, TuningDb* db, c
           entry.time_ms = winner->time_ms;
           entry.default_config = winner->default_config;
           entry.default_time_ms = winner->default_time_ms;
+          entry.by_algorithm = stored_bests(*db, tuning_key(backend, problem, pass));
           entries.push_back(std::move(entry));
           continue;
         }
@@ -86,6 +99,7 @@ std::vector<BatchEntry> tune_batch(detail::BackendImpl& backend, TuningDb* db, c
         if (r.ok) entry.time_ms = r.winner_ms;
         entry.default_config = r.default_config.to_string();
         entry.default_time_ms = r.default_ms;
+        entry.by_algorithm = r.best_by_algorithm;
         if (!r.ok) entry.error = fmt::format("all {} configs tried failed", r.measured);
         if (!r.device_lost.empty()) {
           lost = r.device_lost;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct BatchEntry {
   std::string default_config;
   std::optional<double> default_time_ms;  // absent when unknown (a cache entry from schema v1) or failed
   std::string error;                      // failed: why (every config failed / inputs did not fit)
+  // The fastest successful trial of each algorithm (this run's, or for a cached entry the database's):
+  // what `dcnjit tune` shows beside the winner, since the tuner compares the algorithms.
+  std::map<std::string, double> by_algorithm;
 };
 const char* to_string(BatchEntry::Status status);
 

@@ -23,9 +23,6 @@
 
 namespace dcn {
 
-template <int A, int B> struct Gcd { static constexpr int value = Gcd<B, A % B>::value; };
-template <int A> struct Gcd<A, 0> { static constexpr int value = A; };
-
 template <class Spec>
 struct ChannelChunks {
   static constexpr int segment = Gcd<Spec::conv_group_channels, Spec::offset_group_channels>::value;

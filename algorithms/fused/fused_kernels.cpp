@@ -42,7 +42,9 @@ const char* mma_detail(MmaKind mma) {
   return "?";
 }
 
-bool index64_for(const KernelContext& c) {
+}  // namespace
+
+bool needs_64bit_indices(const KernelContext& c) {
   const Problem& p = c.problem;
   const double P = double(p.Ho()) * double(p.Wo()), taps = p.taps();
   const double sizes[] = {
@@ -55,6 +57,10 @@ bool index64_for(const KernelContext& c) {
   };
   return algo::needs_64bit_index(*std::max_element(std::begin(sizes), std::end(sizes)));
 }
+
+namespace {
+
+bool index64_for(const KernelContext& c) { return needs_64bit_indices(c); }
 
 // The FusedSpec arguments; `tiled` false gives the reductions' canonical tile (they do not tile) and
 // leaves the tile out of their names.

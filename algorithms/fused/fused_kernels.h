@@ -36,6 +36,9 @@ int64_t weight_pitch(int64_t row_length);
 int64_t chunk_segment(const Problem& problem);
 int64_t chunks_per_segment(const Problem& problem, const FusedKnobs& knobs);
 bool uses_f32_accumulators(const Problem& problem);
+// True when a tensor the kernels index (activations, partial sums, permuted weights) has 2^30 elements
+// or more (algorithms/shared_kernels.h).
+bool needs_64bit_indices(const KernelContext& context);
 
 struct ForwardKernels {
   gen::KernelSpec weights, forward;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "algorithms/fused/fused_kernels.h"
 #include "algorithms/fused/fused_tiles.h"
 
 namespace dcnjit::algo::fused {
@@ -88,16 +89,19 @@ std::string tile_problem(const Problem& problem, const FusedKnobs& k, MmaKind mm
       return fmt::format("bm={} bn={} with wm={} wn={}: {} accumulator fragments per warp (at most 8: registers)",
                          k.bm, k.bn, k.wm, k.wn, fragments);
   }
-  // Registers for the operands fetched one step ahead (the weight gradient fetches both).
-  if ((k.bm + k.bn) * k.bk / threads > 48)
-    return fmt::format("bm={} bn={} bk={} with {} threads: {} operand values per thread in flight (at most 48)", k.bm,
-                       k.bn, k.bk, threads, (k.bm + k.bn) * k.bk / threads);
-  const std::size_t shared = std::max({shared_bytes(Kernel::forward, k, mma), shared_bytes(Kernel::weight_gradient, k, mma),
-                                       shared_bytes(Kernel::data_gradient, k, mma)});
+  // Registers for the operands fetched one step ahead (the weight gradient fetches both): at most 48 per
+  // thread, 32 with 64-bit indices (48 spilled 32 bytes there in the NVRTC sweep).
+  const bool index64 = needs_64bit_indices(kernel_context(problem, k, mma));
+  const int in_flight = (k.bm + k.bn) * k.bk / threads, most = index64 ? 32 : 48;
+  if (in_flight > most)
+    return fmt::format("bm={} bn={} bk={} with {} threads: {} operand values per thread in flight (at most {}{})",
+                       k.bm, k.bn, k.bk, threads, in_flight, most, index64 ? " with 64-bit indices" : "");
+  const std::size_t shared =
+      std::max({shared_bytes(Kernel::forward, k, mma), shared_bytes(Kernel::weight_gradient, k, mma),
+                shared_bytes(Kernel::data_gradient, k, mma)});
   if (shared > traits.max_dynamic_shared_bytes)
     return fmt::format("bm={} bn={} bk={} stages={}: {} bytes of shared memory, the device allows {}", k.bm, k.bn,
                        k.bk, k.stages, shared, traits.max_dynamic_shared_bytes);
-  (void)problem;
   return {};
 }
 
@@ -108,7 +112,9 @@ KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions&
       integer_knob("bn", "CTA tile columns (pixels across images; (c, t) pairs for the weight gradient)", Affects::both,
                    &kTileSizes, [](const Problem&) -> int64_t { return 64; }),
       integer_knob("bk", "reduction step of the CTA tile", Affects::both, &kStepSizes,
-                   [options](const Problem& p) -> int64_t { return mma_kind(p.dtype, options) == MmaKind::ffma ? 16 : 32; }),
+                   [options](const Problem& p) -> int64_t {
+                     return mma_kind(p.dtype, options) == MmaKind::ffma ? 16 : 32;
+                   }),
       integer_knob("wm", "warps along the tile's rows", Affects::both, &kWarps,
                    [](const Problem&) -> int64_t { return 2; }),
       integer_knob("wn", "warps along the tile's columns", Affects::both, &kWarps,

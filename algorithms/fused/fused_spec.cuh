@@ -68,6 +68,9 @@ struct FusedSpec {
   static_assert(BM % (16 * WarpsM) == 0 && BN % (16 * WarpsN) == 0, "warp tiles are multiples of 16");
 };
 
+template <int A, int B> struct Gcd { static constexpr int value = Gcd<B, A % B>::value; };
+template <int A> struct Gcd<A, 0> { static constexpr int value = A; };
+
 // The (channel, tap) pair of reduction index k' of one conv group (see the top of this file).
 template <class Spec>
 DCN_DEVICE void split_reduction_index(int k, int& channel, int& tap) {

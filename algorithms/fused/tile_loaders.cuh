@@ -38,13 +38,14 @@ DCN_DEVICE void copy_weight_tile(const FusedParams& p, typename Spec::operand* t
 }
 
 // How a kRows x kColumns tile splits over the CTA's threads: each thread takes kGroups runs of kRun
-// consecutive rows of one column (a run of channels of one pixel, so in tap-major order one sample point
-// serves the whole run). Runs are numbered so that consecutive threads take consecutive columns in
-// NCHW (pixels: unit stride) and consecutive runs of one column in NHWC (channels: unit stride).
-template <class Spec, int kRows, int kColumns>
+// consecutive rows of one column (at most kMaxRun). Runs are numbered so that consecutive threads take
+// consecutive columns in NCHW (pixels: unit stride) and consecutive runs of one column in NHWC
+// (channels: unit stride).
+template <class Spec, int kRows, int kColumns, int kMaxRun = kRows>
 struct TileRuns {
   static constexpr int kPerThread = kRows * kColumns / Spec::threads;
-  static constexpr int kRun = kPerThread < kRows ? kPerThread : kRows;
+  static constexpr int kLongest = kPerThread < kRows ? kPerThread : kRows;
+  static constexpr int kRun = kLongest < kMaxRun ? kLongest : kMaxRun;
   static constexpr int kGroups = kPerThread / kRun;
   static constexpr int kRunsPerColumn = kRows / kRun;
   static_assert(kRows * kColumns % Spec::threads == 0 && kRows % kRun == 0 && kPerThread % kRun == 0,
@@ -74,7 +75,9 @@ struct ValuePoint {
   unsigned reads;  // bit k: corner k is read (inside the image)
   bool value_reads;
 
-  DCN_DEVICE void locate(const FusedParams& p, Index n, int tap, Index og) {
+  // Not inlined: in channel-major order every element finds its own point, and inlined copies (one per
+  // element of the unrolled fetch) took ptxas past 255 registers (the NVRTC sweep).
+  DCN_DEVICE_NOINLINE void locate(const FusedParams& p, Index n, int tap, Index og) {
     SamplePoint<Spec> point;
     locate_point<Spec>(p, n, tap, og, point);
     plane0 = activation_index<Spec>(p.x_strides, point.image, Index(0), Index(0));
@@ -103,18 +106,22 @@ struct ValuePoint {
   }
 };
 
+// The largest power of two dividing n (n > 0).
+template <int n> struct PowerOfTwoPart { static constexpr int value = n & -n; };
+
 // B operand values of one reduction step: rows k' in [k0, k0 + kRows) of conv group `group`, columns =
 // the pixels [n0, n0 + kColumns) below `pixels`, written to tile[row * row_stride + column *
 // column_stride] (the forward's B is [k'][n]; the weight gradient's is [n][k'], its transpose).
-// When a step's rows share one tap and one offset group (tap-major order with BK-aligned channel
-// groups: kUniformRows), each run needs one sample point; otherwise each element finds its own.
+// In tap-major order a run of rows is a run of channels of one tap inside one conv group and one offset
+// group (runs are at most the power-of-two part of gcd(C/groups, C/og) long and start at multiples of
+// their length), so a run needs one sample point; in channel-major order each element finds its own.
 template <class Spec, int kRows, int kColumns>
 struct SampledTile {
   using Index = typename Spec::index;
   using Operand = typename Spec::operand;
-  using Runs = TileRuns<Spec, kRows, kColumns>;
-  static constexpr bool kUniformRows = Spec::order == kTapMajor && Spec::conv_group_channels % kRows == 0 &&
-                                       Spec::offset_group_channels % kRows == 0;
+  static constexpr int kSegment = Gcd<Spec::conv_group_channels, Spec::offset_group_channels>::value;
+  using Runs = TileRuns<Spec, kRows, kColumns, PowerOfTwoPart<kSegment>::value>;
+  static constexpr bool kUniformRows = Spec::order == kTapMajor;
 
   Operand values[Runs::kPerThread];
 

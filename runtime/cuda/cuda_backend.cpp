@@ -25,8 +25,13 @@ namespace {
 KernelCompiler cached_nvrtc_compiler(std::shared_ptr<detail::BinaryCache> cache) {
   return [cache = std::move(cache)](const gen::KernelSource& kernel, int arch) {
     nvrtc::CompiledKernel compiled = nvrtc::compile(kernel, arch, *cache);
-    return KernelImage{std::move(compiled.binary), compiled.format == detail::BinaryFormat::cubin,
-                       std::move(compiled.entry)};
+    KernelImage image{std::move(compiled.binary), compiled.format == detail::BinaryFormat::cubin,
+                      std::move(compiled.entry)};
+    image.resources_known = compiled.resources.known;
+    image.registers = compiled.resources.registers;
+    image.spill_bytes = compiled.resources.spill_stores + compiled.resources.spill_loads;
+    image.static_shared_bytes = compiled.resources.shared_bytes;
+    return image;
   };
 }
 

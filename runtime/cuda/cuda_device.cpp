@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "dcnjit/error.h"
+#include "generator/generator.h"
 #include "runtime/cuda/event_timer.h"
 
 namespace dcnjit::cuda {
@@ -181,8 +182,8 @@ detail::LoadedKernel* CudaDevice::load(const gen::KernelSource& kernel) {
   if (is_sticky(loaded)) check(loaded, "cuModuleLoadData");
   if (loaded != CUDA_SUCCESS)
     throw Error(ErrorCode::LaunchError,
-                fmt::format("cuModuleLoadData({}, {} for {}) failed: {}{}", kernel.name, image.is_cubin ? "cubin" : "PTX",
-                            info_.arch(), api_.describe(loaded),
+                fmt::format("cuModuleLoadData({}, {} for {}) failed: {}{}", kernel.name,
+                            image.is_cubin ? "cubin" : "PTX", info_.arch(), api_.describe(loaded),
                             image.is_cubin ? "" : "; the driver may be older than NVRTC's PTX version"));
   try {
     CUfunction function = nullptr;
@@ -295,6 +296,24 @@ int CudaDevice::gemm_candidate_count(const detail::GemmDesc& desc) {
   detail::GemmDesc without_bias = desc;
   without_bias.bias = nullptr;
   return gemm_->candidate_count(without_bias, kGemmWorkspaceBytes);
+}
+
+std::string CudaDevice::resource_problem(const gen::KernelSpec& spec) {
+  // Registers per SM on every architecture NVRTC targets here (sm_70 to sm_120).
+  constexpr int kRegistersPerSm = 64 * 1024;
+  const KernelImage image = compiler_(gen::generate_kernel(spec), info_.arch_number());
+  if (!image.resources_known) return {};
+  const std::string name = spec.name();
+  if (image.spill_bytes > 0)
+    return fmt::format("{}: spills {} bytes at {} registers per thread", name, image.spill_bytes, image.registers);
+  if (image.registers * spec.block_threads > kRegistersPerSm)
+    return fmt::format("{}: {} registers x {} threads exceed an SM's {} (no block fits)", name, image.registers,
+                       spec.block_threads, kRegistersPerSm);
+  const int shared = image.static_shared_bytes + spec.dynamic_shared_bytes;
+  if (shared > info_.max_shared_per_block_optin)
+    return fmt::format("{}: {} bytes of shared memory per block, {} allows {}", name, shared, info_.name,
+                       info_.max_shared_per_block_optin);
+  return {};
 }
 
 void CudaDevice::synchronize() {

@@ -34,6 +34,9 @@ struct KernelImage {
   std::string data;          // cubin bytes, or NUL-free PTX text
   bool is_cubin = true;      // false: PTX, JIT-compiled by the driver at load
   std::string lowered_name;  // the symbol to look up (the entry's name for extern "C" kernels)
+  // What ptxas reported (cubin builds): registers per thread, spilled bytes, static shared memory.
+  bool resources_known = false;
+  int registers = 0, spill_bytes = 0, static_shared_bytes = 0;
 };
 
 // Compiles `kernel` for the device architecture `arch` (e.g. 90 for sm_90): cubin when NVRTC
@@ -61,6 +64,9 @@ class CudaDevice final : public detail::KernelDevice {
 
   const detail::DeviceTraits& traits() const override { return traits_; }
   void synchronize() override;
+  // Compiles (or finds in the binary cache) the kernel and checks what ptxas made of it: no spills,
+  // registers and shared memory of one block within one SM.
+  std::string resource_problem(const gen::KernelSpec& spec) override;
   void set_stream(void* stream) override { stream_ = static_cast<CUstream>(stream); }
   CUstream stream() const { return stream_; }
 

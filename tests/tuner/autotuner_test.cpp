@@ -50,7 +50,9 @@ TEST(AutotunerCpu, FastestConfigWinsAndEveryTrialIsRecorded) {
   TuningDb db = TuningDb::open(dir.file("c.sqlite"));
   FakeBackend backend;
   // step=2 tile=1024 is 10x faster than everything else: a margin no timing noise can invert.
-  backend.cost_us = [](const Config& c) { return has_knob(c, "step", "2") && has_knob(c, "tile", "1024") ? 30.0 : 300.0; };
+  backend.cost_us = [](const Config& c) {
+    return has_knob(c, "step", "2") && has_knob(c, "tile", "1024") ? 30.0 : 300.0;
+  };
   TuneOptions options;
   options.budget_s = 30;  // ample: the whole space is measured
   const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
@@ -90,6 +92,46 @@ TEST(AutotunerCpu, FailingConfigsAreRecordedAsFailedAndNeverWin) {
     }
   }
   EXPECT_EQ(failed_rows, 3);
+}
+
+TEST(AutotunerCpu, ConfigsWhoseKernelsDoNotFitArePrunedUntimedButTheDefaultIsAlwaysTimed) {
+  ScratchDirectory dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  const Config default_config = backend.default_config(small_problem());
+  // Every config "spills", the default included: the default is still timed (it is the baseline every
+  // speedup is measured against), the others are recorded as pruned and never run.
+  backend.resources = [](const Config&) { return std::string("spills 64 bytes"); };
+  backend.cost_us = [](const Config& c) { return has_knob(c, "tile", "1024") ? 30.0 : 300.0; };
+  TuneOptions options;
+  options.budget_s = 30;
+  const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, &db);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.winner, default_config);
+  EXPECT_EQ(r.measured, 1);
+  EXPECT_EQ(r.pruned, 11);
+  EXPECT_GT(backend.runs.load(), 0);
+  int pruned_rows = 0;
+  for (const Trial& t : db.trials()) {
+    if (t.error.rfind("pruned: spills 64 bytes", 0) == 0) {
+      ++pruned_rows;
+      EXPECT_FALSE(t.ok);
+    }
+  }
+  EXPECT_EQ(pruned_rows, 11);
+}
+
+TEST(AutotunerCpu, ReportsTheBestTimeOfEveryAlgorithmThatRan) {
+  FakeBackend backend;
+  backend.cost_us = [](const Config& c) { return has_knob(c, "tile", "1024") ? 30.0 : 3000.0; };
+  TuneOptions options;
+  options.budget_s = 30;
+  const TuneResult r = tune_pass(backend, small_problem(), Pass::forward, options, nullptr);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.best_by_algorithm.size(), 1u);  // the fake has one algorithm
+  ASSERT_TRUE(r.best_by_algorithm.count("im2col"));
+  EXPECT_DOUBLE_EQ(r.best_by_algorithm.at("im2col"), r.winner_ms);
+  EXPECT_LT(r.winner_ms, 1.0);  // a 30 us config won, not a 3 ms one
 }
 
 TEST(AutotunerCpu, AllConfigsFailingStoresNoWinner) {

@@ -38,6 +38,8 @@ class FakeBackend final : public detail::BackendImpl {
   std::function<bool(const Config&)> faults;
   // A combination the backend refuses on top of the table's rules: returns why, or "" to accept.
   std::function<std::string(const Config&)> refuse;
+  // The compiled kernels' verdict on a config (a GPU's spills or shared memory): why, or "" when fine.
+  std::function<std::string(const Config&)> resources;
   std::string env = "fake:test-device:gen1";
   std::atomic<int> runs{0};
   std::atomic<int> runs_after_loss{0};  // calls attempted after `faults` fired
@@ -50,6 +52,9 @@ class FakeBackend final : public detail::BackendImpl {
     return space == Backend::cuda ? cuda_table_ : cpu_table_;
   }
   std::string cannot_implement(std::string_view, const Problem&) const override { return {}; }
+  std::string resource_problem(const Problem&, const Config& config) override {
+    return resources ? resources(config) : std::string();
+  }
 
   // A knob's value in a config of this backend, as an integer (word knobs: the word's index).
   int64_t knob(const Config& config, const char* name) const { return knobs("im2col").value(config, name); }

@@ -1,7 +1,8 @@
 // A device lost mid-tuning (a candidate's illegal address) against a FakeBackend that faults like a
 // CUDA context: the batch reports it on the item that faulted and on every item after it, runs nothing
 // more, stores nothing for the cut-short search, and never throws; tuning on first use (Engine::plan)
-// says DeviceLost instead of planning a default that cannot run.
+// says DeviceLost instead of planning a default that cannot run. The best time per algorithm is
+// reported for a tuned item and, from the stored trials, for a cached one.
 #include "tuner/tune_batch.h"
 
 #include <gtest/gtest.h>
@@ -60,6 +61,27 @@ TEST(TuneBatch, TuningOnFirstUseOnALostDeviceIsDeviceLost) {
     EXPECT_EQ(e.code(), ErrorCode::DeviceLost);
     EXPECT_NE(std::string(e.what()).find("fake illegal address"), std::string::npos) << e.what();
   }
+}
+
+TEST(TuneBatch, ReportsTheBestTimePerAlgorithmForTunedAndCachedItems) {
+  ScratchDirectory dir;
+  TuningDb db = TuningDb::open(dir.file("c.sqlite"));
+  FakeBackend backend;
+  // tile=1024 is 100x faster: the winner is the fastest trial, whatever the timing noise.
+  backend.cost_us = [](const Config& c) { return testing::has_knob(c, "tile", "1024") ? 30.0 : 3000.0; };
+  BatchOptions options;
+  options.budget_s = 5;
+  const auto tuned = tune_batch(backend, &db, {kProblems[0]}, {Pass::forward}, options);
+  ASSERT_EQ(tuned.size(), 1u);
+  ASSERT_EQ(tuned[0].status, BatchEntry::Status::tuned) << tuned[0].error;
+  ASSERT_EQ(tuned[0].by_algorithm.size(), 1u);
+  ASSERT_TRUE(tuned[0].time_ms);
+  EXPECT_DOUBLE_EQ(tuned[0].by_algorithm.at("im2col"), *tuned[0].time_ms);
+
+  const auto cached = tune_batch(backend, &db, {kProblems[0]}, {Pass::forward}, options);
+  ASSERT_EQ(cached.size(), 1u);
+  ASSERT_EQ(cached[0].status, BatchEntry::Status::cached);
+  EXPECT_EQ(cached[0].by_algorithm, tuned[0].by_algorithm);
 }
 
 }  // namespace

@@ -85,10 +85,12 @@ TEST(TuneCliCpu, TwoConcurrentProcessesLeaveASoundDatabaseWithEveryWinner) {
   // Overlapping halves: problems 2 and 3 are tuned by both processes at the same time.
   const auto first = write_problems(dir, "a.txt", {kProblems.begin(), kProblems.begin() + 4});
   const auto second = write_problems(dir, "b.txt", {kProblems.begin() + 2, kProblems.end()});
-  const pid_t a = spawn_cli({"tune", "--problems", first, "--cache", db, "--budget", "0.3", "--threads", "1", "--json"},
-                            dir.file("a.out"));
-  const pid_t b = spawn_cli({"tune", "--problems", second, "--cache", db, "--budget", "0.3", "--threads", "1", "--json"},
-                            dir.file("b.out"));
+  const auto tune = [&](const std::string& problems, const char* out) {
+    return spawn_cli({"tune", "--problems", problems, "--cache", db, "--budget", "0.3", "--threads", "1", "--json"},
+                     dir.file(out));
+  };
+  const pid_t a = tune(first, "a.out");
+  const pid_t b = tune(second, "b.out");
   ASSERT_GT(a, 0);
   ASSERT_GT(b, 0);
   EXPECT_EQ(wait_exit_code(a), 0) << read_text(dir.file("a.out"));
@@ -100,7 +102,8 @@ TEST(TuneCliCpu, TwoConcurrentProcessesLeaveASoundDatabaseWithEveryWinner) {
   EXPECT_EQ(winners.size(), kProblems.size());  // one forward winner per problem, none lost
   for (const std::string& text : kProblems) {
     const std::string canonical = Problem::parse(text).to_string();
-    const bool found = std::any_of(winners.begin(), winners.end(), [&](const Winner& w) { return w.key.problem == canonical; });
+    const bool found =
+        std::any_of(winners.begin(), winners.end(), [&](const Winner& w) { return w.key.problem == canonical; });
     EXPECT_TRUE(found) << canonical;
   }
   // Every trial of both processes is kept.
@@ -125,6 +128,15 @@ TEST(TuneCliCpu, SecondRunOfTheSameProblemsTunesNothingAndIsFast) {
   EXPECT_NE(read_text(dir.file("2.out")).find("{\"tuned\": 0, \"cached\": 2, \"failed\": 0"), std::string::npos)
       << read_text(dir.file("2.out"));
   EXPECT_EQ(TuningDb::open(db, TuningDb::Mode::read_only).trial_count(), trials);  // nothing re-timed
+  // Every row names the best time of each algorithm that ran, the cached ones from their stored trials.
+  for (const char* out : {"1.out", "2.out"}) {
+    const std::string text = read_text(dir.file(out));
+    std::size_t rows = 0;
+    for (std::size_t at = text.find("\"best_ms_by_algorithm\": {\"im2col\": "); at != std::string::npos;
+         at = text.find("\"best_ms_by_algorithm\": {\"im2col\": ", at + 1))
+      ++rows;
+    EXPECT_EQ(rows, 2u) << text;
+  }
   // "Well under a second per problem": process start, backend and database open included.
   EXPECT_LT(seconds, 2 * 0.5);
 }

@@ -1,0 +1,145 @@
+// The fused algorithm's kernels run on the sim backend beyond what the shared comparisons cover
+// (sim_backend_test.cpp runs every algorithm's sampled configs against the cpu backend; the golden
+// tests run its default config on every fixture):
+//   - tiles across the space (the heaviest ones, channel-major order, splits) against the cpu backend;
+//   - the WMMA fragment element order: permuting it (as another GPU generation may) changes no bit;
+//   - everything but grad_x (an atomic scatter) is bit-identical under different thread orders: the
+//     split-K and coordinate sums run in a fixed order;
+//   - TF32 only with allow_tf32, then within TF32's error.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dcnjit/engine.h"
+#include "runtime/sim/sim_backend.h"
+#include "tests/support/golden_fixture.h"
+#include "tests/support/problems.h"
+#include "tools/io/device_problem.h"
+
+namespace dcnjit::sim {
+namespace {
+
+std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order, uint64_t wmma_seed = 0, bool allow_tf32 = false) {
+  EngineOptions options;
+  options.backend = Backend::sim;
+  options.threads = 2;
+  options.algorithm = "fused";
+  options.allow_tf32 = allow_tf32;
+  SimOptions sim;
+  sim.threads = 2;
+  sim.order = order;
+  sim.wmma_permutation_seed = wmma_seed;
+  return detail::make_sim_backend(options, sim);
+}
+
+io::ProblemResults run_on(const std::shared_ptr<detail::BackendImpl>& backend, const io::ProblemArrays& arrays,
+                          const std::string& config) {
+  io::DeviceProblem device(arrays, /*backward=*/true, [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
+  const Plan plan(arrays.problem, backend->resolve(arrays.problem, Config::parse("fused " + config)), backend);
+  plan.forward(device.forward_args());
+  plan.backward(device.backward_args());
+  return test::to_nchw(device.download(), arrays.problem);
+}
+
+io::ProblemResults on_cpu(const io::ProblemArrays& arrays) {
+  EngineOptions options;
+  options.threads = 2;
+  Engine cpu(options);
+  return test::run_both_passes(cpu, test::in_layout(arrays, Layout::nchw));
+}
+
+// Every output array of two results has the same bits (grad_x too unless `except_grad_x`).
+::testing::AssertionResult bitwise_equal(const io::ProblemResults& a, const io::ProblemResults& b, bool except_grad_x) {
+  auto same = [](const std::optional<io::HostArray>& x, const std::optional<io::HostArray>& y) {
+    if (x.has_value() != y.has_value()) return false;
+    if (!x) return true;
+    return std::memcmp(x->data.data(), y->data.data(), x->data.size() * sizeof(float)) == 0 &&
+           x->data.size() == y->data.size();
+  };
+  if (!same(a.y, b.y)) return ::testing::AssertionFailure() << "y differs";
+  if (!except_grad_x && !same(a.grad_x, b.grad_x)) return ::testing::AssertionFailure() << "grad_x differs";
+  if (!same(a.grad_offset, b.grad_offset)) return ::testing::AssertionFailure() << "grad_offset differs";
+  if (!same(a.grad_mask, b.grad_mask)) return ::testing::AssertionFailure() << "grad_mask differs";
+  if (!same(a.grad_weight, b.grad_weight)) return ::testing::AssertionFailure() << "grad_weight differs";
+  if (!same(a.grad_bias, b.grad_bias)) return ::testing::AssertionFailure() << "grad_bias differs";
+  return ::testing::AssertionSuccess();
+}
+
+io::ProblemArrays arrays_of(int problem_index, DType dtype, Layout layout) {
+  const Problem problem = test::problem_of(test::test_problems()[std::size_t(problem_index)], dtype, layout);
+  return test::random_arrays(problem, 4321);
+}
+
+struct TileCase {
+  const char* config;
+  DType dtype;
+  Layout layout;
+};
+
+class FusedTiles : public ::testing::TestWithParam<TileCase> {};
+
+TEST_P(FusedTiles, MatchTheCpuBackendOnTheSharedProblems) {
+  const TileCase& c = GetParam();
+  const auto backend = sim_backend(ThreadOrder::random(77));
+  for (int i : {0, 3}) {  // mask and bias; offset groups crossing conv groups
+    const io::ProblemArrays arrays = arrays_of(i, c.dtype, c.layout);
+    EXPECT_TRUE(test::matches_golden(run_on(backend, arrays, c.config), on_cpu(arrays),
+                                     test::tolerance_against_cpu(c.dtype)))
+        << arrays.problem.to_string() << " fused " << c.config;
+  }
+}
+
+// The largest tiles the checks allow (8 accumulator fragments per warp, 48 operand values per thread),
+// channel-major order, deep splits, a 4-stage ring and the FFMA path's widest tile.
+INSTANTIATE_TEST_SUITE_P(
+    Space, FusedTiles,
+    ::testing::Values(TileCase{"bm=128 bn=64 bk=32 wm=2 wn=2 stages=4", DType::f16, Layout::nchw},
+                      TileCase{"bm=32 bn=128 bk=16 wm=1 wn=4 stages=2 order=channel split=8", DType::bf16,
+                               Layout::nhwc},
+                      TileCase{"bm=64 bn=32 bk=64 wm=4 wn=1 stages=3 split=16", DType::f16, Layout::nhwc},
+                      TileCase{"bm=64 bn=64 bk=16 wm=2 wn=2 order=channel split=4", DType::f32, Layout::nchw},
+                      TileCase{"bm=32 bn=32 bk=16 wm=1 wn=1 stages=2", DType::f32, Layout::nhwc}),
+    [](const ::testing::TestParamInfo<TileCase>& info) {
+      std::string name = std::string(to_string(info.param.dtype)) + "_" + to_string(info.param.layout) + "_" +
+                         info.param.config;
+      for (char& ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return name;
+    });
+
+TEST(FusedDeterminism, PermutedWmmaFragmentsChangeNoBit) {
+  for (DType dtype : {DType::f16, DType::bf16}) {
+    const io::ProblemArrays arrays = arrays_of(0, dtype, Layout::nchw);
+    const io::ProblemResults plain = run_on(sim_backend(ThreadOrder::in_order(), 0), arrays, "split=2");
+    const io::ProblemResults permuted = run_on(sim_backend(ThreadOrder::in_order(), 987654321), arrays, "split=2");
+    EXPECT_TRUE(bitwise_equal(plain, permuted, /*except_grad_x=*/false)) << to_string(dtype);
+  }
+}
+
+TEST(FusedDeterminism, EverythingButTheGradXScatterIsTheSameUnderAnyThreadOrder) {
+  for (DType dtype : {DType::f16, DType::f32}) {
+    const io::ProblemArrays arrays = arrays_of(1, dtype, Layout::nchw);  // groups, offset groups, stride 2
+    const io::ProblemResults a = run_on(sim_backend(ThreadOrder::in_order()), arrays, "split=4");
+    const io::ProblemResults b = run_on(sim_backend(ThreadOrder::random(5)), arrays, "split=4");
+    EXPECT_TRUE(bitwise_equal(a, b, /*except_grad_x=*/true)) << to_string(dtype);
+    EXPECT_TRUE(test::matches_golden(a, b, test::tolerance_against_cpu(dtype)));
+  }
+}
+
+TEST(FusedTf32, OnlyWhenAllowedAndWithinItsError) {
+  const io::ProblemArrays arrays = arrays_of(0, DType::f32, Layout::nchw);
+  const io::ProblemResults expected = on_cpu(arrays);
+  const io::ProblemResults exact = run_on(sim_backend(ThreadOrder::in_order()), arrays, "");
+  const io::ProblemResults tf32 = run_on(sim_backend(ThreadOrder::in_order(), 0, true), arrays, "");
+  EXPECT_TRUE(test::matches_golden(exact, expected, test::tolerance_against_cpu(DType::f32)));
+  // As for the im2col algorithm's GEMMs (gemm_precision_test.cpp): 10-bit operands, ~1e-3 per product.
+  EXPECT_TRUE(test::matches_golden(tf32, expected, 2e-3));
+  EXPECT_FALSE(test::matches_golden(tf32, exact, 1e-6)) << "allow_tf32 changed nothing";
+}
+
+}  // namespace
+}  // namespace dcnjit::sim
