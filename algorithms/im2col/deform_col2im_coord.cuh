@@ -139,7 +139,8 @@ DCN_DEVICE void deform_backward_sampling(const SamplingParams& p) {
 #pragma unroll
         for (int b = 0; b < B; ++b)
 #pragma unroll
-          for (int e = 0; e < E; ++e) item[e].corners(x, Index(batch.channel[b]) * plane_step, corner[b][e]);
+          for (int e = 0; e < E; ++e)
+            item[e].corners(x, Index(batch.channel[b]) * plane_step, corner[b][e], batch.has[b]);
 #pragma unroll
         for (int b = 0; b < B; ++b)
 #pragma unroll

@@ -42,7 +42,8 @@ DCN_DEVICE void deform_im2col(const SamplingParams& p) {
 #pragma unroll
       for (int b = 0; b < B; ++b)
 #pragma unroll
-        for (int e = 0; e < E; ++e) item[e].corners(x, Index(batch.channel[b]) * plane_step, corner[b][e]);
+        for (int e = 0; e < E; ++e)
+          item[e].corners(x, Index(batch.channel[b]) * plane_step, corner[b][e], batch.has[b]);
 #pragma unroll
       for (int b = 0; b < B; ++b)
 #pragma unroll

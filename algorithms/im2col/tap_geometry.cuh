@@ -84,7 +84,8 @@ DCN_DEVICE int split_lane() {
 // The channels (within the offset group) of one batch of this lane's channel loop, starting at step
 // `first_step`: channel[b] = (first_step + b) * split + lane. Where that channel does not exist (the
 // last step when split does not divide the channels, or a step past the end in the last batch),
-// has[b] is false and channel[b] is the lane's first channel, so loads stay in bounds.
+// has[b] is false, the lane loads nothing for it and channel[b] is the lane's first channel (any
+// address formed stays in bounds).
 template <class Spec>
 struct ChannelBatch {
   static constexpr int size = Spec::channel_batch;
@@ -242,14 +243,16 @@ struct LoopItem {
   }
 
   // The four corners of channel `channel_offset` (elements from the group's first channel, i.e.
-  // channel * channel_stride) of x (or grad_x): loaded unconditionally (offset 0 for a corner that does
-  // not exist, so the load is in bounds and every thread issues the same loads), then selected, so a
-  // corner outside the image is exactly 0 whatever that element holds (docs/semantics.md).
+  // channel * channel_stride) of x (or grad_x): loaded without a branch on the corner (offset 0 for a
+  // corner that does not exist, so the load is in bounds and every thread issues the same loads), then
+  // selected, so a corner outside the image is exactly 0 whatever that element holds
+  // (docs/semantics.md). `has` false (a lane past its group's last channel, ChannelBatch) skips the
+  // loads; it is a compile-time true where every lane has a channel.
   template <typename T>
-  DCN_DEVICE void corners(const T* __restrict__ base, Index channel_offset, Compute (&v)[4]) const {
+  DCN_DEVICE void corners(const T* __restrict__ base, Index channel_offset, Compute (&v)[4], bool has = true) const {
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      const Compute loaded = Compute(widen(base[plane + channel_offset + idx[k]]));
+      const Compute loaded = has ? Compute(widen(base[plane + channel_offset + idx[k]])) : Compute(0);
       v[k] = (reads >> k) & 1u ? loaded : Compute(0);
     }
   }
