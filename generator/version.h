@@ -5,6 +5,6 @@
 
 namespace dcnjit::gen {
 
-inline constexpr int GENERATOR_VERSION = 3;
+inline constexpr int GENERATOR_VERSION = 4;
 
 }  // namespace dcnjit::gen

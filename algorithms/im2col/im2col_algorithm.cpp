@@ -14,7 +14,7 @@ namespace {
 class Im2colAlgorithm final : public Algorithm {
  public:
   Im2colAlgorithm(const detail::DeviceTraits& traits, const RunOptions& options)
-      : traits_(traits), options_(options), knobs_(im2col::make_im2col_knobs(traits)) {}
+      : traits_(traits), options_(options), knobs_(im2col::make_im2col_knobs(traits, options)) {}
 
   const std::string& name() const override { return name_; }
   const KnobTable& knobs() const override { return knobs_; }
@@ -30,7 +30,9 @@ class Im2colAlgorithm final : public Algorithm {
     const im2col::Im2colKnobs k = im2col::Im2colKnobs::of(knobs_, config);
     if (direction == Direction::forward) return {im2col::forward_kernels(problem, k).im2col};
     const im2col::BackwardKernels b = im2col::backward_kernels(problem, k, gradients);
-    std::vector<gen::KernelSpec> list = b.sampling;
+    std::vector<gen::KernelSpec> list;
+    if (b.gather) list = {b.gather->count, b.gather->scan, b.gather->fill, b.gather->sort, b.gather->gather};
+    list.insert(list.end(), b.sampling.begin(), b.sampling.end());
     // Each kernel once, in the order of its first launch (grad_x and grad_weight share one cast kernel).
     for (const auto& spec : {b.cast_x, b.im2col, b.cast_w, b.bias_grad})
       if (spec && std::find(list.begin(), list.end(), *spec) == list.end()) list.push_back(*spec);
@@ -38,7 +40,8 @@ class Im2colAlgorithm final : public Algorithm {
   }
 
   std::size_t workspace_size(const Problem& problem, const Config& config) const override {
-    return im2col::WorkspaceLayout::of(problem, im2col::Im2colKnobs::of(knobs_, config).step).total_bytes;
+    const im2col::Im2colKnobs k = im2col::Im2colKnobs::of(knobs_, config);
+    return im2col::WorkspaceLayout::of(problem, k.step, k.gather ? k.threads : 0).total_bytes;
   }
 
   void forward(LaunchContext& context, const Problem& problem, const Config& config,

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "algorithms/im2col/im2col_workspace.h"
+#include "algorithms/im2col/sampling_params.cuh"
 #include "algorithms/shared_kernels.h"
 
 namespace dcnjit::algo::im2col {
@@ -32,11 +33,28 @@ Family family_of(SamplingKind kind) {
     case SamplingKind::col2im_coord:
       return {"col2im_coord", "dcol, x -> grad_x (atomic scatter), grad_offset, grad_mask in one pass",
               "algorithms/im2col/deform_col2im_coord.cuh", "dcn::deform_col2im_coord"};
+    case SamplingKind::col2im_count:
+      return {"col2im_count", "offset, mask -> entries per input pixel (deterministic col2im's map)",
+              "algorithms/im2col/deform_col2im_gather.cuh", "dcn::col2im_count"};
+    case SamplingKind::col2im_fill:
+      return {"col2im_fill", "offset, mask -> each input pixel's entries: column and m * w_k",
+              "algorithms/im2col/deform_col2im_gather.cuh", "dcn::col2im_fill"};
+    case SamplingKind::col2im_gather:
+      return {"col2im_gather", "dcol, map -> grad_x, each element summed by one thread in a fixed order",
+              "algorithms/im2col/deform_col2im_gather.cuh", "dcn::col2im_gather"};
   }
   return {};
 }
 
 bool scatters(SamplingKind kind) { return kind == SamplingKind::col2im || kind == SamplingKind::col2im_coord; }
+
+// The map kernels walk items one lane each (every corner entered once).
+bool uses_split(SamplingKind kind) { return kind != SamplingKind::col2im_count && kind != SamplingKind::col2im_fill; }
+
+bool builds_map(SamplingKind kind) {
+  return kind == SamplingKind::col2im_count || kind == SamplingKind::col2im_fill ||
+         kind == SamplingKind::col2im_gather;
+}
 
 // __launch_bounds__(threads, min_blocks) with min_blocks = 512 / threads: ptxas may then use up to 128
 // registers per thread. With the thread count alone, ptxas picks its own occupancy target and was
@@ -71,6 +89,7 @@ bool needs_64bit_index(const Problem& problem, int step) {
       N * Co * pixels,                                        // y, grad_y
       chunk * (problem.layout == Layout::nhwc ? pixels : C * taps) * double(column_pitch(problem)),  // columns
       Co * (C / double(problem.groups)) * taps,               // grad_weight
+      4 * chunk * double(problem.offset_groups) * taps * pixels,  // the deterministic col2im's map entries
   };
   return algo::needs_64bit_index(*std::max_element(std::begin(sizes), std::end(sizes)));
 }
@@ -80,6 +99,9 @@ gen::KernelSpec sampling_kernel(const Problem& problem, const Im2colKnobs& knobs
   const bool index64 = needs_64bit_index(problem, knobs.step);
   const int cpg = int(problem.C / problem.offset_groups);
   const bool warp = scatters(kind) && knobs.warp_atomics;
+  const int split = uses_split(kind) ? knobs.split : 1;
+  const std::string split_token = uses_split(kind) ? fmt::format("sp{}", split) : "";
+  const char* atomic = builds_map(kind) ? "dcn::kAtomicGather" : warp ? "dcn::kAtomicWarp" : "dcn::kAtomicPlain";
   gen::KernelSpec spec;
   spec.family = f.family;
   spec.summary = f.summary;
@@ -101,7 +123,8 @@ gen::KernelSpec sampling_kernel(const Problem& problem, const Im2colKnobs& knobs
       index_argument(index64),
       threads_argument(knobs.threads),
       items_argument(knobs.items),
-      {"atomic", warp ? "dcn::kAtomicWarp" : "dcn::kAtomicPlain", scatters(kind) ? (warp ? "awarp" : "aplain") : ""},
+      {"split", std::to_string(split), split_token},
+      {"atomic", atomic, scatters(kind) ? (warp ? "awarp" : "aplain") : ""},
   };
   spec.params_type = "dcn::SamplingParams";
   spec.details = {
@@ -116,11 +139,36 @@ gen::KernelSpec sampling_kernel(const Problem& problem, const Im2colKnobs& knobs
   if (scatters(kind)) spec.details.push_back(fmt::format("atomics   {}", warp ? "warp-aggregated" : "plain"));
   spec.details.push_back(storage_detail(problem.dtype));
   spec.details.push_back(fmt::format("indexing  {}-bit", index64 ? 64 : 32));
-  spec.details.push_back(fmt::format("launch    {} threads per block, {} item(s) per thread, grid-stride",
-                                     knobs.threads, knobs.items));
+  if (builds_map(kind)) spec.details.push_back("grad_x    deterministic: a map of each input pixel's entries, no "
+                                               "floating-point atomics");
+  spec.details.push_back(fmt::format("launch    {} threads per block, {} item(s) per thread, {} lane(s) per item, "
+                                     "grid-stride",
+                                     knobs.threads, knobs.items, split));
   spec.block_threads = knobs.threads;
   spec.items = knobs.items;
   spec.min_blocks_per_sm = min_blocks_per_sm(knobs.threads, knobs.items);
+  return spec;
+}
+
+gen::KernelSpec map_kernel(const Problem& problem, const Im2colKnobs& knobs, const char* family) {
+  const bool scan = std::string(family) == "col2im_scan";
+  const bool index64 = needs_64bit_index(problem, knobs.step);
+  gen::KernelSpec spec;
+  spec.family = family;
+  spec.summary = scan ? "entries per input pixel -> each pixel's first entry (prefix sum, 3 launches)"
+                      : "each input pixel's entries ordered by column (a fixed summation order)";
+  spec.header = "algorithms/im2col/deform_col2im_gather.cuh";
+  spec.function = scan ? "dcn::col2im_scan" : "dcn::col2im_sort";
+  spec.spec_template = "dcn::MapSpec";
+  spec.arguments = {dtype_argument(problem.dtype), index_argument(index64), threads_argument(knobs.threads)};
+  spec.params_type = "dcn::SamplingParams";
+  spec.details = {storage_detail(problem.dtype), fmt::format("indexing  {}-bit", index64 ? 64 : 32),
+                  scan ? fmt::format("launch    {} threads per block, tiles of {} pixels, block-stride", knobs.threads,
+                                     knobs.threads * dcn::kMapScanRows)
+                       : fmt::format("launch    {} threads per block, one pixel per thread, grid-stride",
+                                     knobs.threads)};
+  spec.block_threads = knobs.threads;
+  spec.min_blocks_per_sm = min_blocks_per_sm(knobs.threads, 1);
   return spec;
 }
 
@@ -131,7 +179,14 @@ ForwardKernels forward_kernels(const Problem& problem, const Im2colKnobs& knobs)
 BackwardKernels backward_kernels(const Problem& problem, const Im2colKnobs& knobs, const Gradients& gradients) {
   BackwardKernels k;
   const bool coord = gradients.offset || (problem.mask && gradients.mask);
-  if (gradients.x && coord && knobs.fused_backward) {
+  if (gradients.x && knobs.gather) {
+    k.gather = GatherKernels{sampling_kernel(problem, knobs, SamplingKind::col2im_count),
+                             map_kernel(problem, knobs, "col2im_scan"),
+                             sampling_kernel(problem, knobs, SamplingKind::col2im_fill),
+                             map_kernel(problem, knobs, "col2im_sort"),
+                             sampling_kernel(problem, knobs, SamplingKind::col2im_gather)};
+    if (coord) k.sampling.push_back(sampling_kernel(problem, knobs, SamplingKind::coord));
+  } else if (gradients.x && coord && knobs.fused_backward) {
     k.sampling.push_back(sampling_kernel(problem, knobs, SamplingKind::col2im_coord));
   } else {
     if (gradients.x) k.sampling.push_back(sampling_kernel(problem, knobs, SamplingKind::col2im));
@@ -139,7 +194,7 @@ BackwardKernels backward_kernels(const Problem& problem, const Im2colKnobs& knob
   }
   const bool accumulators = uses_f32_accumulators(problem);
   const bool index64 = needs_64bit_index(problem, knobs.step);
-  if (gradients.x && accumulators) k.cast_x = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
+  if (gradients.x && accumulators && !knobs.gather) k.cast_x = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
   if (gradients.weight) {
     k.im2col = sampling_kernel(problem, knobs, SamplingKind::im2col);
     if (accumulators) k.cast_w = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);

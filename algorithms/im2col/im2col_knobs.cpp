@@ -13,6 +13,14 @@ namespace {
 
 const std::vector<int64_t> kBlockThreads = {128, 256, 512};
 const std::vector<int64_t> kItemsPerThread = {1, 2, 4};
+const std::vector<int64_t> kSplits = {1, 2, 4, 8, 16, 32};  // powers of two that divide a warp
+// Threads an SM keeps resident on sm_80 and sm_90 (the default split's occupancy target).
+constexpr long long kResidentThreadsPerSm = 2048;
+// The default split leaves each lane at least this many channels: below, the per-item work (sample
+// point, offset and mask loads, the split's reduction) outweighs the channel loop it divides.
+constexpr int kMinChannelsPerLane = 4;
+constexpr int64_t kAtomicPlain = 0, kAtomicWarp = 1, kAtomicGather = 2;  // the `atomic` knob's words
+constexpr int64_t kBwdFused = 0, kBwdSplit = 1;                          // the `bwd` knob's words
 constexpr int kMaxTunedStep = 64;
 // cuBLASLt's heuristic returns up to this many candidates per GEMM; beyond the 4th they are rarely
 // competitive, so the tuner tries the first four.
@@ -30,6 +38,8 @@ long long column_budget_bytes(std::size_t l2_bytes) { return (long long)(l2_byte
 long long sampling_work_items(const Problem& problem, long long images) {
   return images * problem.offset_groups * problem.taps() * problem.Ho() * problem.Wo();
 }
+
+int channels_per_group(const Problem& problem) { return int(problem.C / problem.offset_groups); }
 
 std::string one_of(const std::vector<int64_t>& allowed, int64_t value) {
   if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return {};
@@ -59,13 +69,26 @@ int default_step(const Problem& problem, std::size_t l2_bytes) {
   return int((problem.N + chunks - 1) / chunks);
 }
 
+int default_split(const Problem& problem, const detail::DeviceTraits& traits) {
+  const long long items = sampling_work_items(problem, default_step(problem, traits.l2_bytes));
+  const long long resident = (long long)std::max(traits.sm_count, 1) * kResidentThreadsPerSm;
+  const int most = std::clamp(channels_per_group(problem) / kMinChannelsPerLane, 1, 32);
+  int split = 1;
+  while (split * 2 <= most && items * split < resident) split *= 2;
+  if (problem.layout == Layout::nhwc)
+    while (split * 2 <= most && split * (long long)dtype_size(problem.dtype) < 32) split *= 2;
+  return split;
+}
+
 Im2colKnobs Im2colKnobs::of(const KnobTable& table, const Config& config) {
   Im2colKnobs k;
   k.step = int(table.value(config, "step"));
   k.threads = int(table.value(config, "threads"));
   k.items = int(table.value(config, "items"));
-  k.fused_backward = table.value(config, "bwd") == 0;
-  k.warp_atomics = table.value(config, "atomic") == 1;
+  k.split = int(table.value(config, "split"));
+  k.fused_backward = table.value(config, "bwd") == kBwdFused;
+  k.warp_atomics = table.value(config, "atomic") == kAtomicWarp;
+  k.gather = table.value(config, "atomic") == kAtomicGather;
   if (table.find("gemm_fwd")) {
     k.gemm_forward = int(table.value(config, "gemm_fwd"));
     k.gemm_dcol = int(table.value(config, "gemm_dcol"));
@@ -74,8 +97,9 @@ Im2colKnobs Im2colKnobs::of(const KnobTable& table, const Config& config) {
   return k;
 }
 
-KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
+KnobTable make_im2col_knobs(const detail::DeviceTraits& traits, const RunOptions& options) {
   const std::size_t l2_bytes = traits.l2_bytes;
+  const bool deterministic = options.deterministic;
   std::vector<KnobDef> knobs = {
       {"step", "images per chunk (the column buffer holds this many images)", Affects::both, {},
        [l2_bytes](const Problem& p) {
@@ -103,10 +127,40 @@ KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
       {"items", "work items per thread, their loads in flight together", Affects::both, {},
        [](const Problem&) { return kItemsPerThread; }, [](const Problem&) -> int64_t { return 1; },
        [](const Problem&, int64_t v) { return one_of(kItemsPerThread, v); }},
+      {"split", "lanes sharing one work item's channel loop (each walks every split-th channel)", Affects::both,
+       {},
+       [](const Problem& p) {
+         std::vector<int64_t> splits;
+         for (int64_t v : kSplits)
+           if (v <= channels_per_group(p)) splits.push_back(v);
+         return splits;
+       },
+       [traits](const Problem& p) -> int64_t { return default_split(p, traits); },
+       [](const Problem& p, int64_t v) -> std::string {
+         if (std::string why = one_of(kSplits, v); !why.empty()) return why;
+         if (v > channels_per_group(p))
+           return fmt::format("at most the {} channels of an offset group (C/og)", channels_per_group(p));
+         return {};
+       }},
+      // Deterministic: the gather col2im runs beside the coord kernel, never inside the fused one.
       {"bwd", "fused: one pass over dcol for grad_x, grad_offset, grad_mask; split: col2im then coord",
-       Affects::backward, {"fused", "split"}, {}, [](const Problem&) -> int64_t { return 0; }, {}},
-      {"atomic", "col2im's scatter into grad_x: plain atomicAdd or warp-aggregated", Affects::backward,
-       {"plain", "warp"}, {}, [](const Problem&) -> int64_t { return 0; }, {}},
+       Affects::backward, {"fused", "split"},
+       [deterministic](const Problem&) {
+         return deterministic ? std::vector<int64_t>{kBwdSplit} : std::vector<int64_t>{kBwdFused, kBwdSplit};
+       },
+       [deterministic](const Problem&) -> int64_t { return deterministic ? kBwdSplit : kBwdFused; }, {}},
+      {"atomic", "how col2im writes grad_x: plain or warp-aggregated atomics, or gather (deterministic)",
+       Affects::backward, {"plain", "warp", "gather"},
+       [deterministic](const Problem&) {
+         return deterministic ? std::vector<int64_t>{kAtomicGather}
+                              : std::vector<int64_t>{kAtomicPlain, kAtomicWarp, kAtomicGather};
+       },
+       [deterministic](const Problem&) -> int64_t { return deterministic ? kAtomicGather : kAtomicPlain; },
+       [deterministic](const Problem&, int64_t v) -> std::string {
+         if (deterministic && v != kAtomicGather)
+           return "floating-point atomics sum in a varying order: a deterministic engine runs atomic=gather";
+         return {};
+       }},
   };
   if (traits.backend == Backend::cuda) {
     knobs.push_back(gemm_knob("gemm_fwd", "cuBLASLt candidate for y = W * columns", Affects::forward,
@@ -119,7 +173,7 @@ KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
   // More items per thread than a chunk has work for leaves SMs idle: never faster than items=1.
   ConfigCheck prune = [](const Problem& p, const KnobTable& table, const Config& config) -> std::string {
     const Im2colKnobs k = Im2colKnobs::of(table, config);
-    if (k.items > 1 && sampling_work_items(p, k.step) < (long long)k.threads * k.items)
+    if (k.items > 1 && sampling_work_items(p, k.step) * k.split < (long long)k.threads * k.items)
       return "a chunk has fewer work items than one block covers";
     return {};
   };
@@ -133,6 +187,8 @@ KnobTable make_im2col_knobs(const detail::DeviceTraits& traits) {
       return fmt::format("items={} with threads={}: at most 512 items per block (registers)", k.items, k.threads);
     if (k.items > 2 && needs_64bit_index(p, k.step))
       return fmt::format("items={}: at most 2 items per thread with 64-bit indices (registers)", k.items);
+    if (k.gather && k.fused_backward)
+      return "atomic=gather needs bwd=split: grad_x is gathered by its own kernels, the coordinates by coord";
     return {};
   };
   return KnobTable("im2col", std::move(knobs), std::move(check), std::move(prune));

@@ -73,6 +73,11 @@ dcn::SamplingParams chunk_params(const Problem& problem, const Shape& s, int64_t
   return p;
 }
 
+// The grid of a sampling kernel over a chunk: one thread per work item and lane of its split.
+detail::LaunchDims sampling_grid(const LaunchContext& context, const Shape& s, int64_t images, const Im2colKnobs& knobs) {
+  return context.grid_stride(images * s.og * s.K * s.P * knobs.split, knobs.threads, knobs.items);
+}
+
 // Bytes the sampling pass reads besides the columns: offsets (and mask) of the chunk.
 double field_bytes(const Problem& problem, const Shape& s, int64_t images) {
   return double(s.element) * double(images * s.og * s.K * s.P * (problem.mask ? 3 : 2));
@@ -99,7 +104,7 @@ void run_forward(LaunchContext& context, const Problem& problem, const Im2colKno
                                  double(s.element) * (column_elements + double(images * s.x_image)) +
                                      field_bytes(problem, s, images),
                                  column_elements * 8);
-      context.launch(kernels.im2col, context.grid_stride(images * s.og * s.K * s.P, knobs.threads, knobs.items), p);
+      context.launch(kernels.im2col, sampling_grid(context, s, images, knobs), p);
     }
     auto phase = context.phase("gemm_forward",
                                double(s.element) * double(s.Co * s.Cg * s.K + images * (s.C * s.K * s.P + s.Co * s.P)),
@@ -197,6 +202,55 @@ GemmDesc weight_gemm(const Shape& s, const Problem& problem, const Im2colKnobs& 
   return gemm;
 }
 
+// grad_x of one chunk by the deterministic col2im (deform_col2im_gather.cuh): the map of each input
+// pixel's entries (count, scan in three launches, fill, sort), then the gather, which writes grad_x in
+// the storage dtype directly. `p` has the chunk's inputs, grad_columns and grad_x.
+void gather_grad_x(LaunchContext& context, const Problem& problem, const Shape& s, const Im2colKnobs& knobs,
+                   const WorkspaceLayout& layout, const GatherKernels& kernels, int64_t images, char* ws,
+                   dcn::SamplingParams p) {
+  p.map_counts = ws + layout.map_counts;
+  p.map_tile_sums = ws + layout.map_tile_sums;
+  p.map_starts = ws + layout.map_starts;
+  p.map_keys = ws + layout.map_keys;
+  p.map_weights = ws + layout.map_weights;
+  // This chunk's map: `images` may be fewer than the step the layout was sized for.
+  const int64_t pixels = images * s.og * s.H * s.W;
+  const int64_t tile = int64_t(knobs.threads) * dcn::kMapScanRows;
+  const int64_t tiles = (pixels + 1 + tile - 1) / tile;
+  const int64_t entries = 4 * images * s.og * s.K * s.P;  // at most: every corner of every item
+  const double counter = double(layout.count_bytes), compute = problem.dtype == DType::f64 ? 8.0 : 4.0;
+  {
+    // Bytes: offsets and mask twice (count, fill), counters read and written by the atomics and the
+    // scan, the entries written, then read and written by the sort.
+    auto phase = context.phase("col2im_map",
+                               2 * field_bytes(problem, s, images) + counter * double(6 * (pixels + 1)) +
+                                   3 * (counter + compute) * double(entries),
+                               0, 2.0 * double(entries));
+    context.device().fill_zero(p.map_counts, std::size_t(layout.map_tile_sums - layout.map_counts));
+    const detail::LaunchDims items_grid = context.grid_stride(images * s.og * s.K * s.P, knobs.threads, knobs.items);
+    context.launch(kernels.count, items_grid, p);
+    detail::LaunchDims tiles_grid = context.grid_stride(tiles, knobs.threads, dcn::kMapScanRows);
+    tiles_grid.grid[0] = unsigned(std::min<int64_t>(tiles, context.traits().max_grid_x));
+    detail::LaunchDims one_block = tiles_grid;
+    one_block.grid[0] = 1;
+    for (int phase_index : {0, 1, 2}) {
+      p.scan_phase = phase_index;
+      context.launch(kernels.scan, phase_index == 1 ? one_block : tiles_grid, p);
+    }
+    p.scan_phase = 0;
+    context.launch(kernels.fill, items_grid, p);
+    context.launch(kernels.sort, context.grid_stride(pixels, knobs.threads), p);
+  }
+  // Bytes: grad_x written once; dcol read once per entry and channel (each item's value by each of its
+  // up to 4 corners' pixels); an entry's key and weight read once per batch of 4 channels.
+  const double samples = double(images * s.C * s.K * s.P);
+  auto phase = context.phase("col2im",
+                             double(s.element) * (double(images * s.x_image) + 4.0 * samples) +
+                                 (counter + compute) * double(entries) * double(s.C / s.og) / 4.0,
+                             8.0 * samples);
+  context.launch(kernels.gather, context.grid_stride(pixels * knobs.split, knobs.threads, knobs.items), p);
+}
+
 }  // namespace
 
 void run_backward(LaunchContext& context, const Problem& problem, const Im2colKnobs& knobs, const BackwardArgs& args) {
@@ -204,7 +258,7 @@ void run_backward(LaunchContext& context, const Problem& problem, const Im2colKn
   const Gradients want = requested_gradients(problem, args);
   const BackwardKernels kernels = backward_kernels(problem, knobs, want);
   const bool accumulators = uses_f32_accumulators(problem);
-  const WorkspaceLayout layout = WorkspaceLayout::of(problem, knobs.step);
+  const WorkspaceLayout layout = WorkspaceLayout::of(problem, knobs.step, knobs.gather ? knobs.threads : 0);
   char* ws = (want.any_input() || want.weight)
                  ? static_cast<char*>(context.workspace(args.workspace, args.workspace_bytes, layout.total_bytes))
                  : nullptr;
@@ -229,10 +283,16 @@ void run_backward(LaunchContext& context, const Problem& problem, const Im2colKn
             2.0 * double(images * s.Co * s.P * s.Cg * s.K));
         dcol_gemms(context, problem, s, knobs, args.weight.data, grad_y, grad_columns, images);
       }
+      if (kernels.gather) {
+        dcn::SamplingParams p = base;
+        p.grad_columns = grad_columns;
+        p.grad_x = advance(args.grad_x.data, n0 * s.x_image, s.element);
+        gather_grad_x(context, problem, s, knobs, layout, *kernels.gather, images, ws, p);
+      }
       // grad_x: atomics into the compute type; the caller's tensor itself for f32/f64, the accumulator
       // otherwise (in x's layout either way).
       void* grad_x_target = nullptr;
-      if (want.x) {
+      if (want.x && !kernels.gather) {
         grad_x_target = accumulators ? ws + layout.grad_x_accum
                                      : advance(args.grad_x.data, n0 * s.x_image, compute_bytes);
         context.device().fill_zero(grad_x_target, std::size_t(x_elements) * compute_bytes);
@@ -255,7 +315,7 @@ void run_backward(LaunchContext& context, const Problem& problem, const Im2colKn
             double(s.element) * (samples + (coords ? double(x_elements + images * s.og * s.K * s.P * 3) : 0.0)) +
                 field_bytes(problem, s, images) + (scatters ? 2.0 * double(compute_bytes) * double(x_elements) : 0.0),
             samples * ((scatters ? 8 : 0) + (coords ? 18 : 0)), scatters ? samples * 4 : 0);
-        context.launch(spec, context.grid_stride(images * s.og * s.K * s.P, knobs.threads, knobs.items), p);
+        context.launch(spec, sampling_grid(context, s, images, knobs), p);
       }
       if (kernels.cast_x) {
         auto phase = context.phase("col2im", double(x_elements) * double(4 + s.element), 0);
@@ -272,7 +332,7 @@ void run_backward(LaunchContext& context, const Problem& problem, const Im2colKn
         auto phase = context.phase("im2col",
                                    double(s.element) * (samples + double(x_elements)) + field_bytes(problem, s, images),
                                    samples * 8);
-        context.launch(*kernels.im2col, context.grid_stride(images * s.og * s.K * s.P, knobs.threads, knobs.items), p);
+        context.launch(*kernels.im2col, sampling_grid(context, s, images, knobs), p);
       }
       auto phase = context.phase(
           "gemm_weight", double(s.element) * double(weight_elements + images * (s.C * s.K * s.P + s.Co * s.P)),

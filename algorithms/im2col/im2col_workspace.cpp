@@ -1,6 +1,7 @@
 #include "algorithms/im2col/im2col_workspace.h"
 
 #include "algorithms/im2col/im2col_kernels.h"
+#include "algorithms/im2col/sampling_params.cuh"
 #include "core/checked_size.h"
 
 namespace dcnjit::algo::im2col {
@@ -23,7 +24,7 @@ int64_t column_pitch(const Problem& problem) {
   return (row + 7) / 8 * 8;
 }
 
-WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
+WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step, int gather_threads) {
   const int64_t chunk = step;
   const std::size_t element = dtype_size(problem.dtype);
   const int64_t taps = problem.taps();
@@ -32,6 +33,7 @@ WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
   const std::size_t column_bytes =
       region_bytes("workspace: columns", {chunk, rows, column_pitch(problem)}, element);
   const bool accumulators = uses_f32_accumulators(problem);
+  const bool gather = gather_threads > 0;
   const int64_t Cg = problem.C / problem.groups;
 
   WorkspaceLayout layout;
@@ -43,10 +45,32 @@ WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step) {
   layout.grad_columns = offset;
   add(column_bytes);
   layout.grad_x_accum = offset;
-  if (accumulators)
+  if (accumulators && !gather)
     add(region_bytes("workspace: grad_x accumulators", {chunk, problem.C, problem.H, problem.W}, sizeof(float)));
   layout.weight_accum = offset;
   if (accumulators) add(region_bytes("workspace: weight accumulators", {problem.Co, Cg, taps}, sizeof(float)));
+  if (gather) {
+    // Counters as wide as the kernels' indices (CountOf in deform_col2im_gather.cuh).
+    layout.count_bytes = needs_64bit_index(problem, step) ? 8 : 4;
+    layout.map_pixels = detail::checked_product("workspace: col2im map", {chunk, problem.offset_groups, problem.H,
+                                                                          problem.W});
+    const int64_t tile = int64_t(gather_threads) * dcn::kMapScanRows;
+    layout.map_tiles = (layout.map_pixels + 1 + tile - 1) / tile;
+    layout.map_entries = detail::checked_product("workspace: col2im map",
+                                                 {4, chunk, problem.offset_groups, taps, problem.Ho(), problem.Wo()});
+    const std::size_t compute_bytes = problem.dtype == DType::f64 ? 8 : 4;
+    // The counters and the tile sums are adjacent: one fill_zero per chunk clears both.
+    layout.map_counts = offset;
+    add(detail::checked_bytes("workspace: col2im map", layout.map_pixels + 1, layout.count_bytes));
+    layout.map_tile_sums = offset;
+    add(region_bytes("workspace: col2im map tiles", {layout.map_tiles}, layout.count_bytes));
+    layout.map_starts = offset;
+    add(region_bytes("workspace: col2im map starts", {layout.map_pixels + 1}, layout.count_bytes));
+    layout.map_keys = offset;
+    add(region_bytes("workspace: col2im map keys", {layout.map_entries}, layout.count_bytes));
+    layout.map_weights = offset;
+    add(region_bytes("workspace: col2im map weights", {layout.map_entries}, compute_bytes));
+  }
   layout.total_bytes = offset;
   return layout;
 }

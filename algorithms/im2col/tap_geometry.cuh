@@ -1,17 +1,30 @@
-// Work decomposition and addressing shared by the im2col family's four sampling kernels (im2col,
-// col2im, coord, col2im_coord).
+// Work decomposition and addressing shared by the im2col family's sampling kernels (im2col, col2im,
+// coord, col2im_coord, and the deterministic col2im's map kernels, deform_col2im_gather.cuh).
 //
 // One work item is (image b, offset group g, tap t, output pixel p), pixel fastest, so consecutive
 // threads read consecutive offsets/mask values (NCHW) and write consecutive column entries. An item
 // computes its sample point once and then loops over the channels of its offset group, which share
 // that point: the bilinear weights are reused channels-per-group times.
 //
-// Each thread takes Spec::items items, block_threads apart (coalesced), and processes them together:
-// the sample points of all its items first, then one channel loop in which every channel issues the
-// corner loads of all items before using any, so a thread has 4 x items independent loads in flight
-// instead of 4 (docs/perf.md). The grid-stride loop's trip count is the same for every thread of a
-// block, which lets the warp-aggregated atomics use shuffles: items past the end run with
-// valid == false and an in-range index.
+// Split (Spec::split, the `split` knob): `split` adjacent lanes of a warp share one work item and walk
+// its channels interleaved: lane s of the split takes channels s, s + split, s + 2*split, ... So a
+// warp covers 32 / split items of adjacent pixels, each over `split` adjacent channels. The split
+// multiplies the threads a chunk has (an R50 layer's chunk has fewer items than an H100 has thread
+// slots) and divides each thread's channel loop. Interleaved, not contiguous, channel ranges: in
+// NHWC the lanes of a split then read `split` adjacent channels of each corner (one sector for 8 f32
+// or 16 f16 lanes, where one lane per pixel touches a sector per lane); in NCHW the channels lie in
+// separate planes either way and the lanes of equal rank still read adjacent pixels. Per-item sums
+// (the coordinate gradients) are reduced over the split's lanes by a fixed butterfly (split_sum), so
+// the result is the same bits on every run for a given split.
+//
+// Each thread takes Spec::items items (block_threads / split apart, coalesced), and processes them
+// together: the sample points of all its items first, then the channel loop in batches of
+// Spec::channel_batch channels, each batch issuing the loads of all its channels and items before
+// using any, so a thread has (4 or 5) x items x channel_batch independent loads in flight
+// (docs/perf.md, "Loads in flight"). The grid-stride loop's trip count is the same for every thread of
+// a block, and so is the channel loop's (a lane without a channel in the last batch loads a channel it
+// has, and discards it), which lets the warp-aggregated atomics and the split reductions use shuffles:
+// items past the end run with valid == false and an in-range index.
 //
 // Column buffer (the operand of the algorithm's GEMMs), one chunk of `images` images, rows `column_pitch`
 // elements apart (the row length rounded up to 8: 16-byte aligned rows for cuBLASLt, im2col_workspace.h):
@@ -30,11 +43,14 @@
 namespace dcn {
 
 // The compile-time specialization of a sampling kernel; the generator emits one alias per kernel,
-// e.g. using Spec = dcn::SamplingSpec<3, 3, 1, 1, 1, 1, 64, kBoundaryV2, true, kF32, kNCHW, int, 256, 1,
+// e.g. using Spec = dcn::SamplingSpec<3, 3, 1, 1, 1, 1, 64, kBoundaryV2, true, kF32, kNCHW, int, 256, 1, 4,
 // kAtomicPlain>;
 template <int KH, int KW, int SH, int SW, int DH, int DW, int Channels, int Boundary, bool Mask, int DTypeId,
-          int LayoutId, typename IndexT, int BlockThreads, int Items, int Atomic>
+          int LayoutId, typename IndexT, int BlockThreads, int Items, int Split, int Atomic>
 struct SamplingSpec {
+  static_assert(Split >= 1 && Split <= 32 && (Split & (Split - 1)) == 0, "split: a power of two up to a warp");
+  static_assert(Split <= Channels, "split: at most one lane per channel of the group");
+  static_assert(BlockThreads % 32 == 0, "block_threads: whole warps");
   static constexpr int kh = KH, kw = KW, taps = KH * KW;
   static constexpr int stride_h = SH, stride_w = SW, dilation_h = DH, dilation_w = DW;
   static constexpr int channels_per_group = Channels;
@@ -42,17 +58,62 @@ struct SamplingSpec {
   static constexpr bool has_mask = Mask;
   static constexpr int block_threads = BlockThreads;
   static constexpr int items = Items;
+  static constexpr int split = Split;
   static constexpr int atomic = Atomic;
-  // Unroll of the per-channel loops: the items already give each iteration items x 4 independent
-  // loads; unrolling both multiplies live registers, so keep items x unroll at 4. Warp-aggregated
-  // scatters are not unrolled: each is a shuffle chain with its own live values, and two items' worth
-  // unrolled twice spilled at 128 registers (bf16 NHWC, the NVRTC sweep).
-  static constexpr int channel_unroll = Atomic == kAtomicWarp || Items >= 4 ? 1 : 4 / Items;
+  // Channels one lane walks: ceil(channels / split) (the lanes past the last channel idle in the last step).
+  static constexpr int channel_steps = (Channels + Split - 1) / Split;
+  // Channels whose loads a thread issues together: items x channel_batch items' worth of corner (and
+  // dcol) loads in flight. Kept at items x batch = 4: more multiplies live registers (4 items with
+  // 64-bit indices are at the limit already). Warp-aggregated scatters take one channel per batch:
+  // each is a shuffle chain with its own live values, and two items' worth batched twice spilled at
+  // 128 registers (bf16 NHWC, the NVRTC sweep).
+  static constexpr int channel_batch_wanted = Atomic == kAtomicWarp || Items >= 4 ? 1 : 4 / Items;
+  static constexpr int channel_batch = channel_batch_wanted < channel_steps ? channel_batch_wanted : channel_steps;
   using storage = typename StorageOf<DTypeId>::type;
   using compute = typename ComputeOf<DTypeId>::type;
   using layout = Layout<LayoutId>;
   using index = IndexT;  // int when every tensor of the chunk has < 2^30 elements, else long long
 };
+
+// This thread's rank within its split (0 .. split-1): which of the item's channels it walks.
+template <class Spec>
+DCN_DEVICE int split_lane() {
+  return int(threadIdx.x) & (Spec::split - 1);
+}
+
+// The channels (within the offset group) of one batch of this lane's channel loop, starting at step
+// `first_step`: channel[b] = (first_step + b) * split + lane. Where that channel does not exist (the
+// last step when split does not divide the channels, or a step past the end in the last batch),
+// has[b] is false, the lane loads nothing for it and channel[b] is the lane's first channel (any
+// address formed stays in bounds).
+template <class Spec>
+struct ChannelBatch {
+  static constexpr int size = Spec::channel_batch;
+  // Every step of every batch has a channel: no run-time test.
+  static constexpr bool kAlwaysHas =
+      Spec::channels_per_group % Spec::split == 0 && Spec::channel_steps % Spec::channel_batch == 0;
+  int channel[size];
+  bool has[size];
+
+  DCN_DEVICE ChannelBatch(int first_step, int lane) {
+#pragma unroll
+    for (int b = 0; b < size; ++b) {
+      const int c = (first_step + b) * Spec::split + lane;
+      has[b] = kAlwaysHas || c < Spec::channels_per_group;
+      channel[b] = has[b] ? c : lane;
+    }
+  }
+};
+
+// The sum of `value` over the lanes of this lane's split, by a butterfly of shuffles (lane ^ 1, ^ 2, ...):
+// a fixed tree for a given split, so every lane gets the same bits on every run (a + b == b + a in IEEE
+// arithmetic, NaN and Inf included). All 32 lanes of the warp must call it together.
+template <class Spec, typename T>
+DCN_DEVICE T split_sum(T value) {
+#pragma unroll
+  for (int d = 1; d < Spec::split; d *= 2) value += __shfl_xor_sync(kFullWarpMask, value, d);
+  return value;
+}
 
 // Where one work item samples.
 template <typename Index, typename Compute>
@@ -181,17 +242,26 @@ struct LoopItem {
     value_reads = sample.s.value_reads;
   }
 
-  // The four corners of one channel whose plane starts at `base`: loaded unconditionally (offset 0 for a
+  // The four corners of channel `channel_offset` (elements from the group's first channel, i.e.
+  // channel * channel_stride) of x (or grad_x): loaded without a branch on the corner (offset 0 for a
   // corner that does not exist, so the load is in bounds and every thread issues the same loads), then
-  // selected, so a corner outside the image is exactly 0 whatever that element holds (docs/semantics.md).
+  // selected, so a corner outside the image is exactly 0 whatever that element holds
+  // (docs/semantics.md). `has` false (a lane past its group's last channel, ChannelBatch) skips the
+  // loads; it is a compile-time true where every lane has a channel.
   template <typename T>
-  DCN_DEVICE void corners(const T* __restrict__ base, Compute (&v)[4]) const {
+  DCN_DEVICE void corners(const T* __restrict__ base, Index channel_offset, Compute (&v)[4], bool has = true) const {
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      const Compute loaded = Compute(widen(base[plane + idx[k]]));
+      const Compute loaded = has ? Compute(widen(base[plane + channel_offset + idx[k]])) : Compute(0);
       v[k] = (reads >> k) & 1u ? loaded : Compute(0);
     }
   }
+
+  // Whether corner k receives m * w_k * dc in col2im (and so has an entry in the deterministic
+  // col2im's map): the point contributes and the weight is not 0. Zero-weight corners (outside the
+  // image, or exactly on a cell border) would add nothing, or NaN * 0 from a non-finite dcol, to an
+  // unrelated element.
+  DCN_DEVICE bool scatters_to(int k) const { return inside && w[k] != Compute(0); }
 };
 
 template <class Spec>
@@ -217,19 +287,22 @@ DCN_DEVICE void sample_item(const SamplingParams& p, typename Spec::index item, 
   out.column = column_at<Spec>(p, out.at, first_channel);
 }
 
-// Calls body(items, valid) for every group of Spec::items work items of this thread; the number of
-// calls is uniform within a block. Items past the end are passed as 0 with valid == false.
+// Calls body(items, valid) for every group of Spec::items work items of this thread (the lanes of a
+// split get the same items); the number of calls is uniform within a block. Items past the end are
+// passed as 0 with valid == false.
 template <class Spec, typename Body>
 DCN_DEVICE void for_each_item_group(typename Spec::index total, Body body) {
   using Index = typename Spec::index;
-  constexpr Index kPerBlock = Index(Spec::block_threads) * Index(Spec::items);
+  constexpr Index kSlots = Index(Spec::block_threads / Spec::split);  // items per block and item slot
+  constexpr Index kPerBlock = kSlots * Index(Spec::items);
   const Index grid_step = Index(gridDim.x) * kPerBlock;
+  const Index slot = Index(int(threadIdx.x) / Spec::split);
   for (Index base = Index(blockIdx.x) * kPerBlock; base < total; base += grid_step) {
     Index items[Spec::items];
     bool valid[Spec::items];
 #pragma unroll
     for (int e = 0; e < Spec::items; ++e) {
-      const Index item = base + Index(e * Spec::block_threads) + Index(threadIdx.x);
+      const Index item = base + Index(e) * kSlots + slot;
       valid[e] = item < total;
       items[e] = valid[e] ? item : Index(0);
     }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "algorithms/im2col/im2col_algorithm.h"
 
 namespace dcnjit::algo::im2col {
@@ -14,10 +16,11 @@ Problem resnet_layer() {
   return Problem::parse("N2 C256 H50 W76 Co256 k3x3 s1x1 p1x1 d1x1 g1 og4 mask bias v2 f32");
 }
 
-Im2colKnobs knobs(int items = 1, bool warp = false) {
+Im2colKnobs knobs(int items = 1, bool warp = false, int split = 1) {
   Im2colKnobs k;
   k.step = 2;
   k.items = items;
+  k.split = split;
   k.warp_atomics = warp;
   return k;
 }
@@ -31,17 +34,30 @@ std::vector<std::string> names_of(const std::vector<gen::KernelSpec>& specs) {
 TEST(Im2colKernelNames, SpellTheSpecializationOfEachFamily) {
   const Problem p = resnet_layer();
   EXPECT_EQ(sampling_kernel(p, knobs(2, true), SamplingKind::im2col).name(),
-            "dcn_im2col_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2");
+            "dcn_im2col_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2_sp1");
   EXPECT_EQ(sampling_kernel(p, knobs(2, true), SamplingKind::col2im_coord).name(),
-            "dcn_col2im_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2_awarp");
+            "dcn_col2im_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2_sp1_awarp");
   EXPECT_EQ(sampling_kernel(p, knobs(2, true), SamplingKind::coord).name(),
-            "dcn_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2");
+            "dcn_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2_sp1");
+}
+
+TEST(Im2colKernelNames, TheSplitIsATokenOfEverySamplingKernel) {
+  const Problem p = resnet_layer();
+  EXPECT_EQ(sampling_kernel(p, knobs(1, false, 8), SamplingKind::im2col).name(),
+            "dcn_im2col_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it1_sp8");
+  EXPECT_EQ(sampling_kernel(p, knobs(2, true, 32), SamplingKind::col2im).name(),
+            "dcn_col2im_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it2_sp32_awarp");
+  const gen::KernelSpec coord = sampling_kernel(p, knobs(1, false, 4), SamplingKind::coord);
+  EXPECT_EQ(coord.name(), "dcn_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f32_nchw_i32_t256_it1_sp4");
+  EXPECT_NE(std::find(coord.details.begin(), coord.details.end(),
+                      "launch    256 threads per block, 1 item(s) per thread, 4 lane(s) per item, grid-stride"),
+            coord.details.end());
 }
 
 TEST(Im2colKernelNames, AsymmetricStrideDilationV1Bf16Nhwc) {
   const Problem p = Problem::parse("N1 C32 H20 W24 Co8 k3x5 s2x1 p1x2 d1x2 og2 nomask v1 bf16 nhwc");
   EXPECT_EQ(sampling_kernel(p, knobs(), SamplingKind::im2col).name(),
-            "dcn_im2col_k3x5_s2x1_d1x2_cpg16_v1_nomask_bf16_nhwc_i32_t256_it1");
+            "dcn_im2col_k3x5_s2x1_d1x2_cpg16_v1_nomask_bf16_nhwc_i32_t256_it1_sp1");
 }
 
 TEST(Im2colIndexWidth, ThirtyTwoBitBelowTwoToTheThirtyElements) {
@@ -80,8 +96,8 @@ TEST(Im2colPasses, SplitBackwardF16HasAccumulatorKernels) {
   const Gradients all{true, true, true, true, true};
   const BackwardKernels b = backward_kernels(p, k, all);
   EXPECT_EQ(names_of(b.sampling), (std::vector<std::string>{
-                                      "dcn_col2im_k3x3_s1x1_d1x1_cpg64_v2_mask_f16_nchw_i32_t256_it1_aplain",
-                                      "dcn_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f16_nchw_i32_t256_it1"}));
+                                      "dcn_col2im_k3x3_s1x1_d1x1_cpg64_v2_mask_f16_nchw_i32_t256_it1_sp1_aplain",
+                                      "dcn_coord_k3x3_s1x1_d1x1_cpg64_v2_mask_f16_nchw_i32_t256_it1_sp1"}));
   ASSERT_TRUE(b.cast_x && b.im2col && b.cast_w && b.bias_grad);
   EXPECT_EQ(b.bias_grad->name(), "dcn_bias_grad_f16_nchw_i32_t256");
   EXPECT_EQ(b.cast_w->name(), "dcn_cast_f16_i32_t256_it1");

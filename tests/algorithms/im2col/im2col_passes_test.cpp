@@ -66,9 +66,11 @@ Problem problem(DType dtype = DType::f32, Layout layout = Layout::nchw) {
 }
 
 struct Fixture {
+  explicit Fixture(RunOptions options = {}) : algorithm(make_im2col_algorithm(device.device_traits, options)),
+                                              context(device, options) {}
   RecordingDevice device;
-  std::unique_ptr<Algorithm> algorithm = make_im2col_algorithm(device.device_traits);
-  LaunchContext context{device};
+  std::unique_ptr<Algorithm> algorithm;
+  LaunchContext context;
 
   Config config(const Problem& p, const std::string& text) { return algorithm->knobs().resolve(p, Config::parse(text)); }
 };
@@ -332,27 +334,123 @@ TEST(Im2colWorkspace, SizeCoversEverySegment) {
     EXPECT_EQ(offset % 256, 0u);
 }
 
-TEST(Im2colKernels, TheListEmitShowsIsWhatTheBackwardLaunches) {
-  Fixture f;
-  const Problem p = problem(DType::f16);
-  const Config config = f.config(p, "step=5 bwd=split atomic=warp");
+RunOptions deterministic() {
+  RunOptions options;
+  options.deterministic = true;
+  return options;
+}
+
+TEST(Im2colDeterministic, GathersGradXThroughTheMapWithoutFloatAtomicsOrCasts) {
+  Fixture f(deterministic());
+  PhaseRecorder phases;
+  f.context.set_phase_sink(&phases);
+  const Problem p = problem(DType::f16);  // 5 images, og 2, 6x7 input, 6x7 output, 3x3
   BackwardArgs args = backward_args(p);
   args.grad_x = tensor(11, p.dtype);
   args.grad_offset = tensor(12, p.dtype);
   args.grad_mask = tensor(13, p.dtype);
-  args.grad_weight = tensor(14, p.dtype);
-  args.grad_bias = tensor(15, p.dtype);
+  const Config config = f.config(p, "step=3 threads=128 split=2");
+  EXPECT_EQ(config.to_string(), "im2col step=3 threads=128 items=1 split=2 bwd=split atomic=gather");
   f.algorithm->backward(f.context, p, config, args);
-  std::vector<std::string> listed;
-  for (const gen::KernelSpec& spec : f.algorithm->kernels(p, config, Direction::backward, all_gradients(p)))
-    listed.push_back(spec.name());
-  std::vector<std::string> launched;
-  for (const auto& l : f.device.launches)
-    if (std::find(launched.begin(), launched.end(), l.name) == launched.end()) launched.push_back(l.name);
-  std::sort(listed.begin(), listed.end());
-  listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
-  std::sort(launched.begin(), launched.end());
-  EXPECT_EQ(launched, listed);
+  // Per chunk: dcol GEMMs, the map (zeroed counters, count, scan x3, fill, sort), the gather, coord. No
+  // grad_x accumulator to zero, no cast: the gather writes f16 grad_x once.
+  std::vector<std::string> expected = {"allocate"};
+  for (int chunk = 0; chunk < 2; ++chunk)
+    expected.insert(expected.end(), {"gemm", "gemm", "fill_zero", "launch col2im_count", "launch col2im_scan",
+                                     "launch col2im_scan", "launch col2im_scan", "launch col2im_fill",
+                                     "launch col2im_sort", "launch col2im_gather", "launch coord"});
+  EXPECT_EQ(f.device.sequence, expected);
+  EXPECT_EQ(phases.names, (std::vector<std::string>{"gemm_dcol", "col2im_map", "col2im", "coord_grad", "gemm_dcol",
+                                                    "col2im_map", "col2im", "coord_grad"}));
+  const im2col::WorkspaceLayout layout = im2col::WorkspaceLayout::of(p, 3, 128);
+  const char* ws = reinterpret_cast<const char*>(RecordingDevice::kScratch);
+  // Map of the first chunk: 3 images * 2 groups * 42 pixels = 252 counters (+1), one tile of 128 * 8.
+  EXPECT_EQ(layout.map_pixels, 252);
+  EXPECT_EQ(layout.map_tiles, 1);
+  EXPECT_EQ(layout.map_entries, 4 * 3 * 2 * 9 * 42);
+  EXPECT_EQ(layout.count_bytes, 4u);
+  ASSERT_EQ(f.device.zeroed.size(), 2u);
+  EXPECT_EQ(f.device.zeroed[0].first, ws + layout.map_counts);
+  EXPECT_EQ(f.device.zeroed[0].second, layout.map_tile_sums - layout.map_counts);
+  EXPECT_GE(f.device.zeroed[0].second, 253u * 4);
+  const auto launches = f.device.launches;
+  ASSERT_EQ(launches.size(), 16u);
+  for (int i : {1, 2, 3}) EXPECT_EQ(launches[i].as<dcn::SamplingParams>().scan_phase, i - 1) << i;
+  EXPECT_EQ(launches[1].dims.grid[0], 1u);  // tiles
+  EXPECT_EQ(launches[2].dims.grid[0], 1u);  // one block scans the tile sums
+  EXPECT_EQ(launches[0].dims.block[0], 128u);
+  // count and fill: one lane per work item (3 * 2 * 9 * 42 = 2268 items, 18 blocks); the gather: `split`
+  // lanes per map pixel (252 * 2 = 504 lanes, 4 blocks).
+  EXPECT_EQ(launches[0].dims.grid[0], 18u);
+  EXPECT_EQ(launches[4].dims.grid[0], 18u);
+  EXPECT_EQ(launches[5].dims.grid[0], 2u);  // sort: a pixel per thread
+  EXPECT_EQ(launches[6].dims.grid[0], 4u);
+  for (int i = 0; i < 7; ++i) {
+    const auto k = launches[i].as<dcn::SamplingParams>();
+    EXPECT_EQ(k.map_counts, ws + layout.map_counts) << i;
+    EXPECT_EQ(k.map_starts, ws + layout.map_starts) << i;
+    EXPECT_EQ(k.map_keys, ws + layout.map_keys) << i;
+    EXPECT_EQ(k.map_weights, ws + layout.map_weights) << i;
+    EXPECT_EQ(k.grad_x_accum, nullptr) << i;
+  }
+  const auto gather = launches[6].as<dcn::SamplingParams>();
+  EXPECT_EQ(gather.grad_x, address(11));
+  EXPECT_EQ(gather.grad_columns, ws + layout.grad_columns);
+  // The second chunk (images 3, 4): grad_x advanced by 3 images of f16 x.
+  EXPECT_EQ(launches[13].as<dcn::SamplingParams>().grad_x, at(11, 3 * 8 * 6 * 7 * 2));
+  EXPECT_EQ(launches[13].as<dcn::SamplingParams>().images, 2);
+  // coord writes the coordinates, scatters nothing.
+  const auto coord = launches[7].as<dcn::SamplingParams>();
+  EXPECT_EQ(coord.grad_x_accum, nullptr);
+  EXPECT_EQ(coord.grad_offset, address(12));
+  EXPECT_NE(launches[7].name.find("_sp2"), std::string::npos) << launches[7].name;
+  // The workspace holds the map and no grad_x accumulator; the scatter's layout has the accumulator.
+  EXPECT_EQ(f.algorithm->workspace_size(p, config), layout.total_bytes);
+  EXPECT_EQ(layout.weight_accum, layout.grad_x_accum) << "no grad_x accumulator with gather";
+  EXPECT_GT(im2col::WorkspaceLayout::of(p, 3).weight_accum, im2col::WorkspaceLayout::of(p, 3).grad_x_accum);
+}
+
+TEST(Im2colDeterministic, ScanTilesFollowTheBlockSize) {
+  // 8 images * 2 groups * 100x100 pixels = 160,000 map pixels: 79 tiles of 256 * 8, 40 of 512 * 8.
+  const Problem p = Problem::parse("N8 C8 H100 W100 Co4 k3x3 p1x1 og2 mask v2");
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8, 256).map_tiles, 79);
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8, 512).map_tiles, 40);
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8).map_tiles, 0) << "no map without gather";
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8).total_bytes + 0, im2col::WorkspaceLayout::of(p, 8, 0).total_bytes);
+}
+
+TEST(Im2colDeterministic, OnlyTheCoordinatesOrOnlyTheWeightNeedNoMap) {
+  Fixture f(deterministic());
+  const Problem p = problem();
+  BackwardArgs args = backward_args(p);
+  args.grad_offset = tensor(12, p.dtype);
+  args.grad_weight = tensor(14, p.dtype);
+  f.algorithm->backward(f.context, p, f.config(p, "step=5"), args);
+  for (const std::string& entry : f.device.sequence) EXPECT_EQ(entry.find("col2im"), std::string::npos) << entry;
+  EXPECT_NE(std::find(f.device.sequence.begin(), f.device.sequence.end(), "launch coord"), f.device.sequence.end());
+}
+
+TEST(Im2colKernels, TheListEmitShowsIsWhatTheBackwardLaunches) {
+  const Problem p = problem(DType::f16);
+  for (const char* text : {"step=5 bwd=split atomic=warp", "step=2 bwd=split atomic=gather split=2"}) {
+    Fixture f;
+    const Config config = f.config(p, text);
+    BackwardArgs args = backward_args(p);
+    args.grad_x = tensor(11, p.dtype);
+    args.grad_offset = tensor(12, p.dtype);
+    args.grad_mask = tensor(13, p.dtype);
+    args.grad_weight = tensor(14, p.dtype);
+    args.grad_bias = tensor(15, p.dtype);
+    f.algorithm->backward(f.context, p, config, args);
+    std::vector<std::string> listed;
+    for (const gen::KernelSpec& spec : f.algorithm->kernels(p, config, Direction::backward, all_gradients(p)))
+      listed.push_back(spec.name());
+    std::vector<std::string> launched;
+    for (const auto& l : f.device.launches)
+      if (std::find(launched.begin(), launched.end(), l.name) == launched.end()) launched.push_back(l.name);
+    // In the order of their first launch, each once.
+    EXPECT_EQ(launched, listed) << text;
+  }
 }
 
 }  // namespace

@@ -1,14 +1,18 @@
 // The GPU counters of dcnjit's own kernels (the im2col algorithm's im2col and col2im_coord) on small
 // problems, run through the sim backend with counting on, against values computed here from the
 // kernels' access pattern (algorithms/im2col/tap_geometry.cuh): which items each lane of each warp
-// handles (pixel fastest, grid-stride, `items` items block_threads apart), which addresses an item
-// touches (its offset and mask, then per channel its four corners, its column, its atomics; the
-// backward reloads offset and mask for its epilogue), and the sectors of each warp request.
+// handles (pixel fastest, grid-stride, `items` items block_threads / split apart, `split` adjacent lanes
+// per item walking its channels interleaved), which addresses an item touches (its offset and mask,
+// then per channel its four corners, its column, its atomics; the backward reloads offset and mask for
+// its epilogue, in the split's first lane only), and the sectors of each warp request. A lane whose
+// split has no channel left in a step (3 channels per group at split 2) issues nothing for it.
 //
 // The offsets keep every sample strictly inside the image (stride 2 leaves a margin) and N makes the
 // work a whole number of blocks, so every lane takes the same path: the grouping rule is then exactly
 // the GPU's, and this checks the counting, not the rule under divergence (counters_test.cpp does that).
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 
 #include <cmath>
 #include <cstring>
@@ -80,21 +84,33 @@ struct Item {
   int64_t corner[4];  // plane indices y*W + x of the four corners
 };
 
+// One lane: its item and its rank in the item's split.
+struct Lane {
+  Item item;
+  int64_t rank;
+};
+
 // Stride 2, no padding: H = W = 2 * Ho + 2 keeps every sample point in [0, H - 1) when the offsets lie
 // in [0.05, 0.95), so all four corners of every sample are inside. N * og * taps * Ho * Wo = 2304 items
-// = 9 blocks of 128 threads x 2 items.
+// = 9 blocks of 128 threads x 2 items (18 at split 2).
 constexpr const char* kProblem = "N8 C6 H10 W10 Co4 k3x3 s2x2 p0x0 d1x1 g1 og2 mask nobias v2";
 constexpr const char* kConfig = "im2col step=8 threads=128 items=2 bwd=fused atomic=plain";
 
-class SimKernelCounters : public ::testing::TestWithParam<DType> {
+struct CounterCase {
+  DType dtype;
+  int split;
+};
+
+class SimKernelCounters : public ::testing::TestWithParam<CounterCase> {
  protected:
   void SetUp() override {
-    problem_ = Problem::parse(std::string(kProblem) + " " + to_string(GetParam()));
+    problem_ = Problem::parse(std::string(kProblem) + " " + to_string(GetParam().dtype));
     EngineOptions options;
     options.backend = Backend::sim;
     options.threads = 2;
     backend_ = detail::make_sim_backend(options, SimOptions{.threads = 2, .order = ThreadOrder::in_order()});
-    config_ = backend_->resolve(problem_, Config::parse(kConfig));
+    split_ = GetParam().split;
+    config_ = backend_->resolve(problem_, Config::parse(fmt::format("{} split={}", kConfig, split_)));
     threads_ = 128;
     items_ = 2;
     e_ = dtype_size(problem_.dtype);
@@ -167,23 +183,34 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
     return it;
   }
 
-  // Calls warp(items) for the items of each warp in each grid-stride step and item slot e, as
-  // for_each_item_group hands them out: block b, step base, e < items, lanes = threads 32w..32w+31.
+  // Calls warp(lanes) for the 32 lanes of each warp in each grid-stride step and item slot e, as
+  // for_each_item_group hands them out: block b, step base, e < items, threads 32w..32w+31, thread t on
+  // item base + e * threads / split + t / split, rank t % split in its split.
   template <typename Warp>
   void for_each_warp(Warp warp) const {
     const int64_t total = problem_.N * problem_.offset_groups * problem_.taps() * problem_.Ho() * problem_.Wo();
-    const int64_t per_block = threads_ * items_;
+    const int64_t slots = threads_ / split_, per_block = slots * items_;
     ASSERT_EQ(total % per_block, 0) << "the test assumes whole blocks (every lane valid)";
     const int64_t blocks = total / per_block;
     for (int64_t block = 0; block < blocks; ++block)
       for (int64_t base = block * per_block; base < total; base += blocks * per_block)
         for (int64_t e = 0; e < items_; ++e)
           for (int64_t first = 0; first < threads_; first += 32) {
-            std::vector<Item> items;
-            for (int64_t t = first; t < first + 32; ++t) items.push_back(item(base + e * threads_ + t));
-            warp(items);
+            std::vector<Lane> lanes;
+            for (int64_t t = first; t < first + 32; ++t) lanes.push_back({item(base + e * slots + t / split_), t % split_});
+            warp(lanes);
           }
   }
+
+  // The lanes of a warp that have channel `step * split + rank` in this step of the channel loop, with it.
+  std::vector<std::pair<Item, int64_t>> channel_lanes(const std::vector<Lane>& lanes, int64_t step) const {
+    std::vector<std::pair<Item, int64_t>> out;
+    const int64_t Cg = problem_.C / problem_.offset_groups;
+    for (const Lane& lane : lanes)
+      if (step * split_ + lane.rank < Cg) out.push_back({lane.item, step * split_ + lane.rank});
+    return out;
+  }
+  int64_t channel_steps() const { return (problem_.C / problem_.offset_groups + split_ - 1) / split_; }
 
   int64_t plane(const Item& it, int64_t channel) const {
     return (it.image * problem_.C + it.group * (problem_.C / problem_.offset_groups) + channel) * problem_.H *
@@ -194,11 +221,14 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
     return ((it.image * problem_.C + c) * problem_.taps() + it.tap) * problem_.Ho() * problem_.Wo() + it.pixel;
   }
 
-  // Requests every item of a warp makes for its offset and mask.
-  void offset_and_mask_loads(const std::vector<Item>& items, Expected& expected) const {
+  // Requests every lane of a warp makes for its item's offset and mask (`first_rank_only`: the lanes of
+  // rank 0 in their split, as in the backward's epilogue).
+  void offset_and_mask_loads(const std::vector<Lane>& lanes, Expected& expected, bool first_rank_only = false) const {
     Request dy{"offset", {}, unsigned(e_)}, dx{"offset", {}, unsigned(e_)}, m{"mask", {}, unsigned(e_)};
     const int64_t P = problem_.Ho() * problem_.Wo();
-    for (const Item& it : items) {
+    for (const Lane& lane : lanes) {
+      if (first_rank_only && lane.rank != 0) continue;
+      const Item& it = lane.item;
       dy.offsets.push_back(uint64_t(it.offset_y_at) * e_);
       dx.offsets.push_back(uint64_t(it.offset_y_at + P) * e_);
       m.offsets.push_back(uint64_t(it.mask_at) * e_);
@@ -227,7 +257,7 @@ class SimKernelCounters : public ::testing::TestWithParam<DType> {
   std::shared_ptr<detail::BackendImpl> backend_;
   Problem problem_;
   Config config_;
-  int64_t threads_ = 0, items_ = 0;
+  int64_t threads_ = 0, items_ = 0, split_ = 1;
   std::size_t e_ = 4;
   std::vector<float> x_, offset_, mask_, weight_, grad_y_;
   std::vector<void*> allocations_;
@@ -251,17 +281,17 @@ TEST_P(SimKernelCounters, Im2colMatchesItsAccessPattern) {
   backend_->set_phase_sink(nullptr);
 
   Expected expected;
-  const int64_t Cg = p.C / og;
-  for_each_warp([&](const std::vector<Item>& items) {
-    offset_and_mask_loads(items, expected);
-    for (int64_t c = 0; c < Cg; ++c) {
+  for_each_warp([&](const std::vector<Lane>& lanes) {
+    offset_and_mask_loads(lanes, expected);
+    for (int64_t step = 0; step < channel_steps(); ++step) {
+      const auto active = channel_lanes(lanes, step);
       for (int k = 0; k < 4; ++k) {
         Request corner{"x", {}, unsigned(e_)};
-        for (const Item& it : items) corner.offsets.push_back(uint64_t(plane(it, c) + it.corner[k]) * e_);
+        for (const auto& [it, c] : active) corner.offsets.push_back(uint64_t(plane(it, c) + it.corner[k]) * e_);
         expected.load(corner);
       }
       Request column_store{"columns", {}, unsigned(e_)};
-      for (const Item& it : items) column_store.offsets.push_back(uint64_t(column(it, c)) * e_);
+      for (const auto& [it, c] : active) column_store.offsets.push_back(uint64_t(column(it, c)) * e_);
       expected.store(column_store);
     }
   });
@@ -292,28 +322,32 @@ TEST_P(SimKernelCounters, FusedCol2imCoordMatchesItsAccessPattern) {
   backend_->set_phase_sink(nullptr);
 
   Expected expected;
-  const int64_t Cg = p.C / og, P = Ho * Wo;
-  for_each_warp([&](const std::vector<Item>& items) {
-    offset_and_mask_loads(items, expected);  // the sample point, before the channel loop
-    offset_and_mask_loads(items, expected);  // again for the epilogue (tap_geometry.cuh's LoopItem)
-    for (int64_t c = 0; c < Cg; ++c) {
+  const int64_t P = Ho * Wo;
+  for_each_warp([&](const std::vector<Lane>& lanes) {
+    offset_and_mask_loads(lanes, expected);  // the sample point, before the channel loop
+    // Again for the epilogue (tap_geometry.cuh's LoopItem), by the first lane of each split.
+    offset_and_mask_loads(lanes, expected, /*first_rank_only=*/true);
+    for (int64_t step = 0; step < channel_steps(); ++step) {
+      const auto active = channel_lanes(lanes, step);
       Request dcol{"grad_columns", {}, unsigned(e_)};
-      for (const Item& it : items) dcol.offsets.push_back(uint64_t(column(it, c)) * e_);
+      for (const auto& [it, c] : active) dcol.offsets.push_back(uint64_t(column(it, c)) * e_);
       expected.load(dcol);
       for (int k = 0; k < 4; ++k) {
         Request corner{"x", {}, unsigned(e_)};
-        for (const Item& it : items) corner.offsets.push_back(uint64_t(plane(it, c) + it.corner[k]) * e_);
+        for (const auto& [it, c] : active) corner.offsets.push_back(uint64_t(plane(it, c) + it.corner[k]) * e_);
         expected.load(corner);
       }
       // grad_x is accumulated in f32 (the caller's tensor for f32, the workspace accumulator otherwise).
       for (int k = 0; k < 4; ++k) {
         Request scatter{"grad_x", {}, 4};
-        for (const Item& it : items) scatter.offsets.push_back(uint64_t(plane(it, c) + it.corner[k]) * 4);
+        for (const auto& [it, c] : active) scatter.offsets.push_back(uint64_t(plane(it, c) + it.corner[k]) * 4);
         expected.atomic(scatter);
       }
     }
     Request dy{"grad_offset", {}, unsigned(e_)}, dx{"grad_offset", {}, unsigned(e_)}, m{"grad_mask", {}, unsigned(e_)};
-    for (const Item& it : items) {
+    for (const Lane& lane : lanes) {
+      if (lane.rank != 0) continue;
+      const Item& it = lane.item;
       dy.offsets.push_back(uint64_t(it.offset_y_at) * e_);
       dx.offsets.push_back(uint64_t(it.offset_y_at + P) * e_);
       m.offsets.push_back(uint64_t(it.mask_at) * e_);
@@ -347,9 +381,12 @@ TEST_P(SimKernelCounters, CountingDoesNotChangeTheForwardResult) {
   EXPECT_EQ(results[0], results[1]);
 }
 
-INSTANTIATE_TEST_SUITE_P(DTypes, SimKernelCounters, ::testing::Values(DType::f32, DType::f16),
-                         [](const ::testing::TestParamInfo<DType>& info) {
-                           return std::string(to_string(info.param));
+INSTANTIATE_TEST_SUITE_P(DTypes, SimKernelCounters,
+                         ::testing::Values(CounterCase{DType::f32, 1}, CounterCase{DType::f16, 1},
+                                           CounterCase{DType::f32, 2}),
+                         [](const ::testing::TestParamInfo<CounterCase>& info) {
+                           return std::string(to_string(info.param.dtype)) +
+                                  (info.param.split > 1 ? fmt::format("_split{}", info.param.split) : "");
                          });
 
 }  // namespace
