@@ -105,7 +105,9 @@ TEST(Im2colKnobs, PrunesItemsPerThreadBeyondTheWork) {
   for (const Config& c : table.enumerate(tiny, Direction::forward)) {
     const int items = std::stoi(*c.find("items")), split = std::stoi(*c.find("split"));
     const int threads = std::stoi(*c.find("threads"));
-    if (items > 1) EXPECT_GE(144 * split, threads * items) << c.to_string();
+    if (items > 1) {
+      EXPECT_GE(144 * split, threads * items) << c.to_string();
+    }
     saw_items2 |= items == 2;
   }
   EXPECT_TRUE(saw_items2) << "items=2 threads=128 split=2 covers 288 >= 256 lanes: kept";

@@ -28,7 +28,7 @@ std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order, bool determi
   options.backend = Backend::sim;
   options.threads = workers;
   options.deterministic = deterministic;
-  return detail::make_sim_backend(options, SimOptions{.threads = workers, .order = order});
+  return detail::make_sim_backend(options, SimOptions{.threads = unsigned(workers), .order = order});
 }
 
 // Forward and backward with every gradient; `config` empty: the backend's heuristic config.
