@@ -191,11 +191,15 @@ def run_dcnjit(binary, *args):
     return result.stdout
 
 
-def dcnjit_agreement(binary, backend, p, arrays, in_dir, dtype_flag):
+def algorithm_flags(algorithm):
+    return ["--algorithm", algorithm] if algorithm else []
+
+
+def dcnjit_agreement(binary, backend, p, arrays, in_dir, dtype_flag, algorithm=None):
     """Largest relative L2 error of dcnjit's y and gradients against torchvision float64."""
     out_dir = os.path.join(in_dir, "out")
     run_dcnjit(binary, "run", "--in", in_dir, "--out", out_dir, "--backward", "--backend", backend,
-               "--dtype", dtype_flag, *problem_flags(p))
+               "--dtype", dtype_flag, *algorithm_flags(algorithm), *problem_flags(p))
     reference = reference_float64(p, arrays)
     errors = {}
     for name, expected in reference.items():
@@ -239,9 +243,9 @@ class BlasThreads:
         return f"torchvision's OpenBLAS ({self.name}) pinned to each row's count (openblas_get_num_threads read back: {counts})"
 
 
-def dcnjit_times(binary, backend, in_dir, p, threads, dtype_flag, warmup, repeats):
+def dcnjit_times(binary, backend, in_dir, p, threads, dtype_flag, warmup, repeats, algorithm=None):
     args = ["bench", "--in", in_dir, "--backend", backend, "--json", "--repeats", str(repeats),
-            "--warmup", str(warmup), "--dtype", dtype_flag, *problem_flags(p)]
+            "--warmup", str(warmup), "--dtype", dtype_flag, *algorithm_flags(algorithm), *problem_flags(p)]
     if threads:
         args += ["--threads", str(threads)]
     result = json.loads(run_dcnjit(binary, *args))
@@ -282,6 +286,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="alternate the libraries this many times (median)")
     ap.add_argument("--dcnjit", default=os.path.join(REPO, "build", "bin", "dcnjit"))
     ap.add_argument("--out", help="also write the markdown table to this file")
+    ap.add_argument("--algorithm", default=None,
+                    help="dcnjit's algorithm (im2col, fused; default: the one dcnjit plans)")
     ap.add_argument("--tolerance", type=float, default=None,
                     help="largest relative L2 error accepted vs torchvision float64 (default 1e-4 f32, 1e-2 f16)")
     args = ap.parse_args()
@@ -308,7 +314,7 @@ def main():
         with tempfile.TemporaryDirectory(prefix="dcnjit-compare-") as in_dir:
             for name, array in arrays.items():
                 np.save(os.path.join(in_dir, name + ".npy"), array)
-            errors = dcnjit_agreement(args.dcnjit, backend, p, arrays, in_dir, args.dtype)
+            errors = dcnjit_agreement(args.dcnjit, backend, p, arrays, in_dir, args.dtype, args.algorithm)
             worst = max(errors, key=errors.get)
             ok = errors[worst] <= tolerance
             failed |= not ok
@@ -324,7 +330,8 @@ def main():
                 config = ""
                 for _ in range(args.rounds):
                     rounds["tv"].append(tp.deform_times(args.warmup, args.repeats))
-                    d = dcnjit_times(args.dcnjit, backend, in_dir, p, threads, args.dtype, args.warmup, args.repeats)
+                    d = dcnjit_times(args.dcnjit, backend, in_dir, p, threads, args.dtype, args.warmup, args.repeats,
+                                     args.algorithm)
                     config = d.pop("config")
                     rounds["dcnjit"].append(d)
                     rounds["dense"].append(tp.dense_times(args.warmup, args.repeats))

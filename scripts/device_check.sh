@@ -13,6 +13,9 @@
 #                                                 memcheck  compute-sanitizer memcheck over a sample
 #                                                 bench     dcnjit_bench on the dcnv2-r50 preset
 #                                                 compare   torchvision side by side, f32 and f16
+#                                                 fused     the same with --algorithm fused and im2col:
+#                                                           both families, torchvision and the dense
+#                                                           convolution (cuDNN) of the same shape
 #                                               and writes a short table last (summary.md).
 #
 # Results go to $OUT (the device tool's output folder) or, when unset, build-device/results/.
@@ -213,6 +216,26 @@ stage_compare() {
   summary_line compare "$status" "torchvision vs dcnjit, r50 layers, ${detail% }"
 }
 
+# The two algorithm families forced in turn against torchvision and the dense convolution (torch's
+# conv2d: cuDNN), f16 (the targets of docs/perf.md) and f32.
+stage_fused() {
+  local problem_args=() problem
+  for problem in "${r50_problems[@]}"; do problem_args+=(--problem "$problem"); done
+  local dtype algorithm rc status=ok detail=""
+  for dtype in f16 f32; do
+    for algorithm in fused im2col; do
+      timeout 140 python3 scripts/compare_torchvision.py --device cuda --dtype "$dtype" --dcnjit "$bin/dcnjit" \
+        --algorithm "$algorithm" --repeats 10 --warmup 3 "${problem_args[@]}" \
+        --out "$results/compare_${algorithm}_$dtype.md" >"$results/compare_${algorithm}_$dtype.log" 2>&1
+      rc=$?
+      tail -12 "$results/compare_${algorithm}_$dtype.log"
+      [[ $rc == 0 ]] || status=FAIL
+      detail+="$algorithm $dtype: compare_${algorithm}_$dtype.md (rc $rc); "
+    done
+  done
+  summary_line fused "$status" "fused vs im2col vs torchvision vs dense conv, r50 layers, ${detail% }"
+}
+
 write_summary() {
   {
     echo "# dcnjit device check, $(date -u +%Y-%m-%d)"
@@ -227,13 +250,13 @@ write_summary() {
 
 device() {
   local stages=("$@")
-  ((${#stages[@]})) || stages=(env tests memcheck bench compare)
+  ((${#stages[@]})) || stages=(env tests memcheck bench compare fused)
   setup_device
   local stage
   for stage in "${stages[@]}"; do
     case $stage in
-      env | tests | memcheck | bench | compare) echo "== $stage" && "stage_$stage" ;;
-      *) die "unknown stage '$stage' (env, tests, memcheck, bench, compare)" ;;
+      env | tests | memcheck | bench | compare | fused) echo "== $stage" && "stage_$stage" ;;
+      *) die "unknown stage '$stage' (env, tests, memcheck, bench, compare, fused)" ;;
     esac
   done
   write_summary
@@ -243,5 +266,5 @@ device() {
 case ${1:-} in
   prepare) prepare ;;
   device) shift && device "$@" ;;
-  *) die "usage: scripts/device_check.sh prepare | device [env|tests|memcheck|bench|compare ...]" ;;
+  *) die "usage: scripts/device_check.sh prepare | device [env|tests|memcheck|bench|compare|fused ...]" ;;
 esac

@@ -48,6 +48,28 @@ int64_t default_split(const Problem& p, const FusedKnobs& k, const detail::Devic
 
 }  // namespace
 
+FusedKnobs default_knobs(const Problem& p, const detail::DeviceTraits& traits, const RunOptions& options) {
+  FusedKnobs k;
+  const MmaKind mma = mma_kind(p.dtype, options);
+  k.bk = mma == MmaKind::ffma ? 16 : 32;
+  // Every tile of output channels samples its own copy of the B operand, so fewer, taller tiles sample
+  // less: at Co/groups = 256 (R50, f16, N1 under the sim's counters) bm=128 issues 0.52x (NCHW) and
+  // 0.55x (NHWC) the forward's load sectors of bm=64 (docs/perf.md). With 4 x 2 warps it keeps bm=64's
+  // 2 x 2 warps' occupancy at sm_90 (forward 122 registers x 256 threads: 2 CTAs, 16 warps per SM, as
+  // 128 x 128 threads: 4 CTAs), where 2 x 2 warps on 128 rows took 179 (2 CTAs, 8 warps). 32 rows where
+  // the group has no more channels.
+  const int64_t Cog = p.Co / p.groups;
+  k.bm = Cog > 32 ? 64 : 32;
+  if (Cog >= 128) {
+    FusedKnobs tall = k;
+    tall.bm = 128;
+    tall.wm = 4;
+    if (tile_problem(p, tall, mma, traits).empty()) k = tall;
+  }
+  k.split = int(default_split(p, k, traits));
+  return k;
+}
+
 MmaKind mma_kind(DType dtype, const RunOptions& options) {
   switch (dtype) {
     case DType::f16: return MmaKind::f16;
@@ -108,15 +130,14 @@ std::string tile_problem(const Problem& problem, const FusedKnobs& k, MmaKind mm
 KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions& options) {
   std::vector<KnobDef> knobs = {
       integer_knob("bm", "CTA tile rows (output channels; input channels for the data gradient)", Affects::both,
-                   &kTileSizes, [](const Problem& p) -> int64_t { return p.Co / p.groups > 32 ? 64 : 32; }),
+                   &kTileSizes,
+                   [traits, options](const Problem& p) -> int64_t { return default_knobs(p, traits, options).bm; }),
       integer_knob("bn", "CTA tile columns (pixels across images; (c, t) pairs for the weight gradient)", Affects::both,
                    &kTileSizes, [](const Problem&) -> int64_t { return 64; }),
       integer_knob("bk", "reduction step of the CTA tile", Affects::both, &kStepSizes,
-                   [options](const Problem& p) -> int64_t {
-                     return mma_kind(p.dtype, options) == MmaKind::ffma ? 16 : 32;
-                   }),
+                   [traits, options](const Problem& p) -> int64_t { return default_knobs(p, traits, options).bk; }),
       integer_knob("wm", "warps along the tile's rows", Affects::both, &kWarps,
-                   [](const Problem&) -> int64_t { return 2; }),
+                   [traits, options](const Problem& p) -> int64_t { return default_knobs(p, traits, options).wm; }),
       integer_knob("wn", "warps along the tile's columns", Affects::both, &kWarps,
                    [](const Problem&) -> int64_t { return 2; }),
       integer_knob("stages", "depth of the cp.async ring of weight tiles", Affects::both, &kStages,
@@ -127,10 +148,7 @@ KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions&
   // The default split depends on the other knobs' defaults: computed from them.
   knobs.push_back(integer_knob("split", "weight gradient: CTAs sharing one output tile along the pixels",
                                Affects::backward, &kSplits, [traits, options](const Problem& p) -> int64_t {
-                                 FusedKnobs k;
-                                 k.bm = p.Co / p.groups > 32 ? 64 : 32;
-                                 k.bk = mma_kind(p.dtype, options) == MmaKind::ffma ? 16 : 32;
-                                 return default_split(p, k, traits);
+                                 return default_knobs(p, traits, options).split;
                                }));
   ConfigCheck check = [traits, options](const Problem& p, const KnobTable& table, const Config& config) {
     return tile_problem(p, FusedKnobs::of(table, config), mma_kind(p.dtype, options), traits);

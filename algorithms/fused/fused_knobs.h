@@ -41,6 +41,9 @@ MmaKind mma_kind(DType dtype, const RunOptions& options);
 std::string tile_problem(const Problem& problem, const FusedKnobs& knobs, MmaKind mma,
                          const detail::DeviceTraits& traits);
 
+// The heuristic config's tile (what `fused` alone resolves to): bm, bk and split depend on the problem.
+FusedKnobs default_knobs(const Problem& problem, const detail::DeviceTraits& traits, const RunOptions& options);
+
 KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions& options);
 
 }  // namespace dcnjit::algo::fused

@@ -150,6 +150,10 @@ int emit(std::vector<std::string>& argv) {
   const std::optional<std::string> arch_text = args.take("arch");
   const std::optional<std::string> config_text = args.take("config");
   const std::string algorithm_name = take_algorithm(args);
+  // The kernels depend on both: TF32 changes the fused family's MMA, determinism the configs offered.
+  algo::RunOptions run_options;
+  run_options.allow_tf32 = take_allow_tf32(args);
+  run_options.deterministic = take_deterministic(args);
   const bool json = args.take_flag("json");
   const Problem flags = take_problem_flags(args);
   args.finish();
@@ -159,7 +163,7 @@ int emit(std::vector<std::string>& argv) {
   const Problem problem = in ? load_problem_inputs(*in, flags, io::GradYFile::ignore).problem : Problem::parse(*problem_text);
   problem.validate();
   const std::optional<int> arch = arch_text ? std::optional<int>(nvrtc::parse_arch(*arch_text)) : std::nullopt;
-  const auto algorithms = algo::make_algorithms(emit_target(arch.value_or(90)));
+  const auto algorithms = algo::make_algorithms(emit_target(arch.value_or(90)), run_options);
   const Config given = config_text ? Config::parse(*config_text) : Config{};
   const algo::Algorithm& algorithm =
       find_algorithm(algorithms, given.algorithm.empty() ? algorithm_name : given.algorithm, problem);
@@ -178,7 +182,7 @@ int emit(std::vector<std::string>& argv) {
 
 const std::string kUsage = std::string(
     "usage: dcnjit emit (--in DIR | --problem TEXT) [--pass forward|backward|all] [--algorithm NAME]\n"
-    "                   [--config TEXT] [--arch sm_XX] [--json] [problem flags]\n"
+    "                   [--allow-tf32] [--deterministic] [--config TEXT] [--arch sm_XX] [--json] [problem flags]\n"
     "\n"
     "Prints the CUDA source of every kernel the algorithm launches for the problem (each kernel once, in launch\n"
     "order, backward with every gradient), after a line with the resolved config. With --arch, compiles each\n"
@@ -190,7 +194,7 @@ const std::string kUsage = std::string(
     "  --problem TEXT     the problem in its canonical form instead, e.g. \"N2 C64 H32 W32 Co64 k3x3 p1x1 mask\"\n"
     "                     (the problem flags below are then ignored)\n"
     "  --pass P           forward, backward or all (default)\n") +
-    kAlgorithmUsage +
+    kAlgorithmUsage + kAllowTf32Usage + kDeterministicUsage +
     "  --config TEXT      the algorithm and knobs, e.g. \"im2col step=2 threads=128 items=2 bwd=split\" (knobs\n"
     "                     left out take their defaults; default: the heuristic config of the first algorithm\n"
     "                     that can run the problem)\n"

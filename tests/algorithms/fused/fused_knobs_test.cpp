@@ -49,16 +49,24 @@ TEST(FusedKnobs, TheMmaFollowsTheDtypeAndTheTf32Switch) {
 
 TEST(FusedKnobs, DefaultsAreValidTilesAndTheSplitFillsTheDevice) {
   const KnobTable table = make_fused_knobs(h100(), {});
-  // The weight gradient's 4 x 36 output tiles (Co 256 / 64, 256 * 9 / 64) are split in two: two waves
-  // of 132 SMs need 264 CTAs.
-  EXPECT_EQ(table.defaults(layer()).to_string(), "fused bm=64 bn=64 bk=32 wm=2 wn=2 stages=3 order=tap split=2");
+  // 256 output channels: 128-row tiles (half the sampling of 64-row ones) on 4 x 2 warps. The weight
+  // gradient's 2 x 36 output tiles (Co 256 / 128, 256 * 9 / 64) are split in four: two waves of 132 SMs
+  // need 264 CTAs.
+  EXPECT_EQ(table.defaults(layer()).to_string(), "fused bm=128 bn=64 bk=32 wm=4 wn=2 stages=3 order=tap split=4");
+  // With 64-bit indices (128 + 64) x 32 operands over 256 threads are 24 values per thread in flight,
+  // within that case's 32: still 128 rows.
+  const Problem huge = Problem::parse("N64 C256 H256 W256 Co256 k3x3 p1x1 mask f16");
+  EXPECT_EQ(*table.defaults(huge).find("bm"), "128");
+  // 64 output channels: 64-row tiles; 32 channels: 32.
+  EXPECT_EQ(*table.defaults(Problem::parse("N1 C64 H50 W76 Co64 k3x3 p1x1 mask f16")).find("bm"), "64");
+  EXPECT_EQ(*table.defaults(Problem::parse("N1 C64 H50 W76 Co32 k3x3 p1x1 mask f16")).find("bm"), "32");
   // f32 (FFMA): a 16-deep step (the FFMA loop keeps fewer operands live).
   EXPECT_EQ(*table.defaults(layer(DType::f32)).find("bk"), "16");
   // 64 channels: 1 x 9 tiles, split up to the cap of 16 while each CTA keeps >= 4 steps of 32 pixels
   // (3800 / 16 = 237).
   const Problem small = Problem::parse("N1 C64 H50 W76 Co64 k3x3 p1x1 mask f16");
   EXPECT_EQ(*table.defaults(small).find("split"), "16");
-  for (const Problem& p : {layer(), layer(DType::f32), layer(DType::bf16), small})
+  for (const Problem& p : {layer(), layer(DType::f32), layer(DType::bf16), small, huge})
     EXPECT_EQ(table.why_not(p, table.defaults(p)), "") << p.to_string();
 }
 
