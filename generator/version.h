@@ -5,6 +5,6 @@
 
 namespace dcnjit::gen {
 
-inline constexpr int GENERATOR_VERSION = 4;
+inline constexpr int GENERATOR_VERSION = 5;
 
 }  // namespace dcnjit::gen

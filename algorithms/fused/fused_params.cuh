@@ -39,6 +39,9 @@ struct FusedParams {
   long long split_pixels;      // pixels each of them reduces (a multiple of the tile's BK)
   long long chunks_per_offset_group;  // data gradient: channel chunks (coord partial slots) per og
   int pad_h, pad_w;            // stride, dilation and kernel size are compile-time (the Spec)
+  // 1 when x may be read as 16-byte vectors of channels: NHWC, x 16-byte aligned, and its image and
+  // pixel strides multiples of a vector (tile_loaders.cuh's SampledTile; set by the launch code).
+  int x_vectors;
   ActivationStrides x_strides;       // x and grad_x_accum (pixel = h*W + w)
   ActivationStrides offset_strides;  // offset and grad_offset (pixel = ho*Wo + wo)
   ActivationStrides mask_strides;    // mask and grad_mask

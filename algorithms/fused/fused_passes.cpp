@@ -1,6 +1,7 @@
 #include "algorithms/fused/fused_passes.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -19,6 +20,15 @@ namespace {
 dcn::ActivationStrides kernel_strides(const ActivationStrides& s) { return {s.image, s.channel, s.pixel}; }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// True when x can be read as 16-byte vectors of consecutive channels (the NHWC sampled operands,
+// tile_loaders.cuh): channels are unit-stride, the pointer is 16-byte aligned and every pixel and image
+// starts on a vector boundary. Otherwise the kernels read x element by element.
+bool channel_vectors_fit(const Problem& problem, const void* x, const dcn::ActivationStrides& strides) {
+  const int64_t per_vector = 16 / int64_t(dtype_size(problem.dtype));
+  return problem.layout == Layout::nhwc && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 &&
+         strides.pixel % per_vector == 0 && strides.image % per_vector == 0;
+}
 
 dcn::FusedParams base_params(const Problem& problem, const void* x, const void* offset, const void* mask,
                              const void* weight) {
@@ -41,6 +51,7 @@ dcn::FusedParams base_params(const Problem& problem, const void* x, const void* 
   p.pad_w = problem.pad_w;
   p.split = 1;
   p.x_strides = kernel_strides(input_strides(problem));
+  p.x_vectors = channel_vectors_fit(problem, x, p.x_strides) ? 1 : 0;
   p.offset_strides = kernel_strides(activation_strides(problem, TensorRole::offset));
   p.mask_strides = kernel_strides(activation_strides(problem, TensorRole::mask));
   p.y_strides = kernel_strides(output_strides(problem));

@@ -13,6 +13,11 @@
 // corners are neighbours in memory); NHWC walks reduction rows fastest, i.e. channels of one tap in
 // tap-major order (contiguous in x). Each thread keeps the sample point of its last (pixel, tap, offset
 // group) and reuses it while they stay the same (in tap-major order, for a run of channels).
+//
+// NHWC, tap-major: a thread's run of channels shares one sample point and its four corners are runs of
+// consecutive elements of x, so each corner is read as 16-byte vectors of channels (8 f16/bf16 or 4 f32
+// per load instead of one) when the run is a whole number of vectors and x allows it (FusedParams::
+// x_vectors). The arithmetic per channel is the scalar path's, so both give the same bits.
 #pragma once
 
 #include <cuda_pipeline.h>
@@ -63,6 +68,13 @@ struct TileRuns {
   }
 };
 
+// 16 bytes of consecutive elements: one vector load (LDG.128 on the GPU, one 16-byte request under sim).
+template <typename T>
+struct __align__(16) ChannelVector {
+  static constexpr int size = 16 / int(sizeof(T));
+  T e[size];
+};
+
 // What a sampled operand needs of a sample point (fused_sampling.cuh has the whole SamplePoint): kept
 // live across a step's loads, so only the corners, their weights and the mask value.
 template <class Spec>
@@ -75,9 +87,9 @@ struct ValuePoint {
   unsigned reads;  // bit k: corner k is read (inside the image)
   bool value_reads;
 
-  // Not inlined: in channel-major order every element finds its own point, and inlined copies (one per
-  // element of the unrolled fetch) took ptxas past 255 registers (the NVRTC sweep).
-  DCN_DEVICE_NOINLINE void locate(const FusedParams& p, Index n, int tap, Index og) {
+  // Inlined where a run of channels shares the point (tap-major order): the call's loads then stay
+  // global loads of the kernel's parameters (R50 f16 NHWC forward at sm_90: 134 registers, no stack).
+  DCN_DEVICE void locate(const FusedParams& p, Index n, int tap, Index og) {
     SamplePoint<Spec> point;
     locate_point<Spec>(p, n, tap, og, point);
     plane0 = activation_index<Spec>(p.x_strides, point.image, Index(0), Index(0));
@@ -92,17 +104,49 @@ struct ValuePoint {
     value_reads = point.s.value_reads;
   }
 
-  // m * sample(x[image, c]) with channel_offset = c * x's channel stride: sampled_value's arithmetic.
-  template <typename T>
-  DCN_DEVICE float value(const T* __restrict__ x, Index channel_offset) const {
+  // Not inlined: in channel-major order every element finds its own point, and inlined copies (one per
+  // element of the unrolled fetch) took ptxas past 255 registers (the NVRTC sweep). The call takes the
+  // parameters' address, which costs a stack copy of them (the same kernel inlined: 152 -> 134
+  // registers, 368 -> 0 bytes of stack), so only channel-major order pays it.
+  DCN_DEVICE_NOINLINE void locate_outlined(const FusedParams& p, Index n, int tap, Index og) { locate(p, n, tap, og); }
+
+  // m * sample from the four corner values (loaded, before selection): sampled_value's arithmetic.
+  DCN_DEVICE float combine(const float (&loaded)[4]) const {
     float v[4];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float loaded = float(widen(x[plane0 + channel_offset + idx[k]]));
-      v[k] = (reads >> k) & 1u ? loaded : 0.0f;
-    }
+    for (int k = 0; k < 4; ++k) v[k] = (reads >> k) & 1u ? loaded[k] : 0.0f;
     const float value = value_reads ? w[0] * v[0] + w[1] * v[1] + w[2] * v[2] + w[3] * v[3] : 0.0f;
     return modulation * value;
+  }
+
+  // m * sample(x[image, c]) with channel_offset = c * x's channel stride.
+  template <typename T>
+  DCN_DEVICE float value(const T* __restrict__ x, Index channel_offset) const {
+    float loaded[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) loaded[k] = float(widen(x[plane0 + channel_offset + idx[k]]));
+    return combine(loaded);
+  }
+
+  // The values of kRun consecutive channels from `channel` (NHWC: unit channel stride), each corner read
+  // as 16-byte vectors. `channel` and the corner offsets are multiples of a vector (the caller checks).
+  template <int kRun, typename T>
+  DCN_DEVICE void run_values(const T* __restrict__ x, Index channel, float (&out)[kRun]) const {
+    using Vector = ChannelVector<T>;
+    constexpr int kVectors = kRun / Vector::size;
+    Vector corner[4][kVectors];
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+#pragma unroll
+      for (int v = 0; v < kVectors; ++v)
+        corner[k][v] = *reinterpret_cast<const Vector*>(x + plane0 + channel + idx[k] + Index(v * Vector::size));
+#pragma unroll
+    for (int r = 0; r < kRun; ++r) {
+      float loaded[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) loaded[k] = float(widen(corner[k][r / Vector::size].e[r % Vector::size]));
+      out[r] = combine(loaded);
+    }
   }
 };
 
@@ -122,10 +166,50 @@ struct SampledTile {
   static constexpr int kSegment = Gcd<Spec::conv_group_channels, Spec::offset_group_channels>::value;
   using Runs = TileRuns<Spec, kRows, kColumns, PowerOfTwoPart<kSegment>::value>;
   static constexpr bool kUniformRows = Spec::order == kTapMajor;
+  // A run is a whole number of 16-byte vectors of channels (NHWC, tap-major): see the top of this file.
+  static constexpr bool kVectorRuns = Spec::layout::channels_last && kUniformRows &&
+                                      Runs::kRun % ChannelVector<typename Spec::storage>::size == 0;
 
   Operand values[Runs::kPerThread];
 
   DCN_DEVICE void fetch(const FusedParams& p, Index group, int k0, Index n0, Index pixels) {
+    if constexpr (kVectorRuns) {
+      if (p.x_vectors) {
+        fetch_vectors(p, group, k0, n0, pixels);
+        return;
+      }
+    }
+    fetch_elements(p, group, k0, n0, pixels);
+  }
+
+  // Runs of channels from vector loads. A run lies inside one tap, one conv group and one offset group
+  // and is either wholly inside the reduction or wholly past it (Cg is a multiple of the run).
+  DCN_DEVICE void fetch_vectors(const FusedParams& p, Index group, int k0, Index n0, Index pixels) {
+    using T = typename Spec::storage;
+    const T* __restrict__ x = static_cast<const T*>(p.x);
+#pragma unroll
+    for (int g = 0; g < Runs::kGroups; ++g) {
+      int row0, column;
+      Runs::run(g, row0, column);
+      const Index n = n0 + Index(column);
+      const int k = k0 + row0;
+      float run[Runs::kRun];
+#pragma unroll
+      for (int r = 0; r < Runs::kRun; ++r) run[r] = 0.0f;
+      if (k < Spec::reduction && n < pixels) {
+        int channel, tap;
+        split_reduction_index<Spec>(k, channel, tap);
+        const Index c = group * Index(Spec::conv_group_channels) + Index(channel);
+        ValuePoint<Spec> point;
+        point.locate(p, n, tap, c / Index(Spec::offset_group_channels));
+        point.run_values(x, c, run);
+      }
+#pragma unroll
+      for (int r = 0; r < Runs::kRun; ++r) values[g * Runs::kRun + r] = Operand(store_as<T>(run[r]));
+    }
+  }
+
+  DCN_DEVICE void fetch_elements(const FusedParams& p, Index group, int k0, Index n0, Index pixels) {
     using T = typename Spec::storage;
     using L = typename Spec::layout;
     const T* __restrict__ x = static_cast<const T*>(p.x);
@@ -148,7 +232,8 @@ struct SampledTile {
           const Index c = group * Index(Spec::conv_group_channels) + Index(channel);
           const Index og = c / Index(Spec::offset_group_channels);
           if (kUniformRows ? r == 0 : (tap != point_tap || og != point_og)) {
-            point.locate(p, n, tap, og);
+            if constexpr (kUniformRows) point.locate(p, n, tap, og);
+            else point.locate_outlined(p, n, tap, og);
             point_tap = tap;
             point_og = og;
           }

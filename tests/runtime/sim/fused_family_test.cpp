@@ -5,7 +5,9 @@
 //   - the WMMA fragment element order: permuting it (as another GPU generation may) changes no bit;
 //   - everything but grad_x (an atomic scatter) is bit-identical under different thread orders: the
 //     split-K and coordinate sums run in a fixed order;
-//   - TF32 only with allow_tf32, then within TF32's error.
+//   - TF32 only with allow_tf32, then within TF32's error;
+//   - NHWC corners read as 16-byte vectors of channels give the bits of element-wise reads (x moved off
+//     its 16-byte alignment takes the element path), with fewer load requests.
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -23,14 +25,17 @@
 namespace dcnjit::sim {
 namespace {
 
-std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order, uint64_t wmma_seed = 0, bool allow_tf32 = false) {
+// `workers` sim threads run blocks at once: with more than one, blocks interleave differently from run to
+// run, and so do grad_x's atomic additions.
+std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order, uint64_t wmma_seed = 0, bool allow_tf32 = false,
+                                                 unsigned workers = 2) {
   EngineOptions options;
   options.backend = Backend::sim;
-  options.threads = 2;
+  options.threads = int(workers);
   options.algorithm = "fused";
   options.allow_tf32 = allow_tf32;
   SimOptions sim;
-  sim.threads = 2;
+  sim.threads = workers;
   sim.order = order;
   sim.wmma_permutation_seed = wmma_seed;
   return detail::make_sim_backend(options, sim);
@@ -114,8 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(FusedDeterminism, PermutedWmmaFragmentsChangeNoBit) {
   for (DType dtype : {DType::f16, DType::bf16}) {
     const io::ProblemArrays arrays = arrays_of(0, dtype, Layout::nchw);
-    const io::ProblemResults plain = run_on(sim_backend(ThreadOrder::in_order(), 0), arrays, "split=2");
-    const io::ProblemResults permuted = run_on(sim_backend(ThreadOrder::in_order(), 987654321), arrays, "split=2");
+    // One worker: grad_x's atomics then add in the same order in both runs, so it is compared too.
+    const io::ProblemResults plain = run_on(sim_backend(ThreadOrder::in_order(), 0, false, 1), arrays, "split=2");
+    const io::ProblemResults permuted =
+        run_on(sim_backend(ThreadOrder::in_order(), 987654321, false, 1), arrays, "split=2");
     EXPECT_TRUE(bitwise_equal(plain, permuted, /*except_grad_x=*/false)) << to_string(dtype);
   }
 }
@@ -127,6 +134,63 @@ TEST(FusedDeterminism, EverythingButTheGradXScatterIsTheSameUnderAnyThreadOrder)
     const io::ProblemResults b = run_on(sim_backend(ThreadOrder::random(5)), arrays, "split=4");
     EXPECT_TRUE(bitwise_equal(a, b, /*except_grad_x=*/true)) << to_string(dtype);
     EXPECT_TRUE(test::matches_golden(a, b, test::tolerance_against_cpu(dtype)));
+  }
+}
+
+class PhaseList final : public detail::PhaseSink {
+ public:
+  void record(const detail::PhaseStats& stats) override {
+    if (stats.name == "fused_forward") forward_loads += stats.counters.global_load_requests;
+  }
+  uint64_t forward_loads = 0;
+};
+
+// Forward and backward on one sim worker in program order (so even grad_x's atomics add in one order),
+// x at `x_shift` bytes past a 16-byte boundary; the forward's global load requests go to `loads`.
+io::ProblemResults run_with_x_shifted(const io::ProblemArrays& arrays, std::size_t x_shift, uint64_t& loads) {
+  EngineOptions options;
+  options.backend = Backend::sim;
+  options.threads = 1;
+  options.algorithm = "fused";
+  SimOptions sim;
+  sim.threads = 1;
+  sim.order = ThreadOrder::in_order();
+  const auto backend = detail::make_sim_backend(options, sim);
+  io::DeviceProblem device(arrays, /*backward=*/true, [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
+  ForwardArgs forward = device.forward_args();
+  BackwardArgs backward = device.backward_args();
+  const std::vector<std::byte> x_bytes = io::encode(arrays.x.data, arrays.problem.dtype);  // memory order
+  std::vector<std::byte> host(x_shift + x_bytes.size());
+  std::memcpy(host.data() + x_shift, x_bytes.data(), x_bytes.size());
+  DeviceBuffer shifted(backend, host.size());
+  shifted.upload(host.data(), host.size());
+  forward.x.data = static_cast<std::byte*>(shifted.data()) + x_shift;
+  backward.x.data = forward.x.data;
+  const Plan plan(arrays.problem, backend->resolve(arrays.problem, Config::parse("fused")), backend);
+  PhaseList phases;
+  backend->set_phase_sink(&phases);
+  backend->set_counting(true);
+  plan.forward(forward);
+  backend->set_counting(false);
+  backend->set_phase_sink(nullptr);
+  plan.backward(backward);
+  loads = phases.forward_loads;
+  return test::to_nchw(device.download(), arrays.problem);
+}
+
+TEST(FusedNhwcVectors, SixteenByteCornerLoadsGiveTheBitsOfElementLoads) {
+  for (DType dtype : {DType::f16, DType::bf16, DType::f32}) {
+    // C8, one group of each kind: runs of 8 channels (whole vectors of 8 f16 or 2 of 4 f32).
+    const io::ProblemArrays arrays = arrays_of(0, dtype, Layout::nhwc);
+    uint64_t vector_loads = 0, element_loads = 0;
+    const io::ProblemResults vectors = run_with_x_shifted(arrays, 0, vector_loads);
+    const io::ProblemResults elements = run_with_x_shifted(arrays, dtype_size(dtype), element_loads);
+    EXPECT_TRUE(bitwise_equal(vectors, elements, /*except_grad_x=*/false)) << to_string(dtype);
+    EXPECT_TRUE(test::matches_golden(vectors, on_cpu(arrays), test::tolerance_against_cpu(dtype)))
+        << to_string(dtype);
+    // Four corners of 8 channels: 4 vector requests (8 for f32) instead of 32 element requests.
+    EXPECT_GT(vector_loads, 0u);
+    EXPECT_LT(2 * vector_loads, element_loads) << to_string(dtype) << ": the vector path did not run";
   }
 }
 
