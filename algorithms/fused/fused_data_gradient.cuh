@@ -110,7 +110,8 @@ DCN_DEVICE void fused_data_gradient(const FusedParams& p) {
     for (int e = int(threadIdx.x); e < BM * BN; e += Spec::threads) {
       const int row = L::channels_last ? e % BM : e / BN, column = L::channels_last ? e / BM : e % BN;
       const Index n = n0 + Index(column);
-      if (row < rows_valid && n < pixels) dcol[dcol_at<Spec>(p, n, tap, Index(c0 + row))] = c_tile[row * Spec::ldc + column];
+      if (row < rows_valid && n < pixels)
+        dcol[dcol_at<Spec>(p, n, tap, Index(c0 + row))] = c_tile[row * Spec::ldc + column];
     }
   }
 

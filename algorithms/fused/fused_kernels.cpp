@@ -224,10 +224,10 @@ gen::KernelSpec gather_kernel(const KernelContext& c, const char* family, const 
 }
 
 gen::KernelSpec map_kernel(const KernelContext& c, bool scan) {
-  gen::KernelSpec spec =
-      gather::map_kernel(c.problem.dtype, index64_for(c), kGatherThreads, scan, scan ? "fused_map_scan" : "fused_map_sort",
-                         "algorithms/fused/fused_gather.cuh", scan ? "dcn::fused_map_scan" : "dcn::fused_map_sort",
-                         "dcn::FusedParams");
+  const char* header = "algorithms/fused/fused_gather.cuh";
+  gen::KernelSpec spec = gather::map_kernel(c.problem.dtype, index64_for(c), kGatherThreads, scan,
+                                            scan ? "fused_map_scan" : "fused_map_sort", header,
+                                            scan ? "dcn::fused_map_scan" : "dcn::fused_map_sort", "dcn::FusedParams");
   spec.min_blocks_per_sm = 2;
   return spec;
 }
@@ -260,7 +260,8 @@ BackwardKernels backward_kernels(const KernelContext& c, const Gradients& gradie
   }
   if (coord) k.coord_reduce = coord_reduce_kernel(c);
   if (gradients.x && c.knobs.gather) k.gather = gather_kernels(c);
-  if (gradients.x && !c.knobs.gather && uses_f32_accumulators(p)) k.cast_x = cast_kernel(p.dtype, index64_for(c), kGatherThreads, 1);
+  if (gradients.x && !c.knobs.gather && uses_f32_accumulators(p))
+    k.cast_x = cast_kernel(p.dtype, index64_for(c), kReduceThreads, 1);
   if (gradients.weight) {
     k.weight_gradient = tiled_kernel(c, Kernel::weight_gradient);
     if (c.knobs.split > 1) k.weight_reduce = weight_reduce_kernel(c);

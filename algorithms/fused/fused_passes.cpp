@@ -177,7 +177,8 @@ void gather_data_gradient(LaunchContext& context, const Problem& problem, const 
       // Bytes: offsets and mask twice (count, fill), counters read and written by the atomics and the
       // scan, the entries written, then read and written by the sort.
       auto phase = context.phase("col2im_map",
-                                 2 * field + counter * double(6 * (map_pixels + 1)) + 3 * (counter + 4) * double(entries),
+                                 2 * field + counter * double(6 * (map_pixels + 1)) +
+                                     3 * (counter + 4) * double(entries),
                                  0, 2.0 * double(entries));
       gather::build_pixel_map(context, layout.map, g.count, g.scan, g.fill, g.sort,
                               context.grid_stride(items, g.count.block_threads), c);

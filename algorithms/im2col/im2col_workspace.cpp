@@ -51,12 +51,12 @@ WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step, int gather
   if (accumulators) add(region_bytes("workspace: weight accumulators", {problem.Co, Cg, taps}, sizeof(float)));
   if (gather) {
     // Counters as wide as the kernels' indices (CountOf in algorithms/gather/pixel_map.cuh).
-    const int64_t pixels = detail::checked_product("workspace: col2im map", {chunk, problem.offset_groups, problem.H,
-                                                                            problem.W});
-    const int64_t entries = detail::checked_product("workspace: col2im map",
-                                                    {4, chunk, problem.offset_groups, taps, problem.Ho(), problem.Wo()});
-    layout.map = gather::PixelMapLayout::place(offset, pixels, entries, gather_threads, needs_64bit_index(problem, step),
-                                               problem.dtype);
+    const char* what = "workspace: col2im map";
+    const int64_t pixels = detail::checked_product(what, {chunk, problem.offset_groups, problem.H, problem.W});
+    const int64_t entries =
+        detail::checked_product(what, {4, chunk, problem.offset_groups, taps, problem.Ho(), problem.Wo()});
+    const bool index64 = needs_64bit_index(problem, step);
+    layout.map = gather::PixelMapLayout::place(offset, pixels, entries, gather_threads, index64, problem.dtype);
   }
   layout.total_bytes = offset;
   return layout;
