@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "algorithms/fused/fused_kernels.h"
 #include "algorithms/fused/fused_knobs.h"
@@ -26,8 +27,6 @@ class FusedAlgorithm final : public Algorithm {
   std::string cannot_implement(const Problem& problem) const override {
     if (problem.dtype == DType::f64)
       return "fused: f64 has no tensor-core or FFMA tile path (the im2col algorithm runs it)";
-    if (options_.deterministic)
-      return "fused: its grad_x is an atomic scatter; deterministic mode runs the im2col algorithm";
     const int64_t chunks_limit = kMaxGridYZ;
     const int64_t segments = problem.C / fused::chunk_segment(problem);
     if (segments > chunks_limit || problem.taps() > kMaxGridYZ || problem.Co / problem.groups > 32 * kMaxGridYZ ||
@@ -48,8 +47,13 @@ class FusedAlgorithm final : public Algorithm {
     }
     const fused::BackwardKernels b = fused::backward_kernels(context, gradients);
     std::vector<gen::KernelSpec> list;
-    for (const auto& spec : {b.weights, b.data_gradient, b.coord_reduce, b.cast_x, b.weight_gradient,
-                             b.weight_reduce, b.bias_grad})
+    std::vector<std::optional<gen::KernelSpec>> launched = {b.weights, b.data_gradient, b.coord_reduce};
+    if (b.gather)
+      for (const gen::KernelSpec& spec : {b.gather->count, b.gather->scan, b.gather->fill, b.gather->sort,
+                                          b.gather->gather})
+        launched.push_back(spec);
+    for (const auto& spec : {b.cast_x, b.weight_gradient, b.weight_reduce, b.bias_grad}) launched.push_back(spec);
+    for (const auto& spec : launched)
       if (spec && std::find(list.begin(), list.end(), *spec) == list.end()) list.push_back(*spec);
     return list;
   }

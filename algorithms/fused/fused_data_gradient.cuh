@@ -10,7 +10,10 @@
 // The coordinate gradient of an offset group sums over all its channels, i.e. over several chunks when
 // C/og > BM or when conv groups cut the offset group: each chunk writes its partial sums to its own slot
 // and fused_reduce.cuh adds the slots in order. No floating-point atomics touch the coordinate sums, so
-// they are bit-identical run to run; grad_x is an atomic scatter (as in the im2col family).
+// they are bit-identical run to run; grad_x is an atomic scatter (as in the im2col family), except in
+// deterministic mode (atomic=gather, p.grad_columns set): the epilogue then stores the dcol tile to the
+// chunk's column gradient (fused_columns.cuh) instead, and fused_gather.cuh sums each grad_x element in a
+// fixed order (so dcol does go to memory there, once, in f32).
 //
 // CTA (pixel tile, chunk, tap): M = the chunk's channels, N = pixels, K = output channels of the conv
 // group in BK steps; A = the permuted weights' rows (g, t, c) (cp.async ring), B = grad_y (registers
@@ -18,6 +21,7 @@
 // sub-th of the chunk's rows; the subs' sums are added in sub order.
 #pragma once
 
+#include "algorithms/fused/fused_columns.cuh"
 #include "algorithms/fused/tile_loaders.cuh"
 #include "algorithms/fused/tile_mma.cuh"
 
@@ -97,6 +101,19 @@ DCN_DEVICE void fused_data_gradient(const FusedParams& p) {
   __syncthreads();
   mma.store(c_tile);
   __syncthreads();
+
+  if (p.grad_columns != nullptr) {
+    // Deterministic mode: the tile to the column gradient, walked in the buffer's fastest order (channels
+    // in NHWC, pixels in NCHW) so that adjacent threads store adjacent words.
+    using L = typename Spec::layout;
+    float* __restrict__ dcol = static_cast<float*>(p.grad_columns);
+    for (int e = int(threadIdx.x); e < BM * BN; e += Spec::threads) {
+      const int row = L::channels_last ? e % BM : e / BN, column = L::channels_last ? e / BM : e % BN;
+      const Index n = n0 + Index(column);
+      if (row < rows_valid && n < pixels)
+        dcol[dcol_at<Spec>(p, n, tap, Index(c0 + row))] = c_tile[row * Spec::ldc + column];
+    }
+  }
 
   const T* __restrict__ x = static_cast<const T*>(p.x);
   float* __restrict__ grad_x = static_cast<float*>(p.grad_x_accum);

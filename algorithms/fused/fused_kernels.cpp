@@ -4,6 +4,7 @@
 
 #include <numeric>
 
+#include "algorithms/gather/pixel_map_layout.h"
 #include "algorithms/shared_kernels.h"
 
 namespace dcnjit::algo::fused {
@@ -54,6 +55,9 @@ bool needs_64bit_indices(const KernelContext& c) {
       double(c.coord_slots) * double(p.N) * double(p.offset_groups) * taps * 5 * P,
       double(c.knobs.split) * double(p.Co) * double(p.C / p.groups) * taps,
       double(p.groups) * taps * double(p.C / p.groups) * double(weight_pitch(p.Co / p.groups)),
+      // atomic=gather: a chunk's column gradient and map entries (0 without the gather)
+      c.knobs.gather ? double(c.knobs.step) * double(p.C) * taps * P : 0.0,
+      c.knobs.gather ? 4 * double(c.knobs.step) * double(p.offset_groups) * taps * P : 0.0,
   };
   return algo::needs_64bit_index(*std::max_element(std::begin(sizes), std::end(sizes)));
 }
@@ -208,6 +212,40 @@ gen::KernelSpec coord_reduce_kernel(const KernelContext& c) {
   return spec;
 }
 
+namespace {
+
+gen::KernelSpec gather_kernel(const KernelContext& c, const char* family, const char* summary, const char* function) {
+  gen::KernelSpec spec = fused_spec(c, family, summary, "algorithms/fused/fused_gather.cuh", function, false);
+  spec.details.push_back("grad_x    deterministic: a map of each input pixel's entries, no floating-point atomics");
+  spec.details.push_back(fmt::format("launch    {} threads per block, grid-stride", kGatherThreads));
+  spec.block_threads = kGatherThreads;
+  spec.min_blocks_per_sm = 2;
+  return spec;
+}
+
+gen::KernelSpec map_kernel(const KernelContext& c, bool scan) {
+  const char* header = "algorithms/fused/fused_gather.cuh";
+  gen::KernelSpec spec = gather::map_kernel(c.problem.dtype, index64_for(c), kGatherThreads, scan,
+                                            scan ? "fused_map_scan" : "fused_map_sort", header,
+                                            scan ? "dcn::fused_map_scan" : "dcn::fused_map_sort", "dcn::FusedParams");
+  spec.min_blocks_per_sm = 2;
+  return spec;
+}
+
+}  // namespace
+
+GatherKernels gather_kernels(const KernelContext& c) {
+  return GatherKernels{
+      gather_kernel(c, "fused_map_count", "offset, mask -> entries per input pixel (deterministic grad_x's map)",
+                    "dcn::fused_map_count"),
+      map_kernel(c, true),
+      gather_kernel(c, "fused_map_fill", "offset, mask -> each input pixel's entries: column and m * w_k",
+                    "dcn::fused_map_fill"),
+      map_kernel(c, false),
+      gather_kernel(c, "fused_gather", "column gradient, map -> grad_x, each element summed by one thread in order",
+                    "dcn::fused_gather")};
+}
+
 ForwardKernels forward_kernels(const KernelContext& c) {
   return ForwardKernels{weights_kernel(c, WeightsArrangement::rows), tiled_kernel(c, Kernel::forward)};
 }
@@ -221,7 +259,9 @@ BackwardKernels backward_kernels(const KernelContext& c, const Gradients& gradie
     k.data_gradient = tiled_kernel(c, Kernel::data_gradient);
   }
   if (coord) k.coord_reduce = coord_reduce_kernel(c);
-  if (gradients.x && uses_f32_accumulators(p)) k.cast_x = cast_kernel(p.dtype, index64_for(c), kReduceThreads, 1);
+  if (gradients.x && c.knobs.gather) k.gather = gather_kernels(c);
+  if (gradients.x && !c.knobs.gather && uses_f32_accumulators(p))
+    k.cast_x = cast_kernel(p.dtype, index64_for(c), kReduceThreads, 1);
   if (gradients.weight) {
     k.weight_gradient = tiled_kernel(c, Kernel::weight_gradient);
     if (c.knobs.split > 1) k.weight_reduce = weight_reduce_kernel(c);

@@ -1,7 +1,8 @@
 // The fused algorithm's kernels as KernelSpecs: the tiled implicit GEMMs (forward, weight gradient,
 // data gradient; fused_forward.cuh, fused_weight_gradient.cuh, fused_data_gradient.cuh), their
-// fixed-order reductions (fused_reduce.cuh) and the weight permutation (fused_weights.cuh); grad_bias
-// and the f32 -> 16-bit cast are the shared kernels (algorithms/shared_kernels.h).
+// fixed-order reductions (fused_reduce.cuh), the weight permutation (fused_weights.cuh) and, with
+// atomic=gather, the deterministic grad_x's map and gather (fused_gather.cuh); grad_bias and the
+// f32 -> 16-bit cast are the shared kernels (algorithms/shared_kernels.h).
 #pragma once
 
 #include <optional>
@@ -13,6 +14,10 @@
 #include "generator/kernel_spec.h"
 
 namespace dcnjit::algo::fused {
+
+// Threads per block of the deterministic grad_x's kernels (fused_gather.cuh); the map's scan tiles
+// (and so the workspace's tile sums) follow it.
+inline constexpr int kGatherThreads = 256;
 
 // What every fused kernel of one problem and config is specialized on.
 struct KernelContext {
@@ -43,15 +48,21 @@ bool needs_64bit_indices(const KernelContext& context);
 struct ForwardKernels {
   gen::KernelSpec weights, forward;
 };
+// The deterministic grad_x (atomic=gather, fused_gather.cuh), in launch order after the data gradient.
+struct GatherKernels {
+  gen::KernelSpec count, scan, fill, sort, gather;
+};
 struct BackwardKernels {
   std::optional<gen::KernelSpec> weights;        // columns arrangement, for the data gradient
-  std::optional<gen::KernelSpec> data_gradient;  // grad_x and/or the coordinate partials
+  std::optional<gen::KernelSpec> data_gradient;  // grad_x (or its column gradient) and/or coordinate partials
   std::optional<gen::KernelSpec> coord_reduce;   // grad_offset, grad_mask
-  std::optional<gen::KernelSpec> cast_x;         // f16/bf16 grad_x: f32 accumulator -> grad_x
+  std::optional<GatherKernels> gather;           // atomic=gather with grad_x: per chunk, after coord_reduce
+  std::optional<gen::KernelSpec> cast_x;         // f16/bf16 grad_x: f32 accumulator -> grad_x (not with gather)
   std::optional<gen::KernelSpec> weight_gradient;
   std::optional<gen::KernelSpec> weight_reduce;  // split > 1
   std::optional<gen::KernelSpec> bias_grad;
 };
+GatherKernels gather_kernels(const KernelContext& context);
 ForwardKernels forward_kernels(const KernelContext& context);
 BackwardKernels backward_kernels(const KernelContext& context, const Gradients& gradients);
 

@@ -16,6 +16,8 @@ const std::vector<int64_t> kStepSizes = {16, 32, 64};
 const std::vector<int64_t> kWarps = {1, 2, 4};
 const std::vector<int64_t> kStages = {2, 3, 4};
 const std::vector<int64_t> kSplits = {1, 2, 4, 8, 16};
+constexpr int64_t kAtomicPlain = 0, kAtomicGather = 1;  // the `atomic` knob's words
+constexpr int64_t kMaxTunedStep = 64;
 
 std::string one_of(const std::vector<int64_t>& allowed, int64_t value) {
   if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return {};
@@ -70,6 +72,13 @@ FusedKnobs default_knobs(const Problem& p, const detail::DeviceTraits& traits, c
   return k;
 }
 
+int default_step(const Problem& p, std::size_t l2_bytes) {
+  const long long per_image = std::max<long long>(1, p.C * p.taps() * p.Ho() * p.Wo() * 4);
+  const long long fit = std::clamp<long long>((long long)(l2_bytes / 4 * 3) / per_image, 1, p.N);
+  const long long chunks = (p.N + fit - 1) / fit;
+  return int((p.N + chunks - 1) / chunks);
+}
+
 MmaKind mma_kind(DType dtype, const RunOptions& options) {
   switch (dtype) {
     case DType::f16: return MmaKind::f16;
@@ -88,6 +97,8 @@ FusedKnobs FusedKnobs::of(const KnobTable& table, const Config& config) {
   k.stages = int(table.value(config, "stages"));
   k.tap_major = table.value(config, "order") == 0;
   k.split = int(table.value(config, "split"));
+  k.gather = table.value(config, "atomic") == kAtomicGather;
+  k.step = int(table.value(config, "step"));
   return k;
 }
 
@@ -150,6 +161,40 @@ KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions&
                                Affects::backward, &kSplits, [traits, options](const Problem& p) -> int64_t {
                                  return default_knobs(p, traits, options).split;
                                }));
+  const bool deterministic = options.deterministic;
+  knobs.push_back(
+      {"atomic", "how the data gradient writes grad_x: a plain atomic scatter, or gather (deterministic)",
+       Affects::backward, {"plain", "gather"},
+       [deterministic](const Problem&) {
+         return std::vector<int64_t>{deterministic ? kAtomicGather : kAtomicPlain};
+       },
+       [deterministic](const Problem&) -> int64_t { return deterministic ? kAtomicGather : kAtomicPlain; },
+       [deterministic](const Problem&, int64_t v) -> std::string {
+         if (deterministic && v != kAtomicGather)
+           return "floating-point atomics sum in a varying order: a deterministic engine runs atomic=gather";
+         return {};
+       }});
+  // Without the gather the step changes nothing: one candidate (N), so the tuner does not time copies.
+  const std::size_t l2_bytes = traits.l2_bytes;
+  knobs.push_back(
+      {"step", "images per chunk of the deterministic data gradient (its column gradient holds this many)",
+       Affects::backward, {},
+       [deterministic, l2_bytes](const Problem& p) {
+         std::vector<int64_t> steps = {deterministic ? int64_t(default_step(p, l2_bytes)) : p.N};
+         if (deterministic) {
+           for (int64_t step = 1; step <= std::min<int64_t>(p.N, kMaxTunedStep); step *= 2) steps.push_back(step);
+           std::sort(steps.begin(), steps.end());
+           steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+         }
+         return steps;
+       },
+       [deterministic, l2_bytes](const Problem& p) -> int64_t {
+         return deterministic ? int64_t(default_step(p, l2_bytes)) : p.N;
+       },
+       [](const Problem& p, int64_t v) -> std::string {
+         if (v >= 1 && v <= p.N) return {};
+         return fmt::format("expected 1 to N={}", p.N);
+       }});
   ConfigCheck check = [traits, options](const Problem& p, const KnobTable& table, const Config& config) {
     return tile_problem(p, FusedKnobs::of(table, config), mma_kind(p.dtype, options), traits);
   };

@@ -7,6 +7,7 @@
 // so a tile of pixels may span images (the implicit GEMM's N dimension is images * P).
 #pragma once
 
+#include "algorithms/gather/pixel_map_params.cuh"
 #include "templates/tensor_layout.cuh"
 
 namespace dcn {
@@ -26,6 +27,11 @@ struct FusedParams {
   void* grad_weight;           // like weight, storage dtype; null: not requested
   void* weight_partials;       // [split][Co][C/groups*taps] f32: the weight gradient's split-K partials
   void* coord_partials;        // [slots][N][og][taps][P][5] f32: per channel chunk, corner sums S_k and Z
+  // The deterministic data gradient (atomic=gather, fused_gather.cuh) runs per chunk of images: N, x,
+  // offset, mask, grad_y and the gradients then describe the chunk.
+  void* grad_columns;          // the chunk's column gradient, f32 (fused_columns.cuh); null: grad_x scatters
+  void* grad_x;                // the gather's target: grad_x of the chunk, storage dtype, x's strides
+  PixelMap map;                // the gather's map of the chunk (algorithms/gather/pixel_map.cuh)
   long long N, C, H, W, Co, Ho, Wo;
   long long offset_groups;     // og
   long long weight_pitch;      // elements between rows of the permuted weights (a multiple of 8)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "algorithms/gather/pixel_map_layout.h"
 #include "algorithms/im2col/im2col_workspace.h"
 #include "algorithms/im2col/sampling_params.cuh"
 #include "algorithms/shared_kernels.h"
@@ -152,22 +153,9 @@ gen::KernelSpec sampling_kernel(const Problem& problem, const Im2colKnobs& knobs
 
 gen::KernelSpec map_kernel(const Problem& problem, const Im2colKnobs& knobs, const char* family) {
   const bool scan = std::string(family) == "col2im_scan";
-  const bool index64 = needs_64bit_index(problem, knobs.step);
-  gen::KernelSpec spec;
-  spec.family = family;
-  spec.summary = scan ? "entries per input pixel -> each pixel's first entry (prefix sum, 3 launches)"
-                      : "each input pixel's entries ordered by column (a fixed summation order)";
-  spec.header = "algorithms/im2col/deform_col2im_gather.cuh";
-  spec.function = scan ? "dcn::col2im_scan" : "dcn::col2im_sort";
-  spec.spec_template = "dcn::MapSpec";
-  spec.arguments = {dtype_argument(problem.dtype), index_argument(index64), threads_argument(knobs.threads)};
-  spec.params_type = "dcn::SamplingParams";
-  spec.details = {storage_detail(problem.dtype), fmt::format("indexing  {}-bit", index64 ? 64 : 32),
-                  scan ? fmt::format("launch    {} threads per block, tiles of {} pixels, block-stride", knobs.threads,
-                                     knobs.threads * dcn::kMapScanRows)
-                       : fmt::format("launch    {} threads per block, one pixel per thread, grid-stride",
-                                     knobs.threads)};
-  spec.block_threads = knobs.threads;
+  gen::KernelSpec spec = gather::map_kernel(problem.dtype, needs_64bit_index(problem, knobs.step), knobs.threads, scan,
+                                            family, "algorithms/im2col/deform_col2im_gather.cuh",
+                                            scan ? "dcn::col2im_scan" : "dcn::col2im_sort", "dcn::SamplingParams");
   spec.min_blocks_per_sm = min_blocks_per_sm(knobs.threads, 1);
   return spec;
 }

@@ -208,17 +208,10 @@ GemmDesc weight_gemm(const Shape& s, const Problem& problem, const Im2colKnobs& 
 void gather_grad_x(LaunchContext& context, const Problem& problem, const Shape& s, const Im2colKnobs& knobs,
                    const WorkspaceLayout& layout, const GatherKernels& kernels, int64_t images, char* ws,
                    dcn::SamplingParams p) {
-  p.map_counts = ws + layout.map_counts;
-  p.map_tile_sums = ws + layout.map_tile_sums;
-  p.map_starts = ws + layout.map_starts;
-  p.map_keys = ws + layout.map_keys;
-  p.map_weights = ws + layout.map_weights;
-  // This chunk's map: `images` may be fewer than the step the layout was sized for.
   const int64_t pixels = images * s.og * s.H * s.W;
-  const int64_t tile = int64_t(knobs.threads) * dcn::kMapScanRows;
-  const int64_t tiles = (pixels + 1 + tile - 1) / tile;
+  p.map = layout.map.at(ws, pixels);
   const int64_t entries = 4 * images * s.og * s.K * s.P;  // at most: every corner of every item
-  const double counter = double(layout.count_bytes), compute = problem.dtype == DType::f64 ? 8.0 : 4.0;
+  const double counter = double(layout.map.count_bytes), compute = problem.dtype == DType::f64 ? 8.0 : 4.0;
   {
     // Bytes: offsets and mask twice (count, fill), counters read and written by the atomics and the
     // scan, the entries written, then read and written by the sort.
@@ -226,20 +219,9 @@ void gather_grad_x(LaunchContext& context, const Problem& problem, const Shape& 
                                2 * field_bytes(problem, s, images) + counter * double(6 * (pixels + 1)) +
                                    3 * (counter + compute) * double(entries),
                                0, 2.0 * double(entries));
-    context.device().fill_zero(p.map_counts, std::size_t(layout.map_tile_sums - layout.map_counts));
     const detail::LaunchDims items_grid = context.grid_stride(images * s.og * s.K * s.P, knobs.threads, knobs.items);
-    context.launch(kernels.count, items_grid, p);
-    detail::LaunchDims tiles_grid = context.grid_stride(tiles, knobs.threads, dcn::kMapScanRows);
-    tiles_grid.grid[0] = unsigned(std::min<int64_t>(tiles, context.traits().max_grid_x));
-    detail::LaunchDims one_block = tiles_grid;
-    one_block.grid[0] = 1;
-    for (int phase_index : {0, 1, 2}) {
-      p.scan_phase = phase_index;
-      context.launch(kernels.scan, phase_index == 1 ? one_block : tiles_grid, p);
-    }
-    p.scan_phase = 0;
-    context.launch(kernels.fill, items_grid, p);
-    context.launch(kernels.sort, context.grid_stride(pixels, knobs.threads), p);
+    gather::build_pixel_map(context, layout.map, kernels.count, kernels.scan, kernels.fill, kernels.sort, items_grid,
+                            p);
   }
   // Bytes: grad_x written once; dcol read once per entry and channel (each item's value by each of its
   // up to 4 corners' pixels); an entry's key and weight read once per batch of 4 channels.

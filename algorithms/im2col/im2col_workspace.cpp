@@ -50,26 +50,13 @@ WorkspaceLayout WorkspaceLayout::of(const Problem& problem, int step, int gather
   layout.weight_accum = offset;
   if (accumulators) add(region_bytes("workspace: weight accumulators", {problem.Co, Cg, taps}, sizeof(float)));
   if (gather) {
-    // Counters as wide as the kernels' indices (CountOf in deform_col2im_gather.cuh).
-    layout.count_bytes = needs_64bit_index(problem, step) ? 8 : 4;
-    layout.map_pixels = detail::checked_product("workspace: col2im map", {chunk, problem.offset_groups, problem.H,
-                                                                          problem.W});
-    const int64_t tile = int64_t(gather_threads) * dcn::kMapScanRows;
-    layout.map_tiles = (layout.map_pixels + 1 + tile - 1) / tile;
-    layout.map_entries = detail::checked_product("workspace: col2im map",
-                                                 {4, chunk, problem.offset_groups, taps, problem.Ho(), problem.Wo()});
-    const std::size_t compute_bytes = problem.dtype == DType::f64 ? 8 : 4;
-    // The counters and the tile sums are adjacent: one fill_zero per chunk clears both.
-    layout.map_counts = offset;
-    add(detail::checked_bytes("workspace: col2im map", layout.map_pixels + 1, layout.count_bytes));
-    layout.map_tile_sums = offset;
-    add(region_bytes("workspace: col2im map tiles", {layout.map_tiles}, layout.count_bytes));
-    layout.map_starts = offset;
-    add(region_bytes("workspace: col2im map starts", {layout.map_pixels + 1}, layout.count_bytes));
-    layout.map_keys = offset;
-    add(region_bytes("workspace: col2im map keys", {layout.map_entries}, layout.count_bytes));
-    layout.map_weights = offset;
-    add(region_bytes("workspace: col2im map weights", {layout.map_entries}, compute_bytes));
+    // Counters as wide as the kernels' indices (CountOf in algorithms/gather/pixel_map.cuh).
+    const char* what = "workspace: col2im map";
+    const int64_t pixels = detail::checked_product(what, {chunk, problem.offset_groups, problem.H, problem.W});
+    const int64_t entries =
+        detail::checked_product(what, {4, chunk, problem.offset_groups, taps, problem.Ho(), problem.Wo()});
+    const bool index64 = needs_64bit_index(problem, step);
+    layout.map = gather::PixelMapLayout::place(offset, pixels, entries, gather_threads, index64, problem.dtype);
   }
   layout.total_bytes = offset;
   return layout;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "algorithms/gather/pixel_map_layout.h"
 #include "dcnjit/problem.h"
 
 namespace dcnjit::algo::im2col {
@@ -21,16 +22,9 @@ struct WorkspaceLayout {
   std::size_t grad_columns = 0;     // same shape: dcol = W^T dY
   std::size_t grad_x_accum = 0;     // [step][C][H][W] (x's layout) f32 (f16/bf16 only, not with gather)
   std::size_t weight_accum = 0;     // [Co][C/groups*kh*kw] f32: the grad_weight GEMMs accumulate here (f16/bf16)
-  // The deterministic col2im's map (gather only; deform_col2im_gather.cuh), counters of `count_bytes`
-  // (4, or 8 with 64-bit indices) over the chunk's map_pixels = step * og * H * W:
-  std::size_t map_counts = 0;       // [map_pixels + 1] counters, then the fill cursors (zeroed per chunk)
-  std::size_t map_tile_sums = 0;    // [map_tiles] per scan tile of `threads` * dcn::kMapScanRows pixels
-  std::size_t map_starts = 0;       // [map_pixels + 1]
-  std::size_t map_keys = 0;         // [map_entries] counters: column * 4 + corner
-  std::size_t map_weights = 0;      // [map_entries] compute type (f32, f64 for f64): m * w_k
-  int64_t map_pixels = 0, map_tiles = 0;
-  int64_t map_entries = 0;          // 4 * step * og * taps * Ho*Wo: every corner of every work item
-  std::size_t count_bytes = 0;
+  // The deterministic col2im's map (gather only; algorithms/gather/pixel_map_layout.h) over the chunk's
+  // map pixels step * og * H * W, with room for 4 * step * og * taps * Ho*Wo entries.
+  gather::PixelMapLayout map;
   std::size_t forward_bytes = 0;    // what forward needs (columns only)
   std::size_t total_bytes = 0;      // what backward with every gradient needs (>= forward_bytes)
 

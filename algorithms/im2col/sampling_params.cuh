@@ -9,13 +9,10 @@
 // buffer's layout is the algorithm's own (tap_geometry.cuh, docs/architecture.md).
 #pragma once
 
+#include "algorithms/gather/pixel_map_params.cuh"
 #include "templates/tensor_layout.cuh"
 
 namespace dcn {
-
-// Rows of block_threads counts that one block of col2im_scan scans: a tile is block_threads * kMapScanRows
-// map pixels (the host sizes map_tile_sums with it, im2col_workspace.cpp).
-constexpr int kMapScanRows = 8;
 
 struct SamplingParams {
   const void* x;             // [images, C, H, W] logical, storage dtype
@@ -28,16 +25,7 @@ struct SamplingParams {
   void* grad_offset;         // like offset, storage dtype; null: not requested
   void* grad_mask;           // like mask, storage dtype; null: not requested
   void* grad_x;              // col2im_gather's target: grad_x [images, C, H, W] logical, storage dtype, x's strides
-  // The deterministic col2im's map from input pixels to the entries that touch them (deform_col2im_gather.cuh),
-  // over the chunk's map pixels q = (image * og + group) * H*W + y*W + x, `map_pixels` of them. Counts and
-  // keys are unsigned of the index's width (32 or 64 bits).
-  void* map_counts;          // [map_pixels + 1]: entries per pixel (col2im_count), then fill cursors (col2im_scan)
-  void* map_starts;          // [map_pixels + 1]: each pixel's first entry; [map_pixels] = all entries
-  void* map_tile_sums;       // [ceil((map_pixels + 1) / tile)]: entries per scan tile, then their prefix sums
-  void* map_keys;            // [4 * work items]: column element of the entry's item (group's first channel) * 4
-                             // + corner, its sort key
-  void* map_weights;         // [4 * work items] compute type: m * w_k of the entry
-  int scan_phase;            // col2im_scan: 0 tile sums, 1 their prefix (one block), 2 each pixel's start
+  PixelMap map;              // the deterministic col2im's map of the chunk (deform_col2im_gather.cuh)
   long long images;          // images in this chunk
   long long C, H, W, Ho, Wo;
   long long offset_groups;   // og; C == og * channels_per_group

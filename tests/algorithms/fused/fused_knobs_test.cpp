@@ -52,7 +52,8 @@ TEST(FusedKnobs, DefaultsAreValidTilesAndTheSplitFillsTheDevice) {
   // 256 output channels: 128-row tiles (half the sampling of 64-row ones) on 4 x 2 warps. The weight
   // gradient's 2 x 36 output tiles (Co 256 / 128, 256 * 9 / 64) are split in four: two waves of 132 SMs
   // need 264 CTAs.
-  EXPECT_EQ(table.defaults(layer()).to_string(), "fused bm=128 bn=64 bk=32 wm=4 wn=2 stages=3 order=tap split=4");
+  EXPECT_EQ(table.defaults(layer()).to_string(),
+            "fused bm=128 bn=64 bk=32 wm=4 wn=2 stages=3 order=tap split=4 atomic=plain step=8");
   // With 64-bit indices (128 + 64) x 32 operands over 256 threads are 24 values per thread in flight,
   // within that case's 32: still 128 rows.
   const Problem huge = Problem::parse("N64 C256 H256 W256 Co256 k3x3 p1x1 mask f16");
@@ -124,6 +125,40 @@ TEST(FusedKnobs, OnlyTheSplitIsBackwardOnly) {
   bool split = false;
   for (const Config& config : table.enumerate(layer(), Direction::backward)) split |= *config.find("split") != "1";
   EXPECT_TRUE(split);
+}
+
+// A deterministic engine's table offers only the gather (atomic=gather) and rejects the scatter with the
+// reason; a non-deterministic one tunes only the scatter (the step at N, changing nothing) but runs the
+// gather when asked for.
+TEST(FusedKnobs, ADeterministicEngineOffersOnlyTheGather) {
+  detail::DeviceTraits traits = h100();
+  traits.l2_bytes = 50u << 20;
+  RunOptions deterministic;
+  deterministic.deterministic = true;
+  const KnobTable table = make_fused_knobs(traits, deterministic);
+  const Config defaults = table.defaults(layer());
+  EXPECT_EQ(*defaults.find("atomic"), "gather");
+  // 256 * 9 * 50 * 76 * 4 bytes = 35 MB of column gradient per image: one image per chunk in 37.5 MB.
+  EXPECT_EQ(*defaults.find("step"), "1");
+  EXPECT_EQ(default_step(Problem::parse("N8 C64 H14 W14 Co64 k3x3 p1x1 f16"), traits.l2_bytes), 8);
+  EXPECT_EQ(table.why_not(layer(), defaults), "");
+  expect_rejected(table, layer(), "atomic=plain", "a deterministic engine runs atomic=gather");
+  expect_rejected(table, layer(), "step=9", "expected 1 to N=8");
+  const std::vector<Config> space = table.enumerate(layer(), Direction::backward);
+  ASSERT_GT(space.size(), 1u);
+  bool other_step = false;
+  for (const Config& config : space) {
+    EXPECT_EQ(*config.find("atomic"), "gather") << config.to_string();
+    other_step |= *config.find("step") != "1";
+  }
+  EXPECT_TRUE(other_step) << "the tuner tries other steps";
+
+  const KnobTable atomic = make_fused_knobs(traits, {});
+  for (const Config& config : atomic.enumerate(layer(), Direction::backward)) {
+    EXPECT_EQ(*config.find("atomic"), "plain") << config.to_string();
+    EXPECT_EQ(*config.find("step"), "8") << config.to_string();
+  }
+  EXPECT_EQ(*atomic.resolve(layer(), Config::parse("atomic=gather step=2")).find("atomic"), "gather");
 }
 
 }  // namespace

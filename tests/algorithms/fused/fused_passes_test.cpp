@@ -177,6 +177,70 @@ TEST(FusedKernels, TheListEmitShowsIsWhatThePassesLaunch) {
   }
 }
 
+// Deterministic mode (atomic=gather): per chunk of `step` images the data gradient stores its dcol tiles
+// to the column gradient (no grad_x target, no scatter), the chunk's coordinates are reduced, then grad_x
+// comes from the map (zeroed counters, count, scan x3, fill, sort) and the gather. No f32 accumulator
+// and no cast: the gather writes f16 grad_x once.
+TEST(FusedBackward, DeterministicModeGathersGradXChunkByChunk) {
+  RecordingDevice device;
+  RunOptions options;
+  options.deterministic = true;
+  const auto algorithm = make_fused_algorithm(device.device_traits, options);
+  LaunchContext context{device};
+  const Problem p = problem();
+  BackwardArgs args = backward_args(p);
+  args.grad_x = tensor(11, p.dtype);
+  args.grad_offset = tensor(12, p.dtype);
+  args.grad_mask = tensor(13, p.dtype);
+  const Config config =
+      algorithm->knobs().resolve(p, Config::parse("bm=32 bn=32 bk=16 wm=1 wn=2 split=1 step=2"));
+  EXPECT_EQ(*config.find("atomic"), "gather");
+  algorithm->backward(context, p, config, args);
+  const std::vector<std::string> chunk = {"launch fused_dgrad",    "launch fused_creduce",   "fill_zero",
+                                          "launch fused_map_count", "launch fused_map_scan", "launch fused_map_scan",
+                                          "launch fused_map_scan",  "launch fused_map_fill", "launch fused_map_sort",
+                                          "launch fused_gather"};
+  std::vector<std::string> expected = {"allocate", "launch fused_weights"};
+  for (int c = 0; c < 2; ++c) expected.insert(expected.end(), chunk.begin(), chunk.end());  // images 0-1, then 2
+  EXPECT_EQ(device.sequence, expected);
+
+  const fused::WorkspaceLayout layout = fused::WorkspaceLayout::of(p, fused::FusedKnobs::of(algorithm->knobs(), config));
+  const char* ws = reinterpret_cast<const char*>(RecordingDevice::kScratch);
+  EXPECT_EQ(layout.grad_x_accum, layout.coord_partials) << "no f32 grad_x accumulator";
+  const auto dgrads = device.launches_of("dcn_fused_dgrad");
+  const auto gathers = device.launches_of("dcn_fused_gather");
+  ASSERT_EQ(dgrads.size(), 2u);
+  ASSERT_EQ(gathers.size(), 2u);
+  for (int c = 0; c < 2; ++c) {
+    SCOPED_TRACE(c);
+    const int64_t images = c == 0 ? 2 : 1;
+    const auto dp = dgrads[std::size_t(c)]->as<dcn::FusedParams>();
+    EXPECT_EQ(dgrads[std::size_t(c)]->dims.grid[0], c == 0 ? 3u : 2u);  // ceil(images * 42 / 32) pixel tiles
+    EXPECT_EQ(dp.N, images);
+    EXPECT_EQ(dp.grad_x_accum, nullptr) << "no scatter";
+    EXPECT_EQ(dp.grad_columns, ws + layout.grad_columns);
+    // The chunk's first image: 2 images of 8 * 6 * 7 f16 elements in, for the second chunk.
+    EXPECT_EQ(dp.x, static_cast<const char*>(address(1)) + (c == 0 ? 0 : 2 * 8 * 42 * 2));
+    EXPECT_EQ(dp.grad_offset, static_cast<char*>(address(12)) + (c == 0 ? 0 : 2 * 2 * 2 * 9 * 42 * 2));
+    const auto gp = gathers[std::size_t(c)]->as<dcn::FusedParams>();
+    EXPECT_EQ(gp.grad_x, static_cast<char*>(address(11)) + (c == 0 ? 0 : 2 * 8 * 42 * 2));
+    EXPECT_EQ(gp.grad_columns, ws + layout.grad_columns);
+    EXPECT_EQ(gp.map.pixels, images * 2 * 42);  // images * og * H * W
+    EXPECT_EQ(gp.map.starts, ws + layout.map.starts);
+    EXPECT_EQ(gp.map.keys, ws + layout.map.keys);
+    EXPECT_EQ(gp.map.weights, ws + layout.map.weights);
+  }
+  EXPECT_EQ(device.zeroed[0].first, ws + layout.map.counts);
+  EXPECT_EQ(layout.map.entries, 4 * 2 * 2 * 9 * 42);  // every corner of every item of a 2-image chunk
+  // The kernel list `dcnjit emit` prints: each kernel once, in launch order.
+  std::vector<std::string> listed, launched;
+  for (const gen::KernelSpec& spec : algorithm->kernels(p, config, Direction::backward, requested_gradients(p, args)))
+    listed.push_back(spec.name());
+  for (const auto& l : device.launches)
+    if (std::find(launched.begin(), launched.end(), l.name) == launched.end()) launched.push_back(l.name);
+  EXPECT_EQ(launched, listed);
+}
+
 TEST(FusedAlgorithm, SaysWhatItCannotRun) {
   RecordingDevice device;
   const auto algorithm = make_fused_algorithm(device.device_traits);
@@ -184,6 +248,10 @@ TEST(FusedAlgorithm, SaysWhatItCannotRun) {
   EXPECT_EQ(algorithm->cannot_implement(p), "");
   p.dtype = DType::f64;
   EXPECT_NE(algorithm->cannot_implement(p).find("f64"), std::string::npos);
+  // Deterministic mode runs (atomic=gather).
+  RunOptions deterministic;
+  deterministic.deterministic = true;
+  EXPECT_EQ(make_fused_algorithm(device.device_traits, deterministic)->cannot_implement(problem()), "");
 }
 
 }  // namespace

@@ -365,17 +365,17 @@ TEST(Im2colDeterministic, GathersGradXThroughTheMapWithoutFloatAtomicsOrCasts) {
   const im2col::WorkspaceLayout layout = im2col::WorkspaceLayout::of(p, 3, 128);
   const char* ws = reinterpret_cast<const char*>(RecordingDevice::kScratch);
   // Map of the first chunk: 3 images * 2 groups * 42 pixels = 252 counters (+1), one tile of 128 * 8.
-  EXPECT_EQ(layout.map_pixels, 252);
-  EXPECT_EQ(layout.map_tiles, 1);
-  EXPECT_EQ(layout.map_entries, 4 * 3 * 2 * 9 * 42);
-  EXPECT_EQ(layout.count_bytes, 4u);
+  EXPECT_EQ(layout.map.pixels, 252);
+  EXPECT_EQ(layout.map.tiles, 1);
+  EXPECT_EQ(layout.map.entries, 4 * 3 * 2 * 9 * 42);
+  EXPECT_EQ(layout.map.count_bytes, 4u);
   ASSERT_EQ(f.device.zeroed.size(), 2u);
-  EXPECT_EQ(f.device.zeroed[0].first, ws + layout.map_counts);
-  EXPECT_EQ(f.device.zeroed[0].second, layout.map_tile_sums - layout.map_counts);
+  EXPECT_EQ(f.device.zeroed[0].first, ws + layout.map.counts);
+  EXPECT_EQ(f.device.zeroed[0].second, layout.map.tile_sums - layout.map.counts);
   EXPECT_GE(f.device.zeroed[0].second, 253u * 4);
   const auto launches = f.device.launches;
   ASSERT_EQ(launches.size(), 16u);
-  for (int i : {1, 2, 3}) EXPECT_EQ(launches[i].as<dcn::SamplingParams>().scan_phase, i - 1) << i;
+  for (int i : {1, 2, 3}) EXPECT_EQ(launches[i].as<dcn::SamplingParams>().map.scan_phase, i - 1) << i;
   EXPECT_EQ(launches[1].dims.grid[0], 1u);  // tiles
   EXPECT_EQ(launches[2].dims.grid[0], 1u);  // one block scans the tile sums
   EXPECT_EQ(launches[0].dims.block[0], 128u);
@@ -387,10 +387,10 @@ TEST(Im2colDeterministic, GathersGradXThroughTheMapWithoutFloatAtomicsOrCasts) {
   EXPECT_EQ(launches[6].dims.grid[0], 4u);
   for (int i = 0; i < 7; ++i) {
     const auto k = launches[i].as<dcn::SamplingParams>();
-    EXPECT_EQ(k.map_counts, ws + layout.map_counts) << i;
-    EXPECT_EQ(k.map_starts, ws + layout.map_starts) << i;
-    EXPECT_EQ(k.map_keys, ws + layout.map_keys) << i;
-    EXPECT_EQ(k.map_weights, ws + layout.map_weights) << i;
+    EXPECT_EQ(k.map.counts, ws + layout.map.counts) << i;
+    EXPECT_EQ(k.map.starts, ws + layout.map.starts) << i;
+    EXPECT_EQ(k.map.keys, ws + layout.map.keys) << i;
+    EXPECT_EQ(k.map.weights, ws + layout.map.weights) << i;
     EXPECT_EQ(k.grad_x_accum, nullptr) << i;
   }
   const auto gather = launches[6].as<dcn::SamplingParams>();
@@ -413,9 +413,9 @@ TEST(Im2colDeterministic, GathersGradXThroughTheMapWithoutFloatAtomicsOrCasts) {
 TEST(Im2colDeterministic, ScanTilesFollowTheBlockSize) {
   // 8 images * 2 groups * 100x100 pixels = 160,000 map pixels: 79 tiles of 256 * 8, 40 of 512 * 8.
   const Problem p = Problem::parse("N8 C8 H100 W100 Co4 k3x3 p1x1 og2 mask v2");
-  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8, 256).map_tiles, 79);
-  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8, 512).map_tiles, 40);
-  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8).map_tiles, 0) << "no map without gather";
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8, 256).map.tiles, 79);
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8, 512).map.tiles, 40);
+  EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8).map.tiles, 0) << "no map without gather";
   EXPECT_EQ(im2col::WorkspaceLayout::of(p, 8).total_bytes + 0, im2col::WorkspaceLayout::of(p, 8, 0).total_bytes);
 }
 
