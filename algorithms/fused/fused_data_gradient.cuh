@@ -17,8 +17,11 @@
 //
 // CTA (pixel tile, chunk, tap): M = the chunk's channels, N = pixels, K = output channels of the conv
 // group in BK steps; A = the permuted weights' rows (g, t, c) (cp.async ring), B = grad_y (registers
-// one step ahead, double-buffered). In the epilogue, thread (sub, j) takes pixel column j and the
-// sub-th of the chunk's rows; the subs' sums are added in sub order.
+// one step ahead, double-buffered). The epilogue puts adjacent lanes on adjacent elements of x and
+// grad_x: in NCHW thread (sub, j) takes pixel column j and the sub-th of the chunk's rows, and the subs'
+// sums are added in sub order; in NHWC a warp takes one pixel column at a time, its lanes the rows
+// (channels, unit stride), and the lanes' sums are added by a fixed butterfly (lanes along pixels read
+// C elements apart: 23 sectors per request under the sim's counters, docs/perf.md).
 #pragma once
 
 #include "algorithms/fused/fused_columns.cuh"
@@ -43,6 +46,66 @@ struct EpilogueSplit {
   static constexpr int shared_bytes =
       Spec::shared_bytes > shared_bytes_needed ? Spec::shared_bytes : shared_bytes_needed;
 };
+
+// coord_partials[slot][n's image][og][tap][q][pixel] = sums[q]: the chunk's slot of pixel n's sums.
+template <class Spec>
+DCN_DEVICE void store_coordinate_partials(const FusedParams& p, typename Spec::index n, typename Spec::index og,
+                                          int tap, int segment, int piece, const float (&sums)[5]) {
+  using Index = typename Spec::index;
+  using Chunks = ChannelChunks<Spec>;
+  const Index P = Index(p.Ho) * Index(p.Wo);
+  const Index image = n / P;
+  const Index slot = Index(segment - int(og) * (Spec::offset_group_channels / Chunks::segment)) *
+                         Index(Chunks::per_segment) + Index(piece);
+  const Index base =
+      (((slot * Index(p.N) + image) * Index(p.offset_groups) + og) * Index(Spec::taps) + Index(tap)) * Index(5) * P;
+  float* __restrict__ partials = static_cast<float*>(p.coord_partials);
+#pragma unroll
+  for (int q = 0; q < 5; ++q) partials[base + Index(q) * P + (n - image * P)] = sums[q];
+}
+
+// The NHWC epilogue (see the top of this file): warp w takes columns w, w + warps, ...; lane l the rows
+// l, l + 32, ... of the chunk.
+template <class Spec>
+DCN_DEVICE void scatter_channels_across_lanes(const FusedParams& p, const float* c_tile, typename Spec::index n0,
+                                              typename Spec::index pixels, int tap, typename Spec::index og, int c0,
+                                              int rows_valid, int segment, int piece, bool coordinates) {
+  using Index = typename Spec::index;
+  using T = typename Spec::storage;
+  const T* __restrict__ x = static_cast<const T*>(p.x);
+  float* __restrict__ grad_x = static_cast<float*>(p.grad_x_accum);
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+  for (int column = warp; column < Spec::BN; column += Spec::warps) {
+    const Index n = n0 + Index(column);
+    if (n >= pixels) break;  // uniform across the warp, and every later column is past the end too
+    SamplePoint<Spec> point;
+    locate_point<Spec>(p, n, tap, og, point);
+    float sums[5] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f};  // S_0..S_3, Z
+    for (int row = lane; row < rows_valid; row += 32) {
+      const float dc = c_tile[row * Spec::ldc + column];
+      const Index plane = activation_index<Spec>(p.x_strides, point.image, Index(c0 + row), Index(0));
+      if (grad_x != nullptr) {
+        const float scaled = point.modulation * dc;
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          // Zero-weight corners add nothing (or NaN * 0 from a non-finite dcol) to an unrelated element.
+          if (point.inside && point.s.w[k] != 0.0f) atomicAdd(grad_x + plane + point.s.idx[k], scaled * point.s.w[k]);
+      }
+      if (coordinates) {
+        float v[4];
+        load_corners<Spec>(x, plane, point, v);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) sums[k] += dc * v[k];
+        sums[4] += dc * 0.0f;
+      }
+    }
+    if (!coordinates) continue;
+#pragma unroll
+    for (int q = 0; q < 5; ++q)
+      for (int d = 16; d > 0; d /= 2) sums[q] += __shfl_xor_sync(kFullWarpMask, sums[q], d);
+    if (lane == 0) store_coordinate_partials<Spec>(p, n, og, tap, segment, piece, sums);
+  }
+}
 
 template <class Spec>
 DCN_DEVICE void fused_data_gradient(const FusedParams& p) {
@@ -118,6 +181,10 @@ DCN_DEVICE void fused_data_gradient(const FusedParams& p) {
   const T* __restrict__ x = static_cast<const T*>(p.x);
   float* __restrict__ grad_x = static_cast<float*>(p.grad_x_accum);
   const bool coordinates = p.grad_offset != nullptr || (Spec::has_mask && p.grad_mask != nullptr);
+  if constexpr (Spec::layout::channels_last) {
+    scatter_channels_across_lanes<Spec>(p, c_tile, n0, pixels, tap, og, c0, rows_valid, segment, piece, coordinates);
+    return;
+  }
   constexpr int kRowsPerSub = (BM + Split::subs - 1) / Split::subs;
   for (int column = int(threadIdx.x) % BN; column < BN; column += Spec::threads) {
     const int sub = int(threadIdx.x) / BN;
@@ -156,15 +223,7 @@ DCN_DEVICE void fused_data_gradient(const FusedParams& p) {
     for (int other = 1; other < Split::subs; ++other)
 #pragma unroll
       for (int q = 0; q < 5; ++q) sums[q] += scratch[(other * 5 + q) * BN + column];
-    // coord_partials[slot][n's image][og][tap][q][pixel]
-    const Index P = Index(p.Ho) * Index(p.Wo);
-    const Index image = n / P;
-    const Index slot = Index(segment - int(og) * (Cpo / Chunks::segment)) * Index(Chunks::per_segment) + Index(piece);
-    const Index base = (((slot * Index(p.N) + image) * Index(p.offset_groups) + og) * Index(Spec::taps) + Index(tap)) *
-                       Index(5) * P;
-    float* __restrict__ partials = static_cast<float*>(p.coord_partials);
-#pragma unroll
-    for (int q = 0; q < 5; ++q) partials[base + Index(q) * P + (n - image * P)] = sums[q];
+    store_coordinate_partials<Spec>(p, n, og, tap, segment, piece, sums);
   }
 }
 

@@ -43,23 +43,29 @@ DCN_DEVICE void copy_weight_tile(const FusedParams& p, typename Spec::operand* t
 }
 
 // How a kRows x kColumns tile splits over the CTA's threads: each thread takes kGroups runs of kRun
-// consecutive rows of one column (at most kMaxRun). Runs are numbered so that consecutive threads take
-// consecutive columns in NCHW (pixels: unit stride) and consecutive runs of one column in NHWC
-// (channels: unit stride).
-template <class Spec, int kRows, int kColumns, int kMaxRun = kRows>
+// rows of one column (at most kMaxRun), row0 + r * kRowStep for r < kRun. Runs are numbered so that
+// consecutive threads take consecutive columns in NCHW (pixels: unit stride) and consecutive runs of one
+// column in NHWC (channels: unit stride). A run's rows are consecutive (kRowStep 1: they share a sample
+// point, and a thread reads them as vectors) unless kInterleaved: then the column's threads take every
+// kRunsPerColumn-th row from their own first one, so that in NHWC one load instruction of a warp reads
+// consecutive channels (grad_y, read element by element: consecutive rows per thread put the lanes 16
+// or 32 bytes apart, a sector each, 24 sectors per request in the weight gradient, docs/perf.md).
+template <class Spec, int kRows, int kColumns, int kMaxRun = kRows, bool kInterleaved = false>
 struct TileRuns {
   static constexpr int kPerThread = kRows * kColumns / Spec::threads;
   static constexpr int kLongest = kPerThread < kRows ? kPerThread : kRows;
   static constexpr int kRun = kLongest < kMaxRun ? kLongest : kMaxRun;
   static constexpr int kGroups = kPerThread / kRun;
   static constexpr int kRunsPerColumn = kRows / kRun;
+  static constexpr bool kStrided = kInterleaved && Spec::layout::channels_last;
+  static constexpr int kRowStep = kStrided ? kRunsPerColumn : 1;
   static_assert(kRows * kColumns % Spec::threads == 0 && kRows % kRun == 0 && kPerThread % kRun == 0,
                 "the tile must split evenly over the threads");
 
   DCN_DEVICE static void run(int group, int& row0, int& column) {
     const int g = int(threadIdx.x) + group * Spec::threads;
     if (Spec::layout::channels_last) {
-      row0 = (g % kRunsPerColumn) * kRun;
+      row0 = (g % kRunsPerColumn) * (kStrided ? 1 : kRun);
       column = g / kRunsPerColumn;
     } else {
       column = g % kColumns;
@@ -104,10 +110,11 @@ struct ValuePoint {
     value_reads = point.s.value_reads;
   }
 
-  // Not inlined: in channel-major order every element finds its own point, and inlined copies (one per
-  // element of the unrolled fetch) took ptxas past 255 registers (the NVRTC sweep). The call takes the
-  // parameters' address, which costs a stack copy of them (the same kernel inlined: 152 -> 134
-  // registers, 368 -> 0 bytes of stack), so only channel-major order pays it.
+  // Not inlined: where a thread finds many points per step (channel-major order: one per element; short
+  // runs: one per run), inlined copies (one per point of the unrolled fetch) took ptxas past 255
+  // registers (the NVRTC sweep: 16 runs of 2 channels spilled 96 bytes). The call takes the parameters'
+  // address, which costs a stack copy of them (the R50 NHWC forward inlined: 152 -> 134 registers,
+  // 368 -> 0 bytes of stack), so only those tiles pay it.
   DCN_DEVICE_NOINLINE void locate_outlined(const FusedParams& p, Index n, int tap, Index og) { locate(p, n, tap, og); }
 
   // m * sample from the four corner values (loaded, before selection): sampled_value's arithmetic.
@@ -166,6 +173,9 @@ struct SampledTile {
   static constexpr int kSegment = Gcd<Spec::conv_group_channels, Spec::offset_group_channels>::value;
   using Runs = TileRuns<Spec, kRows, kColumns, PowerOfTwoPart<kSegment>::value>;
   static constexpr bool kUniformRows = Spec::order == kTapMajor;
+  // At most kInlinedPoints sample points per thread and step are located inline (ValuePoint::locate).
+  static constexpr int kInlinedPoints = 2;
+  static constexpr bool kInlineLocate = kUniformRows && Runs::kGroups <= kInlinedPoints;
   // A run is a whole number of 16-byte vectors of channels (NHWC, tap-major): see the top of this file.
   static constexpr bool kVectorRuns = Spec::layout::channels_last && kUniformRows &&
                                       Runs::kRun % ChannelVector<typename Spec::storage>::size == 0;
@@ -201,7 +211,8 @@ struct SampledTile {
         split_reduction_index<Spec>(k, channel, tap);
         const Index c = group * Index(Spec::conv_group_channels) + Index(channel);
         ValuePoint<Spec> point;
-        point.locate(p, n, tap, c / Index(Spec::offset_group_channels));
+        if constexpr (kInlineLocate) point.locate(p, n, tap, c / Index(Spec::offset_group_channels));
+        else point.locate_outlined(p, n, tap, c / Index(Spec::offset_group_channels));
         point.run_values(x, c, run);
       }
 #pragma unroll
@@ -232,7 +243,7 @@ struct SampledTile {
           const Index c = group * Index(Spec::conv_group_channels) + Index(channel);
           const Index og = c / Index(Spec::offset_group_channels);
           if (kUniformRows ? r == 0 : (tap != point_tap || og != point_og)) {
-            if constexpr (kUniformRows) point.locate(p, n, tap, og);
+            if constexpr (kInlineLocate) point.locate(p, n, tap, og);
             else point.locate_outlined(p, n, tap, og);
             point_tap = tap;
             point_og = og;
@@ -264,7 +275,7 @@ template <class Spec, int kRows, int kColumns>
 struct GradYTile {
   using Index = typename Spec::index;
   using Operand = typename Spec::operand;
-  using Runs = TileRuns<Spec, kRows, kColumns>;
+  using Runs = TileRuns<Spec, kRows, kColumns, kRows, /*kInterleaved=*/true>;
 
   Operand values[Runs::kPerThread];
 
@@ -283,8 +294,10 @@ struct GradYTile {
       const Index first = activation_index<Spec>(p.y_strides, image, o0 + Index(row0), n - image * P);
 #pragma unroll
       for (int r = 0; r < Runs::kRun; ++r) {
-        const bool valid = row0 + r < rows_valid && n < pixels;
-        values[g * Runs::kRun + r] = Operand(valid ? grad_y[first + Index(r) * channel_stride] : store_as<T>(0.0f));
+        const int row = row0 + r * Runs::kRowStep;
+        const bool valid = row < rows_valid && n < pixels;
+        values[g * Runs::kRun + r] =
+            Operand(valid ? grad_y[first + Index(r * Runs::kRowStep) * channel_stride] : store_as<T>(0.0f));
       }
     }
   }
@@ -296,7 +309,7 @@ struct GradYTile {
       Runs::run(g, row0, column);
 #pragma unroll
       for (int r = 0; r < Runs::kRun; ++r)
-        tile[(row0 + r) * row_stride + column * column_stride] = values[g * Runs::kRun + r];
+        tile[(row0 + r * Runs::kRowStep) * row_stride + column * column_stride] = values[g * Runs::kRun + r];
     }
   }
 };

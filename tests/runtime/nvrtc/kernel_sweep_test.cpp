@@ -10,7 +10,9 @@
 //   shared 2 f16 nchw, shared 3 bf16 nhwc    cast, 16-bit loads
 //   f16 3x3 s2 d2 cpg16 v1 nomask            64-bit indices (x has 1.1e9 elements)
 //   f32 the DCNv2 ResNet-50 stage-3 layer    the shape the kernels are tuned for (cpg64)
-// The remaining axes (kh, kw, stride, dilation, cpg) only change constants and loop bounds.
+// The remaining axes (kh, kw, stride, dilation, cpg) only change constants and loop bounds. Each
+// algorithm is swept as a plain engine, a deterministic one (its gather kernels) and one that allows
+// TF32 (the fused family's TF32 MMA), since the engine's options change the kernels it may launch.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -94,12 +96,18 @@ void add_swept_kernels(const algo::Algorithm& algorithm, const Problem& problem,
 const std::vector<gen::KernelSpec>& swept_kernels() {
   static const std::vector<gen::KernelSpec> specs = [] {
     std::map<std::string, gen::KernelSpec> unique;
-    for (const auto& algorithm : algo::make_algorithms(cuda_target()))
-      for (const Problem& problem : swept_problems()) {
-        if (!algorithm->cannot_implement(problem).empty()) continue;
-        for (Direction direction : {Direction::forward, Direction::backward})
-          add_swept_kernels(*algorithm, problem, direction, unique);
-      }
+    algo::RunOptions deterministic, tf32;
+    deterministic.deterministic = true;
+    tf32.allow_tf32 = true;
+    for (const algo::RunOptions& options : {algo::RunOptions{}, deterministic, tf32})
+      for (const auto& algorithm : algo::make_algorithms(cuda_target(), options))
+        for (const Problem& problem : swept_problems()) {
+          if (!algorithm->cannot_implement(problem).empty()) continue;
+          // TF32 changes only f32 kernels; the f16/bf16 ones are the plain engine's.
+          if (&options == &tf32 && problem.dtype != DType::f32) continue;
+          for (Direction direction : {Direction::forward, Direction::backward})
+            add_swept_kernels(*algorithm, problem, direction, unique);
+        }
     std::vector<gen::KernelSpec> out;
     for (auto& [name, spec] : unique) out.push_back(spec);
     return out;
@@ -140,19 +148,23 @@ INSTANTIATE_TEST_SUITE_P(Sm80AndSm90, KernelSweep, ::testing::ValuesIn(jobs()),
 // algorithm can launch would go unchecked).
 TEST(KernelSweepCoverage, ReachesEveryFamilyIndexWidthAndAtomicStrategy) {
   std::map<std::string, int> families;
-  bool index64 = false, warp = false, nhwc = false;
+  bool index64 = false, warp = false, nhwc = false, tf32 = false;
   for (const gen::KernelSpec& spec : swept_kernels()) {
     ++families[spec.family];
     const std::string name = spec.name();
     index64 |= name.find("_i64_") != std::string::npos;
     warp |= name.find("_awarp") != std::string::npos;
     nhwc |= name.find("_nhwc_") != std::string::npos;
+    tf32 |= name.find("_tf32") != std::string::npos;
   }
-  for (const char* family : {"im2col", "col2im", "coord", "col2im_coord", "bias_grad", "cast"})
+  for (const char* family : {"im2col", "col2im", "coord", "col2im_coord", "bias_grad", "cast", "fused_fwd",
+                             "fused_wgrad", "fused_dgrad", "fused_creduce", "fused_map_count", "fused_map_fill",
+                             "fused_gather"})
     EXPECT_GT(families[family], 0) << family;
   EXPECT_TRUE(index64);
   EXPECT_TRUE(warp);
   EXPECT_TRUE(nhwc);
+  EXPECT_TRUE(tf32);
 }
 
 }  // namespace
