@@ -64,6 +64,31 @@ DCN_DEVICE void store_coordinate_partials(const FusedParams& p, typename Spec::i
   for (int q = 0; q < 5; ++q) partials[base + Index(q) * P + (n - image * P)] = sums[q];
 }
 
+// One element dc of the dcol tile (channel c of the point's image) where it stands: m * w_k * dc to
+// grad_x's four corners (grad_x null: not requested, or gathered later), and dc * x[corner k] into the
+// coordinate sums (`coordinates`: grad_offset or grad_mask requested).
+template <class Spec>
+DCN_DEVICE void use_column_gradient(const typename Spec::storage* __restrict__ x, float* __restrict__ grad_x,
+                                    bool coordinates, const FusedParams& p, const SamplePoint<Spec>& point,
+                                    typename Spec::index c, float dc, float (&sums)[5]) {
+  using Index = typename Spec::index;
+  const Index plane = activation_index<Spec>(p.x_strides, point.image, c, Index(0));
+  if (grad_x != nullptr) {
+    const float scaled = point.modulation * dc;
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      // Zero-weight corners add nothing (or NaN * 0 from a non-finite dcol) to an unrelated element.
+      if (point.inside && point.s.w[k] != 0.0f) atomicAdd(grad_x + plane + point.s.idx[k], scaled * point.s.w[k]);
+  }
+  if (coordinates) {
+    float v[4];
+    load_corners<Spec>(x, plane, point, v);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) sums[k] += dc * v[k];
+    sums[4] += dc * 0.0f;
+  }
+}
+
 // The NHWC epilogue (see the top of this file): warp w takes columns w, w + warps, ...; lane l the rows
 // l, l + 32, ... of the chunk.
 template <class Spec>
@@ -81,24 +106,9 @@ DCN_DEVICE void scatter_channels_across_lanes(const FusedParams& p, const float*
     SamplePoint<Spec> point;
     locate_point<Spec>(p, n, tap, og, point);
     float sums[5] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f};  // S_0..S_3, Z
-    for (int row = lane; row < rows_valid; row += 32) {
-      const float dc = c_tile[row * Spec::ldc + column];
-      const Index plane = activation_index<Spec>(p.x_strides, point.image, Index(c0 + row), Index(0));
-      if (grad_x != nullptr) {
-        const float scaled = point.modulation * dc;
-#pragma unroll
-        for (int k = 0; k < 4; ++k)
-          // Zero-weight corners add nothing (or NaN * 0 from a non-finite dcol) to an unrelated element.
-          if (point.inside && point.s.w[k] != 0.0f) atomicAdd(grad_x + plane + point.s.idx[k], scaled * point.s.w[k]);
-      }
-      if (coordinates) {
-        float v[4];
-        load_corners<Spec>(x, plane, point, v);
-#pragma unroll
-        for (int k = 0; k < 4; ++k) sums[k] += dc * v[k];
-        sums[4] += dc * 0.0f;
-      }
-    }
+    for (int row = lane; row < rows_valid; row += 32)
+      use_column_gradient<Spec>(x, grad_x, coordinates, p, point, Index(c0 + row), c_tile[row * Spec::ldc + column],
+                                sums);
     if (!coordinates) continue;
 #pragma unroll
     for (int q = 0; q < 5; ++q)
@@ -194,24 +204,9 @@ DCN_DEVICE void fused_data_gradient(const FusedParams& p) {
       SamplePoint<Spec> point;
       locate_point<Spec>(p, n, tap, og, point);
       const int row_end = (sub + 1) * kRowsPerSub < rows_valid ? (sub + 1) * kRowsPerSub : rows_valid;
-      for (int row = sub * kRowsPerSub; row < row_end; ++row) {
-        const float dc = c_tile[row * Spec::ldc + column];
-        const Index plane = activation_index<Spec>(p.x_strides, point.image, Index(c0 + row), Index(0));
-        if (grad_x != nullptr) {
-          const float scaled = point.modulation * dc;
-#pragma unroll
-          for (int k = 0; k < 4; ++k)
-            // Zero-weight corners add nothing (or NaN * 0 from a non-finite dcol) to an unrelated element.
-            if (point.inside && point.s.w[k] != 0.0f) atomicAdd(grad_x + plane + point.s.idx[k], scaled * point.s.w[k]);
-        }
-        if (coordinates) {
-          float v[4];
-          load_corners<Spec>(x, plane, point, v);
-#pragma unroll
-          for (int k = 0; k < 4; ++k) sums[k] += dc * v[k];
-          sums[4] += dc * 0.0f;
-        }
-      }
+      for (int row = sub * kRowsPerSub; row < row_end; ++row)
+        use_column_gradient<Spec>(x, grad_x, coordinates, p, point, Index(c0 + row),
+                                  c_tile[row * Spec::ldc + column], sums);
     }
     if (!coordinates) continue;
     if (Split::subs > 1) {

@@ -62,6 +62,20 @@ struct TileRuns {
   static_assert(kRows * kColumns % Spec::threads == 0 && kRows % kRun == 0 && kPerThread % kRun == 0,
                 "the tile must split evenly over the threads");
 
+  // A thread's values (run g, element r at values[g * kRun + r]) to tile[row * row_stride + column *
+  // column_stride].
+  template <typename Operand>
+  DCN_DEVICE static void store(const Operand (&values)[kPerThread], Operand* tile, int row_stride, int column_stride) {
+#pragma unroll
+    for (int g = 0; g < kGroups; ++g) {
+      int row0, column;
+      run(g, row0, column);
+#pragma unroll
+      for (int r = 0; r < kRun; ++r)
+        tile[(row0 + r * kRowStep) * row_stride + column * column_stride] = values[g * kRun + r];
+    }
+  }
+
   DCN_DEVICE static void run(int group, int& row0, int& column) {
     const int g = int(threadIdx.x) + group * Spec::threads;
     if (Spec::layout::channels_last) {
@@ -257,14 +271,7 @@ struct SampledTile {
   }
 
   DCN_DEVICE void store(Operand* tile, int row_stride, int column_stride) const {
-#pragma unroll
-    for (int g = 0; g < Runs::kGroups; ++g) {
-      int row0, column;
-      Runs::run(g, row0, column);
-#pragma unroll
-      for (int r = 0; r < Runs::kRun; ++r)
-        tile[(row0 + r) * row_stride + column * column_stride] = values[g * Runs::kRun + r];
-    }
+    Runs::store(values, tile, row_stride, column_stride);
   }
 };
 
@@ -303,14 +310,7 @@ struct GradYTile {
   }
 
   DCN_DEVICE void store(Operand* tile, int row_stride, int column_stride) const {
-#pragma unroll
-    for (int g = 0; g < Runs::kGroups; ++g) {
-      int row0, column;
-      Runs::run(g, row0, column);
-#pragma unroll
-      for (int r = 0; r < Runs::kRun; ++r)
-        tile[(row0 + r * Runs::kRowStep) * row_stride + column * column_stride] = values[g * Runs::kRun + r];
-    }
+    Runs::store(values, tile, row_stride, column_stride);
   }
 };
 

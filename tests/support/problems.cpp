@@ -1,9 +1,11 @@
 #include "tests/support/problems.h"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "core/problem_tensors.h"
+#include "runtime/backend.h"
 
 namespace dcnjit::test {
 
@@ -118,6 +120,40 @@ io::ProblemResults run_both_passes(Engine& engine, const io::ProblemArrays& arra
   plan.forward(device_problem.forward_args());
   plan.backward(device_problem.backward_args());
   return device_problem.download();
+}
+
+io::ProblemResults run_both_passes(const std::shared_ptr<detail::BackendImpl>& backend,
+                                   const io::ProblemArrays& arrays, const std::string& config) {
+  const Problem& problem = arrays.problem;
+  io::DeviceProblem device(arrays, /*backward=*/true, [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
+  const Plan plan(problem, backend->resolve(problem, Config::parse(config)), backend);
+  plan.forward(device.forward_args());
+  plan.backward(device.backward_args());
+  return to_nchw(device.download(), problem);
+}
+
+::testing::AssertionResult same_bits(const char* name, const std::optional<io::HostArray>& a,
+                                     const std::optional<io::HostArray>& b) {
+  if (a.has_value() != b.has_value()) return ::testing::AssertionFailure() << name << ": present in one run only";
+  if (!a) return ::testing::AssertionSuccess();
+  if (a->data.size() != b->data.size()) return ::testing::AssertionFailure() << name << ": sizes differ";
+  for (std::size_t i = 0; i < a->data.size(); ++i)
+    if (std::memcmp(&a->data[i], &b->data[i], sizeof(float)) != 0)
+      return ::testing::AssertionFailure() << name << "[" << i << "]: " << a->data[i] << " vs " << b->data[i];
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult all_same_bits(const io::ProblemResults& a, const io::ProblemResults& b,
+                                         bool except_grad_x) {
+  const std::optional<io::HostArray> ya = a.y, yb = b.y;
+  for (auto result : {same_bits("y", ya, yb),
+                      except_grad_x ? ::testing::AssertionSuccess() : same_bits("grad_x", a.grad_x, b.grad_x),
+                      same_bits("grad_offset", a.grad_offset, b.grad_offset),
+                      same_bits("grad_mask", a.grad_mask, b.grad_mask),
+                      same_bits("grad_weight", a.grad_weight, b.grad_weight),
+                      same_bits("grad_bias", a.grad_bias, b.grad_bias)})
+    if (!result) return result;
+  return ::testing::AssertionSuccess();
 }
 
 double tolerance_against_cpu(DType dtype) {

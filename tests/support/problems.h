@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,18 @@ io::ProblemResults to_nchw(const io::ProblemResults& results, const Problem& pro
 
 // Forward, then backward with every gradient, on `engine`; `config` null: the plan's own choice.
 io::ProblemResults run_both_passes(Engine& engine, const io::ProblemArrays& arrays, const Config* config = nullptr);
+
+// The same on a backend held directly (a sim backend with its own SimOptions) under `config` (an
+// algorithm and knobs, resolved by the backend), results permuted into NCHW order.
+io::ProblemResults run_both_passes(const std::shared_ptr<detail::BackendImpl>& backend,
+                                   const io::ProblemArrays& arrays, const std::string& config);
+
+// Two arrays have the same bits (NaN payloads included), or where they first differ.
+::testing::AssertionResult same_bits(const char* name, const std::optional<io::HostArray>& a,
+                                     const std::optional<io::HostArray>& b);
+// Every output of two results has the same bits (grad_x too unless `except_grad_x`).
+::testing::AssertionResult all_same_bits(const io::ProblemResults& a, const io::ProblemResults& b,
+                                         bool except_grad_x = false);
 
 // Relative L2 bound of a backend against the cpu backend on the same (rounded) inputs:
 //   f32  1e-5: both sum the same f32 products in different orders (blocked GEMMs, atomics), a worst-case

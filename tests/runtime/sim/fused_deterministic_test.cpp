@@ -36,36 +36,10 @@ std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order, bool determi
 // Forward and backward with every gradient; `config`: knobs of the fused algorithm (empty: the heuristic's).
 io::ProblemResults run_on(const std::shared_ptr<detail::BackendImpl>& backend, const io::ProblemArrays& arrays,
                           const std::string& config = "") {
-  const Problem& problem = arrays.problem;
-  io::DeviceProblem device(arrays, /*backward=*/true, [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
-  const Plan plan(problem, backend->resolve(problem, Config::parse("fused " + config)), backend);
-  plan.forward(device.forward_args());
-  plan.backward(device.backward_args());
-  return test::to_nchw(device.download(), problem);
+  return test::run_both_passes(backend, arrays, "fused " + config);
 }
 
-// Where two arrays first differ in their bits (NaN payloads included), or success.
-::testing::AssertionResult same_bits(const char* name, const std::optional<io::HostArray>& a,
-                                     const std::optional<io::HostArray>& b) {
-  if (a.has_value() != b.has_value()) return ::testing::AssertionFailure() << name << ": present in one run only";
-  if (!a) return ::testing::AssertionSuccess();
-  if (a->data.size() != b->data.size()) return ::testing::AssertionFailure() << name << ": sizes differ";
-  for (std::size_t i = 0; i < a->data.size(); ++i)
-    if (std::memcmp(&a->data[i], &b->data[i], sizeof(float)) != 0)
-      return ::testing::AssertionFailure() << name << "[" << i << "]: " << a->data[i] << " vs " << b->data[i];
-  return ::testing::AssertionSuccess();
-}
 
-::testing::AssertionResult all_same_bits(const io::ProblemResults& a, const io::ProblemResults& b) {
-  const std::optional<io::HostArray> ya = a.y, yb = b.y;
-  for (auto result : {same_bits("y", ya, yb), same_bits("grad_x", a.grad_x, b.grad_x),
-                      same_bits("grad_offset", a.grad_offset, b.grad_offset),
-                      same_bits("grad_mask", a.grad_mask, b.grad_mask),
-                      same_bits("grad_weight", a.grad_weight, b.grad_weight),
-                      same_bits("grad_bias", a.grad_bias, b.grad_bias)})
-    if (!result) return result;
-  return ::testing::AssertionSuccess();
-}
 
 struct Case {
   test::TestProblem problem;
@@ -104,8 +78,8 @@ TEST_P(SimFusedDeterministic, BitIdenticalAcrossThreadOrdersAndRunsAndMatchesCpu
     SCOPED_TRACE(problem.to_string() + " config '" + config + "'");
     const io::ProblemResults first = run_on(in_order, arrays, config);
     EXPECT_TRUE(test::matches_golden(first, expected, test::tolerance_against_cpu(problem.dtype)));
-    EXPECT_TRUE(all_same_bits(first, run_on(in_order, arrays, config))) << "a second run";
-    EXPECT_TRUE(all_same_bits(first, run_on(random, arrays, config))) << "a random thread order";
+    EXPECT_TRUE(test::all_same_bits(first, run_on(in_order, arrays, config))) << "a second run";
+    EXPECT_TRUE(test::all_same_bits(first, run_on(random, arrays, config))) << "a random thread order";
   }
 }
 
@@ -123,10 +97,10 @@ TEST(SimFusedDeterministicControl, TheComparisonSeesTheScatterDependOnTheThreadO
   const auto in_order = sim_backend(ThreadOrder::in_order(), false, 1);
   const auto reversed = sim_backend(ThreadOrder::reversed(), false, 1);
   const io::ProblemResults a = run_on(in_order, arrays, "atomic=plain"), b = run_on(reversed, arrays, "atomic=plain");
-  EXPECT_FALSE(same_bits("grad_x", a.grad_x, b.grad_x)) << "atomics in two orders gave the same bits";
+  EXPECT_FALSE(test::same_bits("grad_x", a.grad_x, b.grad_x)) << "atomics in two orders gave the same bits";
   const io::ProblemResults c = run_on(in_order, arrays, "atomic=gather"), d = run_on(reversed, arrays, "atomic=gather");
-  EXPECT_TRUE(all_same_bits(c, d));
-  EXPECT_TRUE(all_same_bits(c, run_on(sim_backend(ThreadOrder::random(3), true), arrays, "atomic=gather")));
+  EXPECT_TRUE(test::all_same_bits(c, d));
+  EXPECT_TRUE(test::all_same_bits(c, run_on(sim_backend(ThreadOrder::random(3), true), arrays, "atomic=gather")));
 }
 
 // NaN and +-Inf land where torchvision puts them (docs/semantics.md) with the gather too.

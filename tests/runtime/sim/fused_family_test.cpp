@@ -43,11 +43,7 @@ std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order, uint64_t wmm
 
 io::ProblemResults run_on(const std::shared_ptr<detail::BackendImpl>& backend, const io::ProblemArrays& arrays,
                           const std::string& config) {
-  io::DeviceProblem device(arrays, /*backward=*/true, [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
-  const Plan plan(arrays.problem, backend->resolve(arrays.problem, Config::parse("fused " + config)), backend);
-  plan.forward(device.forward_args());
-  plan.backward(device.backward_args());
-  return test::to_nchw(device.download(), arrays.problem);
+  return test::run_both_passes(backend, arrays, "fused " + config);
 }
 
 io::ProblemResults on_cpu(const io::ProblemArrays& arrays) {
@@ -55,23 +51,6 @@ io::ProblemResults on_cpu(const io::ProblemArrays& arrays) {
   options.threads = 2;
   Engine cpu(options);
   return test::run_both_passes(cpu, test::in_layout(arrays, Layout::nchw));
-}
-
-// Every output array of two results has the same bits (grad_x too unless `except_grad_x`).
-::testing::AssertionResult bitwise_equal(const io::ProblemResults& a, const io::ProblemResults& b, bool except_grad_x) {
-  auto same = [](const std::optional<io::HostArray>& x, const std::optional<io::HostArray>& y) {
-    if (x.has_value() != y.has_value()) return false;
-    if (!x) return true;
-    return std::memcmp(x->data.data(), y->data.data(), x->data.size() * sizeof(float)) == 0 &&
-           x->data.size() == y->data.size();
-  };
-  if (!same(a.y, b.y)) return ::testing::AssertionFailure() << "y differs";
-  if (!except_grad_x && !same(a.grad_x, b.grad_x)) return ::testing::AssertionFailure() << "grad_x differs";
-  if (!same(a.grad_offset, b.grad_offset)) return ::testing::AssertionFailure() << "grad_offset differs";
-  if (!same(a.grad_mask, b.grad_mask)) return ::testing::AssertionFailure() << "grad_mask differs";
-  if (!same(a.grad_weight, b.grad_weight)) return ::testing::AssertionFailure() << "grad_weight differs";
-  if (!same(a.grad_bias, b.grad_bias)) return ::testing::AssertionFailure() << "grad_bias differs";
-  return ::testing::AssertionSuccess();
 }
 
 io::ProblemArrays arrays_of(int problem_index, DType dtype, Layout layout) {
@@ -123,7 +102,7 @@ TEST(FusedDeterminism, PermutedWmmaFragmentsChangeNoBit) {
     const io::ProblemResults plain = run_on(sim_backend(ThreadOrder::in_order(), 0, false, 1), arrays, "split=2");
     const io::ProblemResults permuted =
         run_on(sim_backend(ThreadOrder::in_order(), 987654321, false, 1), arrays, "split=2");
-    EXPECT_TRUE(bitwise_equal(plain, permuted, /*except_grad_x=*/false)) << to_string(dtype);
+    EXPECT_TRUE(test::all_same_bits(plain, permuted, /*except_grad_x=*/false)) << to_string(dtype);
   }
 }
 
@@ -132,7 +111,7 @@ TEST(FusedDeterminism, EverythingButTheGradXScatterIsTheSameUnderAnyThreadOrder)
     const io::ProblemArrays arrays = arrays_of(1, dtype, Layout::nchw);  // groups, offset groups, stride 2
     const io::ProblemResults a = run_on(sim_backend(ThreadOrder::in_order()), arrays, "split=4");
     const io::ProblemResults b = run_on(sim_backend(ThreadOrder::random(5)), arrays, "split=4");
-    EXPECT_TRUE(bitwise_equal(a, b, /*except_grad_x=*/true)) << to_string(dtype);
+    EXPECT_TRUE(test::all_same_bits(a, b, /*except_grad_x=*/true)) << to_string(dtype);
     EXPECT_TRUE(test::matches_golden(a, b, test::tolerance_against_cpu(dtype)));
   }
 }
@@ -185,7 +164,7 @@ TEST(FusedNhwcVectors, SixteenByteCornerLoadsGiveTheBitsOfElementLoads) {
     uint64_t vector_loads = 0, element_loads = 0;
     const io::ProblemResults vectors = run_with_x_shifted(arrays, 0, vector_loads);
     const io::ProblemResults elements = run_with_x_shifted(arrays, dtype_size(dtype), element_loads);
-    EXPECT_TRUE(bitwise_equal(vectors, elements, /*except_grad_x=*/false)) << to_string(dtype);
+    EXPECT_TRUE(test::all_same_bits(vectors, elements, /*except_grad_x=*/false)) << to_string(dtype);
     EXPECT_TRUE(test::matches_golden(vectors, on_cpu(arrays), test::tolerance_against_cpu(dtype)))
         << to_string(dtype);
     // Four corners of 8 channels: 4 vector requests (8 for f32) instead of 32 element requests.

@@ -31,25 +31,9 @@ std::shared_ptr<detail::BackendImpl> sim_backend(ThreadOrder order) {
 
 io::ProblemResults run_on(const std::shared_ptr<detail::BackendImpl>& backend, const io::ProblemArrays& arrays,
                           const std::string& config) {
-  const Problem& problem = arrays.problem;
-  io::DeviceProblem device(arrays, /*backward=*/true, [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
-  const Plan plan(problem, backend->resolve(problem, Config::parse(config)), backend);
-  plan.forward(device.forward_args());
-  plan.backward(device.backward_args());
-  return test::to_nchw(device.download(), problem);
+  return test::run_both_passes(backend, arrays, config);
 }
 
-// The bits of two arrays: equal, or the first element that differs.
-::testing::AssertionResult same_bits(const char* name, const std::optional<io::HostArray>& a,
-                                     const std::optional<io::HostArray>& b) {
-  if (a.has_value() != b.has_value()) return ::testing::AssertionFailure() << name << ": present in one run only";
-  if (!a) return ::testing::AssertionSuccess();
-  if (a->data.size() != b->data.size()) return ::testing::AssertionFailure() << name << ": sizes differ";
-  for (std::size_t i = 0; i < a->data.size(); ++i)
-    if (std::memcmp(&a->data[i], &b->data[i], sizeof(float)) != 0)
-      return ::testing::AssertionFailure() << name << "[" << i << "]: " << a->data[i] << " vs " << b->data[i];
-  return ::testing::AssertionSuccess();
-}
 
 // 12 channels per offset group: splits 8 (and 16 past the group) leave lanes without a channel in the
 // last step. Offsets from random_arrays: cell borders, points far outside and a NaN.
@@ -102,9 +86,9 @@ TEST_P(SimIm2colSplit, CoordinateGradientsAreBitIdenticalAcrossThreadOrdersAndRu
     const auto random = sim_backend(ThreadOrder::random(123));
     const io::ProblemResults first = run_on(in_order, arrays, config);
     for (const io::ProblemResults& other : {run_on(in_order, arrays, config), run_on(random, arrays, config)}) {
-      EXPECT_TRUE(same_bits("y", first.y, other.y)) << config;
-      EXPECT_TRUE(same_bits("grad_offset", first.grad_offset, other.grad_offset)) << config;
-      EXPECT_TRUE(same_bits("grad_mask", first.grad_mask, other.grad_mask)) << config;
+      EXPECT_TRUE(test::same_bits("y", first.y, other.y)) << config;
+      EXPECT_TRUE(test::same_bits("grad_offset", first.grad_offset, other.grad_offset)) << config;
+      EXPECT_TRUE(test::same_bits("grad_mask", first.grad_mask, other.grad_mask)) << config;
     }
   }
 }
