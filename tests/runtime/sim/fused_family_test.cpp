@@ -66,14 +66,16 @@ struct TileCase {
 
 class FusedTiles : public ::testing::TestWithParam<TileCase> {};
 
-TEST_P(FusedTiles, MatchTheCpuBackendOnTheSharedProblems) {
+TEST_P(FusedTiles, MatchTheCpuBackendOnTheSharedProblemsUnderTwoOrders) {
   const TileCase& c = GetParam();
-  const auto backend = sim_backend(ThreadOrder::random(77));
-  for (int i : {0, 3}) {  // mask and bias; offset groups crossing conv groups
-    const io::ProblemArrays arrays = arrays_of(i, c.dtype, c.layout);
-    EXPECT_TRUE(test::matches_golden(run_on(backend, arrays, c.config), on_cpu(arrays),
-                                     test::tolerance_against_cpu(c.dtype)))
-        << arrays.problem.to_string() << " fused " << c.config;
+  for (const ThreadOrder& order : {ThreadOrder::in_order(), ThreadOrder::random(77)}) {
+    const auto backend = sim_backend(order);
+    for (int i : {0, 3}) {  // mask and bias; offset groups crossing conv groups
+      const io::ProblemArrays arrays = arrays_of(i, c.dtype, c.layout);
+      EXPECT_TRUE(test::matches_golden(run_on(backend, arrays, c.config), on_cpu(arrays),
+                                       test::tolerance_against_cpu(c.dtype)))
+          << arrays.problem.to_string() << " fused " << c.config;
+    }
   }
 }
 
@@ -176,16 +178,17 @@ TEST(FusedNhwcVectors, SixteenByteCornerLoadsGiveTheBitsOfElementLoads) {
 // The NHWC data gradient's epilogue puts a chunk's channels across a warp's lanes and adds the lanes'
 // coordinate sums by a butterfly: 48 channels in one 64-row chunk give lanes with two rows, lanes with
 // one, and (with bm=32) a second chunk whose slot the reduction adds; the shared problems have 8 channels.
-TEST(FusedNhwcEpilogue, ChannelsAcrossLanesMatchTheCpuBackend) {
+TEST(FusedNhwcEpilogue, ChannelsAcrossLanesMatchTheCpuBackendUnderTwoOrders) {
   for (DType dtype : {DType::f32, DType::f16}) {
-    for (const char* config : {"bm=64", "bm=32"}) {
-      const Problem problem = Problem::parse(std::string("N2 C48 H7 W9 Co8 k3x3 p1x1 mask bias v2 nhwc ") +
-                                             to_string(dtype));
-      const io::ProblemArrays arrays = test::random_arrays(problem, 99);
-      EXPECT_TRUE(test::matches_golden(run_on(sim_backend(ThreadOrder::random(3)), arrays, config), on_cpu(arrays),
-                                       test::tolerance_against_cpu(dtype)))
-          << problem.to_string() << " fused " << config;
-    }
+    const Problem problem =
+        Problem::parse(std::string("N2 C48 H7 W9 Co8 k3x3 p1x1 mask bias v2 nhwc ") + to_string(dtype));
+    const io::ProblemArrays arrays = test::random_arrays(problem, 99);
+    const io::ProblemResults expected = on_cpu(arrays);
+    for (const ThreadOrder& order : {ThreadOrder::in_order(), ThreadOrder::random(3)})
+      for (const char* config : {"bm=64", "bm=32"})
+        EXPECT_TRUE(test::matches_golden(run_on(sim_backend(order), arrays, config), expected,
+                                         test::tolerance_against_cpu(dtype)))
+            << problem.to_string() << " fused " << config;
   }
 }
 

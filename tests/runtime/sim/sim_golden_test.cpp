@@ -65,12 +65,15 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, SimGolden, ::testing::ValuesIn(test::golden_c
 // there too, so NHWC equals NCHW on the sim backend.
 class SimGoldenNhwc : public ::testing::TestWithParam<AlgorithmCase> {};
 
-TEST_P(SimGoldenNhwc, ForwardAndAllGradientsMatchReference) {
+TEST_P(SimGoldenNhwc, ForwardAndAllGradientsMatchReferenceUnderTwoOrders) {
   const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
   SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description + " - " + GetParam().algorithm);
-  ScopedThreadOrder scoped("random:11");
-  const io::ProblemResults results = test::run_golden_case(golden, Backend::sim, Layout::nhwc, GetParam().algorithm);
-  EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance));
+  for (const char* order : {"in_order", "random:11"}) {
+    ScopedThreadOrder scoped(order);
+    const io::ProblemResults results =
+        test::run_golden_case(golden, Backend::sim, Layout::nhwc, GetParam().algorithm);
+    EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance)) << "thread order " << order;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimGoldenNhwc, ::testing::ValuesIn(test::golden_cases_per_algorithm()), case_name);
@@ -79,18 +82,20 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, SimGoldenNhwc, ::testing::ValuesIn(test::gold
 // where torchvision puts them (docs/semantics.md), as on the cpu backend (tests/golden).
 class SimNonFiniteGolden : public ::testing::TestWithParam<AlgorithmCase> {};
 
-TEST_P(SimNonFiniteGolden, NanAndInfWhereTheReferenceHasThem) {
+TEST_P(SimNonFiniteGolden, NanAndInfWhereTheReferenceHasThemUnderTwoOrders) {
   const test::GoldenCase golden = test::load_golden_case(GetParam().fixture, test::FixtureSet::nonfinite);
   SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
-  ScopedThreadOrder scoped("random:7");
-  io::ProblemResults results;
-  try {
-    results = test::run_golden_case(golden, Backend::sim, Layout::nchw, GetParam().algorithm);
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
-    throw;
+  for (const char* order : {"in_order", "random:7"}) {
+    ScopedThreadOrder scoped(order);
+    io::ProblemResults results;
+    try {
+      results = test::run_golden_case(golden, Backend::sim, Layout::nchw, GetParam().algorithm);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
+      throw;
+    }
+    EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance)) << "thread order " << order;
   }
-  EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimNonFiniteGolden,
