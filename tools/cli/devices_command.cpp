@@ -15,7 +15,9 @@ int run_devices(std::vector<std::string>& argv) {
   fmt::print("cpu   available\n");
   bool cuda_ok = false;
   try {
-    Engine engine(EngineOptions{.backend = Backend::cuda});
+    EngineOptions options;
+    options.backend = Backend::cuda;
+    Engine engine(options);
     DeviceBuffer probe = engine.allocate(16);
     cuda_ok = probe.data() != nullptr;
     fmt::print("cuda  available\n");
