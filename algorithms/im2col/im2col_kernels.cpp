@@ -182,7 +182,8 @@ BackwardKernels backward_kernels(const Problem& problem, const Im2colKnobs& knob
   }
   const bool accumulators = uses_f32_accumulators(problem);
   const bool index64 = needs_64bit_index(problem, knobs.step);
-  if (gradients.x && accumulators && !knobs.gather) k.cast_x = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
+  if (gradients.x && accumulators && !knobs.gather)
+    k.cast_x = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);
   if (gradients.weight) {
     k.im2col = sampling_kernel(problem, knobs, SamplingKind::im2col);
     if (accumulators) k.cast_w = cast_kernel(problem.dtype, index64, knobs.threads, knobs.items);

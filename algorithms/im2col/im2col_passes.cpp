@@ -37,8 +37,8 @@ struct Shape {
   bool nhwc;
   explicit Shape(const Problem& p)
       : C(p.C), H(p.H), W(p.W), Co(p.Co), P(p.Ho() * p.Wo()), K(p.taps()), groups(p.groups), og(p.offset_groups),
-        Cg(p.C / p.groups), Cog(p.Co / p.groups), x_image(p.C * p.H * p.W), field_image(2 * p.offset_groups * p.taps() * P),
-        mask_image(p.offset_groups * p.taps() * P), y_image(p.Co * P), pitch(column_pitch(p)),
+        Cg(p.C / p.groups), Cog(p.Co / p.groups), x_image(p.C * p.H * p.W),
+        field_image(2 * p.offset_groups * p.taps() * P), mask_image(p.offset_groups * p.taps() * P), y_image(p.Co * P), pitch(column_pitch(p)),
         column_image((p.layout == Layout::nhwc ? P : p.C * p.taps()) * pitch), element(dtype_size(p.dtype)),
         nhwc(p.layout == Layout::nhwc) {}
 };
@@ -74,7 +74,8 @@ dcn::SamplingParams chunk_params(const Problem& problem, const Shape& s, int64_t
 }
 
 // The grid of a sampling kernel over a chunk: one thread per work item and lane of its split.
-detail::LaunchDims sampling_grid(const LaunchContext& context, const Shape& s, int64_t images, const Im2colKnobs& knobs) {
+detail::LaunchDims sampling_grid(const LaunchContext& context, const Shape& s, int64_t images,
+                                 const Im2colKnobs& knobs) {
   return context.grid_stride(images * s.og * s.K * s.P * knobs.split, knobs.threads, knobs.items);
 }
 

@@ -160,7 +160,8 @@ int emit(std::vector<std::string>& argv) {
   if (in.has_value() == problem_text.has_value())
     throw UsageError("give exactly one of --in DIR (arrays that fix the shapes) or --problem \"N2 C64 H32 W32 ...\"");
 
-  const Problem problem = in ? load_problem_inputs(*in, flags, io::GradYFile::ignore).problem : Problem::parse(*problem_text);
+  const Problem problem =
+      in ? load_problem_inputs(*in, flags, io::GradYFile::ignore).problem : Problem::parse(*problem_text);
   problem.validate();
   const std::optional<int> arch = arch_text ? std::optional<int>(nvrtc::parse_arch(*arch_text)) : std::nullopt;
   const auto algorithms = algo::make_algorithms(emit_target(arch.value_or(90)), run_options);
@@ -168,7 +169,8 @@ int emit(std::vector<std::string>& argv) {
   const algo::Algorithm& algorithm =
       find_algorithm(algorithms, given.algorithm.empty() ? algorithm_name : given.algorithm, problem);
   if (!algorithm_name.empty() && !given.algorithm.empty() && algorithm_name != given.algorithm)
-    throw UsageError(fmt::format("--algorithm {} and --config's algorithm {} disagree", algorithm_name, given.algorithm));
+    throw UsageError(
+        fmt::format("--algorithm {} and --config's algorithm {} disagree", algorithm_name, given.algorithm));
   const Config config = algorithm.knobs().resolve(problem, given);
   const std::vector<PassKernel> kernels = kernels_of(algorithm, problem, config, passes);
   if (json) return report_json(problem, config, algorithm.workspace_size(problem, config), kernels, arch);

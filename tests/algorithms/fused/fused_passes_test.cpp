@@ -204,7 +204,8 @@ TEST(FusedBackward, DeterministicModeGathersGradXChunkByChunk) {
   for (int c = 0; c < 2; ++c) expected.insert(expected.end(), chunk.begin(), chunk.end());  // images 0-1, then 2
   EXPECT_EQ(device.sequence, expected);
 
-  const fused::WorkspaceLayout layout = fused::WorkspaceLayout::of(p, fused::FusedKnobs::of(algorithm->knobs(), config));
+  const fused::WorkspaceLayout layout =
+      fused::WorkspaceLayout::of(p, fused::FusedKnobs::of(algorithm->knobs(), config));
   const char* ws = reinterpret_cast<const char*>(RecordingDevice::kScratch);
   EXPECT_EQ(layout.grad_x_accum, layout.coord_partials) << "no f32 grad_x accumulator";
   const auto dgrads = device.launches_of("dcn_fused_dgrad");

@@ -56,7 +56,8 @@ TEST(Im2colKnobs, TheCudaTableHasAGemmKnobPerRole) {
             "im2col step=1 threads=256 items=1 split=2 bwd=fused atomic=plain gemm_fwd=0 gemm_dcol=0 gemm_wgrad=0");
   EXPECT_EQ(*table.resolve(layer(), Config::parse("gemm_dcol=7")).find("gemm_dcol"), "7");
   expect_rejected(table, "gemm_wgrad=8", "expected 0 to 7");
-  const Im2colKnobs k = Im2colKnobs::of(table, table.resolve(layer(), Config::parse("gemm_fwd=1 gemm_dcol=2 gemm_wgrad=3")));
+  const Im2colKnobs k =
+      Im2colKnobs::of(table, table.resolve(layer(), Config::parse("gemm_fwd=1 gemm_dcol=2 gemm_wgrad=3")));
   EXPECT_EQ(k.gemm_forward, 1);
   EXPECT_EQ(k.gemm_dcol, 2);
   EXPECT_EQ(k.gemm_weight, 3);

@@ -72,7 +72,9 @@ struct Fixture {
   std::unique_ptr<Algorithm> algorithm;
   LaunchContext context;
 
-  Config config(const Problem& p, const std::string& text) { return algorithm->knobs().resolve(p, Config::parse(text)); }
+  Config config(const Problem& p, const std::string& text) {
+    return algorithm->knobs().resolve(p, Config::parse(text));
+  }
 };
 
 TEST(Im2colForward, ChunksAnyNAndRunsOneGemmPerGroup) {

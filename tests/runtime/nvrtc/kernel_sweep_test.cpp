@@ -1,8 +1,9 @@
 // Every kernel every registered algorithm launches, over its knob table's space for both directions,
 // compiles through NVRTC for sm_80 and sm_90 with zero spill bytes. No GPU needed: ptxas reports
 // resources in NVRTC's log. One test instance per kernel and architecture, named after the kernel
-// (KernelSpec::name()) so a failure names the specialization; ctest runs them in shards (CMakeLists.txt). Spaces too large to compile whole in CI
-// are sampled (swept_configs below); the `long` label compiles all of them.
+// (KernelSpec::name()) so a failure names the specialization; ctest runs them in shards
+// (CMakeLists.txt). Spaces too large to compile whole in CI are sampled (add_swept_kernels below); the
+// `long` label compiles all of them.
 //
 // Problems swept: the shared list (tests/support/problems.h), one problem per dtype and layout, plus two
 // that reach what its tiny shapes cannot:

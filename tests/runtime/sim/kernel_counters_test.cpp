@@ -197,7 +197,8 @@ class SimKernelCounters : public ::testing::TestWithParam<CounterCase> {
         for (int64_t e = 0; e < items_; ++e)
           for (int64_t first = 0; first < threads_; first += 32) {
             std::vector<Lane> lanes;
-            for (int64_t t = first; t < first + 32; ++t) lanes.push_back({item(base + e * slots + t / split_), t % split_});
+            for (int64_t t = first; t < first + 32; ++t)
+              lanes.push_back({item(base + e * slots + t / split_), t % split_});
             warp(lanes);
           }
   }
