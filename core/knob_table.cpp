@@ -82,8 +82,13 @@ int64_t KnobTable::parse_value(const KnobDef& knob, const std::string& text) con
 Config KnobTable::defaults(const Problem& problem) const {
   Config config;
   config.algorithm = algorithm_;
-  for (const KnobDef& knob : knobs_) config.knobs.push_back(Knob{knob.name, text(knob, knob.default_value(problem))});
+  for (const KnobDef& knob : knobs_)
+    config.knobs.push_back(Knob{knob.name, text(knob, default_of(knob, problem, config))});
   return config;
+}
+
+int64_t KnobTable::default_of(const KnobDef& knob, const Problem& problem, const Config& earlier) const {
+  return knob.default_after ? knob.default_after(problem, earlier) : knob.default_value(problem);
 }
 
 int64_t KnobTable::value(const Config& resolved, std::string_view name) const {
@@ -119,7 +124,7 @@ Config KnobTable::resolve(const Problem& problem, const Config& given) const {
   resolved.algorithm = algorithm_;
   for (const KnobDef& knob : knobs_) {
     const std::string* text_value = given.find(knob.name);
-    const int64_t v = text_value ? parse_value(knob, *text_value) : knob.default_value(problem);
+    const int64_t v = text_value ? parse_value(knob, *text_value) : default_of(knob, problem, resolved);
     if (knob.check) {
       if (std::string why = knob.check(problem, v); !why.empty())
         invalid(fmt::format("config: {}={} is invalid for algorithm {} ({}; allowed: {})", knob.name, text(knob, v),

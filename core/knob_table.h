@@ -35,6 +35,10 @@ struct KnobDef {
   std::function<int64_t(const Problem&)> default_value;
   // Why `value` cannot run the problem; empty when it can. Absent: every well-formed value can.
   std::function<std::string(const Problem&, int64_t value)> check;
+  // Optional: the default when it depends on knobs listed before this one, given the config resolved so
+  // far (their given values or defaults), so that a partial config ("bm=32") gets defaults that fit it.
+  // It must agree with default_value when those knobs are at their defaults.
+  std::function<int64_t(const Problem&, const Config& earlier)> default_after = nullptr;
 };
 
 class KnobTable;
@@ -85,6 +89,8 @@ class KnobTable {
 
  private:
   int64_t parse_value(const KnobDef& knob, const std::string& text) const;
+  // The knob's default given the config resolved so far (KnobDef::default_after).
+  int64_t default_of(const KnobDef& knob, const Problem& problem, const Config& earlier) const;
 
   std::string algorithm_;
   std::vector<KnobDef> knobs_;

@@ -49,11 +49,13 @@ class BackendImpl {
   // Scratch bytes either pass needs under a resolved config.
   virtual std::size_t workspace_size(const Problem& problem, const Config& config) const = 0;
 
-  // Why the compiled kernels of a resolved config would run badly or not at all on this device (spills,
+  // Why the kernels a resolved config launches in `direction` would run badly or not at all here (spills,
   // more registers or shared memory than an SM has); empty when they are fine or the backend cannot
   // tell (cpu; sim, which has no registers). The tuner asks before timing a config, so the space is
   // pruned by what the compiler made of it, not only by the knob tables' static checks. May compile.
-  virtual std::string resource_problem(const Problem& problem, const Config& config) { return {}; }
+  virtual std::string resource_problem(const Problem& problem, const Config& config, Direction direction) {
+    return {};
+  }
 
   // Arguments have already been checked against the problem (core/validate_args.h); the config is
   // resolved.

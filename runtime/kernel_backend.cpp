@@ -52,12 +52,11 @@ std::size_t KernelBackend::workspace_size(const Problem& problem, const Config& 
   return algorithm(config.algorithm).workspace_size(problem, config);
 }
 
-std::string KernelBackend::resource_problem(const Problem& problem, const Config& config) {
+std::string KernelBackend::resource_problem(const Problem& problem, const Config& config, Direction direction) {
   const algo::Algorithm& a = algorithm(config.algorithm);
   std::lock_guard lock(mutex_);
-  for (Direction direction : {Direction::forward, Direction::backward})
-    for (const gen::KernelSpec& spec : a.kernels(problem, config, direction, algo::all_gradients(problem)))
-      if (std::string why = device_->resource_problem(spec); !why.empty()) return why;
+  for (const gen::KernelSpec& spec : a.kernels(problem, config, direction, algo::all_gradients(problem)))
+    if (std::string why = device_->resource_problem(spec); !why.empty()) return why;
   return {};
 }
 

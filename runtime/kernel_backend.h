@@ -25,8 +25,8 @@ class KernelBackend : public BackendImpl {
   const KnobTable& knobs(std::string_view algorithm) const override;
   std::string cannot_implement(std::string_view algorithm, const Problem& problem) const override;
   std::size_t workspace_size(const Problem& problem, const Config& config) const override;
-  // The device's verdict on every kernel of both passes of `config` (KernelDevice::resource_problem).
-  std::string resource_problem(const Problem& problem, const Config& config) override;
+  // The device's verdict on every kernel `config` launches in `direction` (KernelDevice::resource_problem).
+  std::string resource_problem(const Problem& problem, const Config& config, Direction direction) override;
 
   void forward(const Problem& problem, const Config& config, const ForwardArgs& args) override;
   void backward(const Problem& problem, const Config& config, const BackwardArgs& args) override;

@@ -40,11 +40,20 @@ TuneResult tune_pass(detail::BackendImpl& backend, const Problem& problem, Pass 
     MeasureOptions measure_options;
     measure_options.max_seconds = std::clamp(left_s / double(candidates.size() - i), 0.02, 1.0);
     const Config& config = candidates[i];
-    // Pruned by the compiled kernels (spills, registers or shared memory per SM) before any timing.
-    if (const std::string why = backend.resource_problem(problem, config); !why.empty() && i > 0) {
-      ++result.pruned;
-      if (db) db->record_trial(Trial{key, config.to_string(), false, 0, "pruned: " + why, 0});
-      continue;
+    // Pruned by the compiled kernels of the pass (spills, registers or shared memory per SM) before any
+    // timing; never the default, the baseline every speedup is measured against. A kernel that does not
+    // compile is left to the measurement, which records it as a failed trial.
+    if (i > 0) {
+      std::string why;
+      try {
+        why = backend.resource_problem(problem, config, direction_of(pass));
+      } catch (const Error&) {
+      }
+      if (!why.empty()) {
+        ++result.pruned;
+        if (db) db->record_trial(Trial{key, config.to_string(), false, 0, "pruned: " + why, 0});
+        continue;
+      }
     }
     const Measurement m = measure(backend, inputs, problem, pass, config, measure_options);
     if (m.ok) {

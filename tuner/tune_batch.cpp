@@ -33,14 +33,19 @@ std::optional<Winner> usable_winner(detail::BackendImpl& backend, TuningDb& db, 
   return std::nullopt;
 }
 
-// The fastest successful stored trial per algorithm for `key`.
+// The fastest successful stored trial per algorithm for `key` (a row whose config does not parse, written
+// by hand, is skipped: it names no algorithm).
 std::map<std::string, double> stored_bests(TuningDb& db, const TuningKey& key) {
   std::map<std::string, double> bests;
-  for (const Trial& trial : db.trials()) {
-    if (!trial.ok || !(trial.key == key)) continue;
-    const std::string algorithm = Config::parse(trial.config).algorithm;
-    auto [best, added] = bests.emplace(algorithm, trial.time_ms);
-    if (!added) best->second = std::min(best->second, trial.time_ms);
+  for (const auto& [config, time_ms] : db.successful_trials(key)) {
+    std::string algorithm;
+    try {
+      algorithm = Config::parse(config).algorithm;
+    } catch (const Error&) {
+      continue;
+    }
+    auto [best, added] = bests.emplace(algorithm, time_ms);
+    if (!added) best->second = std::min(best->second, time_ms);
   }
   return bests;
 }

@@ -325,6 +325,16 @@ std::vector<Trial> TuningDb::trials() {
   return all;
 }
 
+std::vector<std::pair<std::string, double>> TuningDb::successful_trials(const TuningKey& key) {
+  auto q = connection_->prepare(
+      "SELECT config, time_ms FROM trials WHERE problem=?1 AND layout=?2 AND pass=?3 AND backend=?4 AND env=?5 "
+      "AND status='ok' ORDER BY id");
+  bind_key(q, key);
+  std::vector<std::pair<std::string, double>> found;
+  while (q.step()) found.emplace_back(q.column_text(0), q.column_double(1));
+  return found;
+}
+
 int64_t TuningDb::trial_count() {
   auto q = connection_->prepare("SELECT count(*) FROM trials");
   return q.step() ? q.column_int64(0) : 0;

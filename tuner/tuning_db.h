@@ -97,6 +97,8 @@ class TuningDb {
 
   std::vector<Winner> winners();
   std::vector<Trial> trials();  // every trial, oldest first
+  // The successful trials of one key (config and time), oldest first: one indexed query.
+  std::vector<std::pair<std::string, double>> successful_trials(const TuningKey& key);
   int64_t trial_count();
   void clear();  // removes all winners and trials
 

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <numeric>
+#include <string>
 
 #include "algorithms/fused/fused_kernels.h"
 #include "algorithms/fused/fused_tiles.h"
@@ -58,11 +60,12 @@ FusedKnobs default_knobs(const Problem& p, const detail::DeviceTraits& traits, c
   // less: at Co/groups = 256 (R50, f16, N1 under the sim's counters) bm=128 issues 0.52x (NCHW) and
   // 0.55x (NHWC) the forward's load sectors of bm=64 (docs/perf.md). With 4 x 2 warps it keeps bm=64's
   // 2 x 2 warps' occupancy at sm_90 (forward 122 registers x 256 threads: 2 CTAs, 16 warps per SM, as
-  // 128 x 128 threads: 4 CTAs), where 2 x 2 warps on 128 rows took 179 (2 CTAs, 8 warps). 32 rows where
-  // the group has no more channels.
-  const int64_t Cog = p.Co / p.groups;
+  // 128 x 128 threads: 4 CTAs), where 2 x 2 warps on 128 rows took 179 (2 CTAs, 8 warps). Only where
+  // the data gradient's channel chunks (gcd(C/groups, C/og) channels at most) fill 128 rows too; 32 rows
+  // where the group has no more channels.
+  const int64_t Cog = p.Co / p.groups, chunk = std::gcd(p.C / p.groups, p.C / p.offset_groups);
   k.bm = Cog > 32 ? 64 : 32;
-  if (Cog >= 128) {
+  if (std::min(Cog, chunk) >= 128) {
     FusedKnobs tall = k;
     tall.bm = 128;
     tall.wm = 4;
@@ -138,6 +141,23 @@ std::string tile_problem(const Problem& problem, const FusedKnobs& k, MmaKind mm
   return {};
 }
 
+namespace {
+
+// wm: 4 warps on a 128-row tile (the default's occupancy, see default_knobs), else 2; from the given bm
+// when a config names one, so that "bm=32" alone stays a valid tile.
+KnobDef warps_along_rows(const detail::DeviceTraits& traits, const RunOptions& options) {
+  KnobDef wm = integer_knob("wm", "warps along the tile's rows", Affects::both, &kWarps,
+                            [traits, options](const Problem& p) -> int64_t {
+                              return default_knobs(p, traits, options).wm;
+                            });
+  wm.default_after = [](const Problem&, const Config& earlier) -> int64_t {
+    return *earlier.find("bm") == "128" ? 4 : 2;
+  };
+  return wm;
+}
+
+}  // namespace
+
 KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions& options) {
   std::vector<KnobDef> knobs = {
       integer_knob("bm", "CTA tile rows (output channels; input channels for the data gradient)", Affects::both,
@@ -147,8 +167,7 @@ KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions&
                    &kTileSizes, [](const Problem&) -> int64_t { return 64; }),
       integer_knob("bk", "reduction step of the CTA tile", Affects::both, &kStepSizes,
                    [traits, options](const Problem& p) -> int64_t { return default_knobs(p, traits, options).bk; }),
-      integer_knob("wm", "warps along the tile's rows", Affects::both, &kWarps,
-                   [traits, options](const Problem& p) -> int64_t { return default_knobs(p, traits, options).wm; }),
+      warps_along_rows(traits, options),
       integer_knob("wn", "warps along the tile's columns", Affects::both, &kWarps,
                    [](const Problem&) -> int64_t { return 2; }),
       integer_knob("stages", "depth of the cp.async ring of weight tiles", Affects::both, &kStages,
@@ -156,11 +175,19 @@ KnobTable make_fused_knobs(const detail::DeviceTraits& traits, const RunOptions&
       {"order", "reduction order: tap-major (a sample point serves a run of channels) or channel-major",
        Affects::both, {"tap", "channel"}, {}, [](const Problem&) -> int64_t { return 0; }, {}},
   };
-  // The default split depends on the other knobs' defaults: computed from them.
-  knobs.push_back(integer_knob("split", "weight gradient: CTAs sharing one output tile along the pixels",
+  // The default split depends on the tile: from the given or default bm and bk.
+  KnobDef split = integer_knob("split", "weight gradient: CTAs sharing one output tile along the pixels",
                                Affects::backward, &kSplits, [traits, options](const Problem& p) -> int64_t {
                                  return default_knobs(p, traits, options).split;
-                               }));
+                               });
+  split.default_after = [traits](const Problem& p, const Config& earlier) -> int64_t {
+    FusedKnobs k;
+    k.bm = int(std::stoll(*earlier.find("bm")));
+    k.bn = int(std::stoll(*earlier.find("bn")));
+    k.bk = int(std::stoll(*earlier.find("bk")));
+    return default_split(p, k, traits);
+  };
+  knobs.push_back(std::move(split));
   const bool deterministic = options.deterministic;
   knobs.push_back(
       {"atomic", "how the data gradient writes grad_x: a plain atomic scatter, or gather (deterministic)",

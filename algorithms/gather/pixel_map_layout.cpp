@@ -27,11 +27,13 @@ PixelMapLayout PixelMapLayout::place(std::size_t& offset, int64_t pixels, int64_
   const int64_t tile = int64_t(threads) * dcn::kMapScanRows;
   layout.tiles = (pixels + 1 + tile - 1) / tile;
   const std::size_t compute_bytes = dtype == DType::f64 ? 8 : 4;
+  // Every segment starts on a 256-byte boundary: the weights hold 8-byte doubles for f64, and the counts
+  // end wherever pixels + 1 counters do (a misaligned segment after them faulted under UBSan).
   auto add = [&](std::size_t& at, std::size_t bytes) {
-    at = offset;
-    offset = detail::checked_sum(what, offset, bytes);
+    at = aligned(what, offset);
+    offset = detail::checked_sum(what, at, bytes);
   };
-  add(layout.counts, detail::checked_bytes(what, pixels + 1, layout.count_bytes));  // tile_sums follow at once
+  add(layout.counts, detail::checked_bytes(what, pixels + 1, layout.count_bytes));
   add(layout.tile_sums, aligned(what, detail::checked_bytes(what, layout.tiles, layout.count_bytes)));
   add(layout.starts, aligned(what, detail::checked_bytes(what, pixels + 1, layout.count_bytes)));
   add(layout.keys, aligned(what, detail::checked_bytes(what, entries, layout.count_bytes)));

@@ -14,8 +14,8 @@
 namespace dcnjit::algo::gather {
 
 struct PixelMapLayout {
-  // Byte offsets into the workspace. The counters and the tile sums are adjacent: one fill_zero per
-  // chunk clears the counters.
+  // Byte offsets into the workspace, each 256-byte aligned. One fill_zero per chunk clears the counters
+  // (the bytes from counts to tile_sums).
   std::size_t counts = 0;     // [pixels + 1] counters, then the fill cursors
   std::size_t tile_sums = 0;  // [tiles] per scan tile of `threads` * dcn::kMapScanRows pixels
   std::size_t starts = 0;     // [pixels + 1]

@@ -57,6 +57,25 @@ TEST(KnobTable, ResolveFillsLeftOutKnobsAndOrdersThem) {
   EXPECT_EQ(t.value(t.resolve(kProblem, Config::parse("mode=exact")), "mode"), 1);
 }
 
+// A default that follows an earlier knob (KnobDef::default_after): "mode" defaults to exact where step
+// allows it, so a partial config never resolves to the combination the whole-config check forbids.
+TEST(KnobTable, ADefaultAfterAnEarlierKnobFollowsItsGivenValue) {
+  KnobTable base = test_table();
+  std::vector<KnobDef> knobs = base.knobs();
+  knobs[1].default_value = [](const Problem&) -> int64_t { return 1; };  // exact at the default step (4)
+  knobs[1].default_after = [](const Problem&, const Config& earlier) -> int64_t {
+    return *earlier.find("step") == "1" ? 0 : 1;
+  };
+  const KnobTable t("toy", std::move(knobs), [](const Problem&, const KnobTable& table, const Config& c) {
+    return table.value(c, "step") == 1 && table.value(c, "mode") == 1 ? std::string("exact needs step > 1") : "";
+  });
+  EXPECT_EQ(t.defaults(kProblem).to_string(), "toy step=4 mode=exact");
+  EXPECT_EQ(t.resolve(kProblem, Config::parse("step=1")).to_string(), "toy step=1 mode=fast");
+  EXPECT_EQ(t.resolve(kProblem, Config::parse("step=2")).to_string(), "toy step=2 mode=exact");
+  // A given value still wins over the default, and the check still applies to it.
+  EXPECT_THROW(t.resolve(kProblem, Config::parse("step=1 mode=exact")), Error);
+}
+
 TEST(KnobTable, ResolveNamesTheKnobAndWhatIsAllowed) {
   EXPECT_NE(resolve_error("colour=blue").find("unknown knob 'colour' for algorithm toy (its knobs: step, mode)"),
             std::string::npos);

@@ -52,7 +52,7 @@ class FakeBackend final : public detail::BackendImpl {
     return space == Backend::cuda ? cuda_table_ : cpu_table_;
   }
   std::string cannot_implement(std::string_view, const Problem&) const override { return {}; }
-  std::string resource_problem(const Problem&, const Config& config) override {
+  std::string resource_problem(const Problem&, const Config& config, Direction) override {
     return resources ? resources(config) : std::string();
   }
 

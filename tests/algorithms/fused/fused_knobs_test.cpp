@@ -58,6 +58,8 @@ TEST(FusedKnobs, DefaultsAreValidTilesAndTheSplitFillsTheDevice) {
   // within that case's 32: still 128 rows.
   const Problem huge = Problem::parse("N64 C256 H256 W256 Co256 k3x3 p1x1 mask f16");
   EXPECT_EQ(*table.defaults(huge).find("bm"), "128");
+  // Four offset groups of 64 channels: the data gradient's chunks hold 64 channels, so 64-row tiles.
+  EXPECT_EQ(*table.defaults(Problem::parse("N8 C256 H50 W76 Co256 k3x3 p1x1 og4 mask f16")).find("bm"), "64");
   // 64 output channels: 64-row tiles; 32 channels: 32.
   EXPECT_EQ(*table.defaults(Problem::parse("N1 C64 H50 W76 Co64 k3x3 p1x1 mask f16")).find("bm"), "64");
   EXPECT_EQ(*table.defaults(Problem::parse("N1 C64 H50 W76 Co32 k3x3 p1x1 mask f16")).find("bm"), "32");
@@ -69,6 +71,19 @@ TEST(FusedKnobs, DefaultsAreValidTilesAndTheSplitFillsTheDevice) {
   EXPECT_EQ(*table.defaults(small).find("split"), "16");
   for (const Problem& p : {layer(), layer(DType::f32), layer(DType::bf16), small, huge})
     EXPECT_EQ(table.why_not(p, table.defaults(p)), "") << p.to_string();
+}
+
+// The default warps follow a given bm: "bm=32" alone on a layer whose default tile is 128 rows on 4 x 2
+// warps resolves to 2 x 2 warps (4 warps of 16 rows do not fit 32 rows), and the split to its tile.
+TEST(FusedKnobs, APartialConfigGetsDefaultsThatFitIt) {
+  const KnobTable table = make_fused_knobs(h100(), {});
+  const Config small = table.resolve(layer(), Config::parse("fused bm=32"));
+  EXPECT_EQ(*small.find("wm"), "2") << small.to_string();
+  EXPECT_EQ(table.why_not(layer(), small), "");
+  const Config tall = table.resolve(layer(), Config::parse("fused bm=128"));
+  EXPECT_EQ(*tall.find("wm"), "4") << tall.to_string();
+  // 8 x 36 weight-gradient tiles at bm=32 already fill two waves of 132 SMs: no split.
+  EXPECT_EQ(*small.find("split"), "1") << small.to_string();
 }
 
 TEST(FusedKnobs, TileChecksNameTheLimit) {

@@ -109,7 +109,7 @@ const std::vector<gen::KernelSpec>& swept_kernels() {
         for (const Problem& problem : swept_problems()) {
           if (!algorithm->cannot_implement(problem).empty()) continue;
           // TF32 changes only f32 kernels; the f16/bf16 ones are the plain engine's.
-          if (&options == &tf32 && problem.dtype != DType::f32) continue;
+          if (options.allow_tf32 && problem.dtype != DType::f32) continue;
           for (Direction direction : {Direction::forward, Direction::backward})
             add_swept_kernels(*algorithm, problem, direction, unique);
         }
