@@ -61,6 +61,9 @@ struct TileRuns {
   static constexpr int kRowStep = kStrided ? kRunsPerColumn : 1;
   static_assert(kRows * kColumns % Spec::threads == 0 && kRows % kRun == 0 && kPerThread % kRun == 0,
                 "the tile must split evenly over the threads");
+  // Runs start at multiples of their length, so a run of at most the power-of-two part of a channel
+  // count never crosses a group: kRun must be a power of two (tile sizes and thread counts are).
+  static_assert((kRun & (kRun - 1)) == 0, "runs are a power of two long");
 
   // A thread's values (run g, element r at values[g * kRun + r]) to tile[row * row_stride + column *
   // column_stride].
@@ -107,8 +110,9 @@ struct ValuePoint {
   unsigned reads;  // bit k: corner k is read (inside the image)
   bool value_reads;
 
-  // Inlined where a run of channels shares the point (tap-major order): the call's loads then stay
-  // global loads of the kernel's parameters (R50 f16 NHWC forward at sm_90: 134 registers, no stack).
+  // Inlined where a thread finds few points per step (SampledTile::kInlineLocate: tap-major order, at
+  // most kInlinedPoints runs): the call's loads then stay global loads of the kernel's parameters (R50
+  // f16 NHWC forward at sm_90: 134 registers, no stack).
   DCN_DEVICE void locate(const FusedParams& p, Index n, int tap, Index og) {
     SamplePoint<Spec> point;
     locate_point<Spec>(p, n, tap, og, point);
