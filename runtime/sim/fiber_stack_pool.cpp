@@ -6,6 +6,10 @@
 
 #include "dcnjit/error.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace dcnjit::sim {
 
 namespace {
@@ -43,6 +47,15 @@ boost::context::stack_context FiberStackPool::acquire() {
   return stack;
 }
 
-void FiberStackPool::release(boost::context::stack_context stack) noexcept { free_.push_back(stack); }
+void FiberStackPool::release(boost::context::stack_context stack) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  // A fiber leaves its entry frames by a context switch, never by returning, so AddressSanitizer's
+  // redzones of those frames stay poisoned; the next fiber on this stack lays out different frames
+  // there and its stores were reported as stack-buffer-overflows (f64 NHWC coord after other kernels,
+  // in one process). A released stack holds no live frame: clear its shadow.
+  ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(stack.sp) - stack.size, stack.size);
+#endif
+  free_.push_back(stack);
+}
 
 }  // namespace dcnjit::sim
