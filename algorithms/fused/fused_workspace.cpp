@@ -1,22 +1,11 @@
 #include "algorithms/fused/fused_workspace.h"
 
 #include "algorithms/fused/fused_kernels.h"
+#include "algorithms/workspace_regions.h"
 #include "core/checked_size.h"
 
 namespace dcnjit::algo::fused {
 
-namespace {
-
-constexpr std::size_t kAlignment = 256;
-
-// Sizes are checked (core/checked_size.h): the partial sums of a large problem can overflow where its
-// tensors do not.
-std::size_t region_bytes(const char* what, std::initializer_list<int64_t> factors, std::size_t element) {
-  const std::size_t bytes = detail::checked_bytes(what, detail::checked_product(what, factors), element);
-  return detail::checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
-}
-
-}  // namespace
 
 WorkspaceLayout WorkspaceLayout::of(const Problem& p, const FusedKnobs& k) {
   const std::size_t element = dtype_size(p.dtype);

@@ -3,19 +3,10 @@
 #include <fmt/format.h>
 
 #include "algorithms/shared_kernels.h"
+#include "algorithms/workspace_regions.h"
 #include "core/checked_size.h"
 
 namespace dcnjit::algo::gather {
-
-namespace {
-
-constexpr std::size_t kAlignment = 256;
-
-std::size_t aligned(const char* what, std::size_t bytes) {
-  return detail::checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
-}
-
-}  // namespace
 
 PixelMapLayout PixelMapLayout::place(std::size_t& offset, int64_t pixels, int64_t entries, int threads, bool index64,
                                      DType dtype) {
@@ -27,17 +18,19 @@ PixelMapLayout PixelMapLayout::place(std::size_t& offset, int64_t pixels, int64_
   const int64_t tile = int64_t(threads) * dcn::kMapScanRows;
   layout.tiles = (pixels + 1 + tile - 1) / tile;
   const std::size_t compute_bytes = dtype == DType::f64 ? 8 : 4;
-  // Every segment starts on a 256-byte boundary: the weights hold 8-byte doubles for f64, and the counts
-  // end wherever pixels + 1 counters do (a misaligned segment after them faulted under UBSan).
-  auto add = [&](std::size_t& at, std::size_t bytes) {
-    at = aligned(what, offset);
-    offset = detail::checked_sum(what, at, bytes);
+  // Every segment is a whole number of aligned blocks (algorithms/workspace_regions.h), so each starts
+  // aligned as the workspace regions before it do: the weights hold 8-byte doubles for f64, and after
+  // pixels + 1 unrounded counters they were misaligned (UBSan).
+  auto add = [&](std::size_t& at, int64_t elements, std::size_t element_bytes) {
+    at = offset;
+    const std::size_t bytes = aligned_bytes(what, detail::checked_bytes(what, elements, element_bytes));
+    offset = detail::checked_sum(what, offset, bytes);
   };
-  add(layout.counts, detail::checked_bytes(what, pixels + 1, layout.count_bytes));
-  add(layout.tile_sums, aligned(what, detail::checked_bytes(what, layout.tiles, layout.count_bytes)));
-  add(layout.starts, aligned(what, detail::checked_bytes(what, pixels + 1, layout.count_bytes)));
-  add(layout.keys, aligned(what, detail::checked_bytes(what, entries, layout.count_bytes)));
-  add(layout.weights, aligned(what, detail::checked_bytes(what, entries, compute_bytes)));
+  add(layout.counts, pixels + 1, layout.count_bytes);
+  add(layout.tile_sums, layout.tiles, layout.count_bytes);
+  add(layout.starts, pixels + 1, layout.count_bytes);
+  add(layout.keys, entries, layout.count_bytes);
+  add(layout.weights, entries, compute_bytes);
   return layout;
 }
 

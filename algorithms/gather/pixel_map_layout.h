@@ -25,8 +25,9 @@ struct PixelMapLayout {
   int64_t entries = 0;        // at most: every corner of every work item of a chunk
   std::size_t count_bytes = 0;  // 4, or 8 with 64-bit indices (CountOf in pixel_map.cuh)
 
-  // Places the map of a chunk with `pixels` map pixels and at most `entries` entries at `offset`
-  // (advanced past it; sizes checked, segments 256-byte aligned), scanned by blocks of `threads`.
+  // Places the map of a chunk with `pixels` map pixels and at most `entries` entries at `offset` (an
+  // aligned offset, advanced past it; sizes checked, segments of whole aligned blocks:
+  // algorithms/workspace_regions.h), scanned by blocks of `threads`.
   static PixelMapLayout place(std::size_t& offset, int64_t pixels, int64_t entries, int threads, bool index64,
                               DType dtype);
   // The map of a chunk of `pixels` (at most the layout's) map pixels in `workspace`.

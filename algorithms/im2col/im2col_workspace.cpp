@@ -2,22 +2,11 @@
 
 #include "algorithms/im2col/im2col_kernels.h"
 #include "algorithms/im2col/sampling_params.cuh"
+#include "algorithms/workspace_regions.h"
 #include "core/checked_size.h"
 
 namespace dcnjit::algo::im2col {
 
-namespace {
-
-constexpr std::size_t kAlignment = 256;  // cuBLASLt and vector loads like aligned operands
-
-// Sizes are checked (core/checked_size.h): a chunk of `step` images can overflow where one image
-// does not.
-std::size_t region_bytes(const char* what, std::initializer_list<int64_t> factors, std::size_t element) {
-  const std::size_t bytes = detail::checked_bytes(what, detail::checked_product(what, factors), element);
-  return detail::checked_sum(what, bytes, kAlignment - 1) / kAlignment * kAlignment;
-}
-
-}  // namespace
 
 int64_t column_pitch(const Problem& problem) {
   const int64_t row = problem.layout == Layout::nhwc ? problem.C * problem.taps() : problem.Ho() * problem.Wo();
