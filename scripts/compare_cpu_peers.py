@@ -190,6 +190,10 @@ class OnnxRuntime:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # ORT's idle intra-op threads spin by default; in this process they would keep a core busy while
+        # the next implementation of the round runs (dcnjit's 2-thread medians came out bimodal, at its
+        # 1-thread time, until this was off). dcnjit's and OpenVINO's pools block when idle.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         self.feeds = {n: arrays[n] for n in feeds}
 
@@ -286,7 +290,10 @@ def main():
     ap.add_argument("--threads", default="1,2", help="CPU thread counts, comma-separated (default 1,2)")
     ap.add_argument("--dtypes", default="f32,bf16", help="dcnjit dtypes to time (default f32,bf16)")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per implementation and round")
-    ap.add_argument("--warmup", type=int, default=2, help="untimed runs per implementation and round")
+    # 10, not 2: dcnjit runs in a fresh process per measurement, and its first ~20-50 ms on 2 threads can
+    # run at the 1-thread speed (bf16 C256 after 2 warm-up calls: 12.4 ms in 1 process of 6 and 6.4-7.7
+    # in the others; after 30, 7.2-7.7 in all); the peers' sessions stay warm across rounds.
+    ap.add_argument("--warmup", type=int, default=10, help="untimed runs per implementation and round")
     ap.add_argument("--rounds", type=int, default=3, help="round-robin rounds (median and spread reported)")
     ap.add_argument("--no-openvino-bf16", action="store_true", help="skip OpenVINO's bf16 precision hint")
     ap.add_argument("--dcnjit", default=os.path.join(REPO, "build", "bin", "dcnjit"))
