@@ -5,6 +5,6 @@
 
 namespace dcnjit::gen {
 
-inline constexpr int GENERATOR_VERSION = 5;
+inline constexpr int GENERATOR_VERSION = 6;
 
 }  // namespace dcnjit::gen

@@ -66,9 +66,17 @@ namespace {
 
 bool index64_for(const KernelContext& c) { return needs_64bit_indices(c); }
 
-// The FusedSpec arguments; `tiled` false gives the reductions' canonical tile (they do not tile) and
-// leaves the tile out of their names.
-std::vector<gen::SpecArgument> spec_arguments(const KernelContext& c, bool tiled) {
+// What of the config a kernel's FusedSpec carries. The tiled kernels: all of it. The reductions and the
+// gather do not tile: a canonical tile, left out of their names; the weight reduction alone keeps the
+// reduction order, in which it reads the split-K partials.
+struct SpecScope {
+  bool tiled;
+  bool ordered;
+};
+constexpr SpecScope kTiled{true, true}, kUntiled{false, false}, kUntiledOrdered{false, true};
+
+std::vector<gen::SpecArgument> spec_arguments(const KernelContext& c, SpecScope scope) {
+  const bool tiled = scope.tiled;
   const Problem& p = c.problem;
   const FusedKnobs& k = c.knobs;
   const int64_t Cg = p.C / p.groups, Cpo = p.C / p.offset_groups;
@@ -89,8 +97,8 @@ std::vector<gen::SpecArgument> spec_arguments(const KernelContext& c, bool tiled
        hidden(fmt::format("m{}n{}k{}", k.bm, k.bn, k.bk))},
       {"warps", tiled ? fmt::format("{}, {}", k.wm, k.wn) : "1, 1", hidden(fmt::format("w{}x{}", k.wm, k.wn))},
       {"stages", tiled ? std::to_string(k.stages) : "2", hidden(fmt::format("st{}", k.stages))},
-      {"order", k.tap_major || !tiled ? "dcn::kTapMajor" : "dcn::kChannelMajor",
-       hidden(k.tap_major ? "tap" : "chan")},
+      {"order", k.tap_major || !scope.ordered ? "dcn::kTapMajor" : "dcn::kChannelMajor",
+       scope.ordered ? (k.tap_major ? "tap" : "chan") : ""},
       {"mma", tiled ? mma_constant(c.mma) : "dcn::kMmaFfma", hidden(mma_token(c.mma))},
   };
 }
@@ -111,14 +119,14 @@ std::vector<std::string> problem_details(const KernelContext& c) {
 }
 
 gen::KernelSpec fused_spec(const KernelContext& c, const char* family, const char* summary, const char* header,
-                           const char* function, bool tiled) {
+                           const char* function, SpecScope scope) {
   gen::KernelSpec spec;
   spec.family = family;
   spec.summary = summary;
   spec.header = header;
   spec.function = function;
   spec.spec_template = "dcn::FusedSpec";
-  spec.arguments = spec_arguments(c, tiled);
+  spec.arguments = spec_arguments(c, scope);
   spec.params_type = "dcn::FusedParams";
   spec.details = problem_details(c);
   return spec;
@@ -144,16 +152,16 @@ gen::KernelSpec tiled_kernel(const KernelContext& c, Kernel kernel) {
   switch (kernel) {
     case Kernel::forward:
       spec = fused_spec(c, "fused_fwd", "x, offset, mask, W -> y: sampling feeds the MMA tiles (implicit GEMM)",
-                        "algorithms/fused/fused_forward.cuh", "dcn::fused_forward", true);
+                        "algorithms/fused/fused_forward.cuh", "dcn::fused_forward", kTiled);
       break;
     case Kernel::weight_gradient:
       spec = fused_spec(c, "fused_wgrad", "grad_y, x, offset, mask -> grad_W (split-K partials)",
-                        "algorithms/fused/fused_weight_gradient.cuh", "dcn::fused_weight_gradient", true);
+                        "algorithms/fused/fused_weight_gradient.cuh", "dcn::fused_weight_gradient", kTiled);
       break;
     case Kernel::data_gradient:
       spec = fused_spec(c, "fused_dgrad",
                         "W, grad_y -> dcol tile -> grad_x (atomic scatter), coordinate partial sums",
-                        "algorithms/fused/fused_data_gradient.cuh", "dcn::fused_data_gradient", true);
+                        "algorithms/fused/fused_data_gradient.cuh", "dcn::fused_data_gradient", kTiled);
       break;
   }
   const FusedKnobs& k = c.knobs;
@@ -195,7 +203,7 @@ gen::KernelSpec weights_kernel(const KernelContext& c, WeightsArrangement arrang
 
 gen::KernelSpec weight_reduce_kernel(const KernelContext& c) {
   gen::KernelSpec spec = fused_spec(c, "fused_wreduce", "weight partials -> grad_W, summed in split order",
-                                    "algorithms/fused/fused_reduce.cuh", "dcn::fused_weight_reduce", false);
+                                    "algorithms/fused/fused_reduce.cuh", "dcn::fused_weight_reduce", kUntiledOrdered);
   spec.details.push_back(fmt::format("launch    {} threads per block, grid-stride", kReduceThreads));
   spec.block_threads = kReduceThreads;
   spec.min_blocks_per_sm = 2;
@@ -205,7 +213,7 @@ gen::KernelSpec weight_reduce_kernel(const KernelContext& c) {
 gen::KernelSpec coord_reduce_kernel(const KernelContext& c) {
   gen::KernelSpec spec =
       fused_spec(c, "fused_creduce", "coordinate partials -> grad_offset, grad_mask, summed in chunk order",
-                 "algorithms/fused/fused_reduce.cuh", "dcn::fused_coord_reduce", false);
+                 "algorithms/fused/fused_reduce.cuh", "dcn::fused_coord_reduce", kUntiled);
   spec.details.push_back(fmt::format("launch    {} threads per block, grid-stride", kReduceThreads));
   spec.block_threads = kReduceThreads;
   spec.min_blocks_per_sm = 2;
@@ -215,7 +223,7 @@ gen::KernelSpec coord_reduce_kernel(const KernelContext& c) {
 namespace {
 
 gen::KernelSpec gather_kernel(const KernelContext& c, const char* family, const char* summary, const char* function) {
-  gen::KernelSpec spec = fused_spec(c, family, summary, "algorithms/fused/fused_gather.cuh", function, false);
+  gen::KernelSpec spec = fused_spec(c, family, summary, "algorithms/fused/fused_gather.cuh", function, kUntiled);
   spec.details.push_back("grad_x    deterministic: a map of each input pixel's entries, no floating-point atomics");
   spec.details.push_back(fmt::format("launch    {} threads per block, grid-stride", kGatherThreads));
   spec.block_threads = kGatherThreads;

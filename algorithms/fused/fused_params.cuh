@@ -25,7 +25,7 @@ struct FusedParams {
   void* grad_offset;           // like offset, storage dtype; null: not requested
   void* grad_mask;             // like mask, storage dtype; null: not requested
   void* grad_weight;           // like weight, storage dtype; null: not requested
-  void* weight_partials;       // [split][Co][C/groups*taps] f32: the weight gradient's split-K partials
+  void* weight_partials;       // [split][Co][C/groups*taps] f32, k' in the reduction order: split-K partials
   void* coord_partials;        // [slots][N][og][taps][P][5] f32: per channel chunk, corner sums S_k and Z
   // The deterministic data gradient (atomic=gather, fused_gather.cuh) runs per chunk of images: N, x,
   // offset, mask, grad_y and the gradients then describe the chunk.

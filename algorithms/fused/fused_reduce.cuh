@@ -1,6 +1,8 @@
 // The fixed-order reductions of the fused backward (no atomics: the results are bit-identical run to
 // run and under any thread order):
-//   fused_weight_reduce  grad_W[e] = sum over splits s = 0, 1, ... of weight_partials[s][e], rounded once
+//   fused_weight_reduce  grad_W[o, c, t] = sum over splits s = 0, 1, ... of weight_partials[s][o][k'(c, t)],
+//                        rounded once; read along k' (the partials' order: coalesced, `split` times),
+//                        written in the weights' order (strided by `taps` in tap-major order, once)
 //   fused_coord_reduce   per (image, offset group, tap, pixel): S_k and Z summed over the channel chunks'
 //                        slots in order, then grad_offset = m * (wy . S, wx . S) and grad_mask = w . S,
 //                        the im2col family's factored formulas (deform_col2im_coord.cuh explains them).
@@ -24,10 +26,13 @@ DCN_DEVICE void fused_weight_reduce(const FusedParams& p) {
   using T = typename Spec::storage;
   const Index count = Index(p.Co) * Index(Spec::reduction);
   const float* __restrict__ partials = static_cast<const float*>(p.weight_partials);
-  DCN_FOR_EACH_ELEMENT(Index, e, count) {
+  DCN_FOR_EACH_ELEMENT(Index, e, count) {  // e = o * reduction + k'
     float sum = 0.0f;
     for (Index s = 0; s < Index(p.split); ++s) sum += partials[s * count + e];
-    static_cast<T*>(p.grad_weight)[e] = store_as<T>(sum);
+    const Index row = e / Index(Spec::reduction) * Index(Spec::reduction);
+    int channel, tap;
+    split_reduction_index<Spec>(int(e - row), channel, tap);
+    static_cast<T*>(p.grad_weight)[row + Index(channel * Spec::taps + tap)] = store_as<T>(sum);
   }
 }
 

@@ -7,8 +7,9 @@
 // one step ahead and double-buffered in shared memory.
 //
 // Split-K over pixels: `split` CTAs share one output tile, each reducing `split_pixels` pixels, and
-// write f32 partials that fused_reduce.cuh sums in split order: the result does not depend on timing
-// (no atomics). With split = 1 the CTA writes grad_weight directly, rounded once.
+// write f32 partials (in the tile's reduction order) that fused_reduce.cuh sums in split order and puts
+// in the weights' order: the result does not depend on timing (no atomics). With split = 1 the CTA
+// writes grad_weight directly, rounded once.
 #pragma once
 
 #include "algorithms/fused/tile_loaders.cuh"
@@ -66,17 +67,24 @@ DCN_DEVICE void fused_weight_gradient(const FusedParams& p) {
   mma.store(c_tile);
   __syncthreads();
 
-  // Element (o, k') of the tile -> grad_W[o, c, t] (the weights' own order), along k' for coalescing.
+  // Element (o, k') of the tile, along k' (a warp's lanes take adjacent k'). With split = 1 it goes
+  // straight to grad_W[o, c, t], the weights' own order: in tap-major order adjacent k' are `taps`
+  // elements apart there. With split > 1 the f32 partials keep the tile's order, [split][Co][k'], so a
+  // warp stores 32 adjacent words, and fused_weight_reduce permutes once, after the sum: stored in the
+  // weights' order they took 26 sectors per request, half the kernel's L2 sectors (R50, docs/perf.md).
   constexpr int K = Spec::reduction;
   for (int e = int(threadIdx.x); e < BM * BN; e += Spec::threads) {
     const int i = e / BN, j = e % BN;
     if (i >= rows_valid || k0 + j >= K) continue;
+    const float value = c_tile[i * Spec::ldc + j];
+    const Index row = (o0 + Index(i)) * Index(K);
+    if (p.split > 1) {
+      static_cast<float*>(p.weight_partials)[part * Index(p.Co) * Index(K) + row + Index(k0 + j)] = value;
+      continue;
+    }
     int channel, tap;
     split_reduction_index<Spec>(k0 + j, channel, tap);
-    const Index at = (o0 + Index(i)) * Index(K) + Index(channel * Spec::taps + tap);
-    const float value = c_tile[i * Spec::ldc + j];
-    if (p.split == 1) static_cast<T*>(p.grad_weight)[at] = store_as<T>(value);
-    else static_cast<float*>(p.weight_partials)[part * Index(p.Co) * Index(K) + at] = value;
+    static_cast<T*>(p.grad_weight)[row + Index(channel * Spec::taps + tap)] = store_as<T>(value);
   }
 }
 

@@ -16,7 +16,7 @@ struct WorkspaceLayout {
   std::size_t weight_columns = 0;   // [groups][taps][C/groups][pitch(Co/groups)] (data gradient)
   std::size_t grad_x_accum = 0;     // [N][C][H][W] f32, x's layout (f16/bf16 grad_x, not with gather)
   std::size_t coord_partials = 0;   // [slots][images][og][taps][5][P] f32, images = N (step with gather)
-  std::size_t weight_partials = 0;  // [split][Co][C/groups*taps] f32 (split > 1)
+  std::size_t weight_partials = 0;  // [split][Co][C/groups*taps] f32, k' in the reduction order (split > 1)
   std::size_t grad_columns = 0;     // [step * P * C * taps] f32 (gather only; fused_columns.cuh)
   gather::PixelMapLayout map;       // the gather's map of a chunk: step * og * H * W map pixels (gather only)
   std::size_t forward_bytes = 0;

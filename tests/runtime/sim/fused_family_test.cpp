@@ -8,6 +8,8 @@
 //   - TF32 only with allow_tf32, then within TF32's error;
 //   - NHWC corners read as 16-byte vectors of channels give the bits of element-wise reads (x moved off
 //     its 16-byte alignment takes the element path), with fewer load requests.
+//   - the weight gradient's split-K partials are stored in the tile's order (whole 128-byte lines per
+//     warp) and read so by the reduction, which alone writes in the weights' order.
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -189,6 +191,59 @@ TEST(FusedNhwcEpilogue, ChannelsAcrossLanesMatchTheCpuBackendUnderTwoOrders) {
         EXPECT_TRUE(test::matches_golden(run_on(sim_backend(order), arrays, config), expected,
                                          test::tolerance_against_cpu(dtype)))
             << problem.to_string() << " fused " << config;
+  }
+}
+
+// The counters of the weight gradient's two launches (both recorded as phase "weight_gradient": the
+// split-K kernel, then the reduction).
+class WeightGradientLaunches final : public detail::PhaseSink {
+ public:
+  void record(const detail::PhaseStats& stats) override {
+    if (stats.name == "weight_gradient") launches.push_back(stats.counters);
+  }
+  std::vector<detail::KernelCounters> launches;
+};
+
+// grad_weight alone, split=2, both reduction orders, f32 (4-byte partials and results), with counting on.
+// 64 channels and 64 outputs in tiles of 64 x 64 (128 threads): every warp of the epilogue takes 32
+// adjacent k' of one tile row, so each store of the partials, [split][Co][k'] with rows of K = 576 floats
+// (a multiple of 32), covers exactly one 128-byte line: 4 sectors, Co * K / 32 requests per split. The
+// reduction reads those lines the same way (grid-stride, 32 adjacent elements per warp). Stored in the
+// weights' order instead, the tap-major partials were `taps` elements apart: one sector per lane.
+TEST(FusedWeightPartials, StoredAndReadInWholeLinesAndMatchTheCpuBackend) {
+  const Problem problem = Problem::parse("N1 C64 H6 W7 Co64 k3x3 p1x1 f32");
+  const io::ProblemArrays arrays = test::random_arrays(problem, 77);
+  const io::ProblemResults expected = on_cpu(arrays);
+  const uint64_t split = 2, lines_per_split = uint64_t(problem.Co * problem.C * problem.taps() / 32);
+  for (const char* order : {"tap", "channel"}) {
+    SCOPED_TRACE(order);
+    const auto backend = sim_backend(ThreadOrder::in_order());
+    io::DeviceProblem device(arrays, /*backward=*/true,
+                             [&](std::size_t bytes) { return DeviceBuffer(backend, bytes); });
+    BackwardArgs args = device.backward_args();
+    args.grad_x.data = args.grad_offset.data = nullptr;
+    const std::string config = std::string("fused bm=64 bn=64 wm=2 wn=2 split=2 order=") + order;
+    const Plan plan(problem, backend->resolve(problem, Config::parse(config)), backend);
+    WeightGradientLaunches launches;
+    backend->set_phase_sink(&launches);
+    backend->set_counting(true);
+    plan.backward(args);
+    backend->set_counting(false);
+    backend->set_phase_sink(nullptr);
+
+    ASSERT_EQ(launches.launches.size(), 2u) << "the split-K kernel and the reduction";
+    const detail::KernelCounters& kernel = launches.launches[0];
+    const detail::KernelCounters& reduce = launches.launches[1];
+    EXPECT_EQ(kernel.global_store_requests, split * lines_per_split);
+    EXPECT_EQ(kernel.global_store_sectors, 4 * kernel.global_store_requests);
+    EXPECT_EQ(reduce.global_load_requests, split * lines_per_split);
+    EXPECT_EQ(reduce.global_load_sectors, 4 * reduce.global_load_requests);
+    EXPECT_EQ(reduce.global_store_requests, lines_per_split);
+
+    const io::ProblemResults actual = device.download();
+    ASSERT_TRUE(actual.grad_weight && expected.grad_weight);
+    EXPECT_LE(test::relative_l2(actual.grad_weight->data, expected.grad_weight->data),
+              test::tolerance_against_cpu(DType::f32));
   }
 }
 
