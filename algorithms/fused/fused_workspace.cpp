@@ -6,7 +6,6 @@
 
 namespace dcnjit::algo::fused {
 
-
 WorkspaceLayout WorkspaceLayout::of(const Problem& p, const FusedKnobs& k) {
   const std::size_t element = dtype_size(p.dtype);
   const int64_t Cg = p.C / p.groups, Cog = p.Co / p.groups, taps = p.taps(), P = p.Ho() * p.Wo();

@@ -38,7 +38,8 @@ struct Shape {
   explicit Shape(const Problem& p)
       : C(p.C), H(p.H), W(p.W), Co(p.Co), P(p.Ho() * p.Wo()), K(p.taps()), groups(p.groups), og(p.offset_groups),
         Cg(p.C / p.groups), Cog(p.Co / p.groups), x_image(p.C * p.H * p.W),
-        field_image(2 * p.offset_groups * p.taps() * P), mask_image(p.offset_groups * p.taps() * P), y_image(p.Co * P), pitch(column_pitch(p)),
+        field_image(2 * p.offset_groups * p.taps() * P), mask_image(p.offset_groups * p.taps() * P), y_image(p.Co * P),
+        pitch(column_pitch(p)),
         column_image((p.layout == Layout::nhwc ? P : p.C * p.taps()) * pitch), element(dtype_size(p.dtype)),
         nhwc(p.layout == Layout::nhwc) {}
 };

@@ -7,7 +7,6 @@
 
 namespace dcnjit::algo::im2col {
 
-
 int64_t column_pitch(const Problem& problem) {
   const int64_t row = problem.layout == Layout::nhwc ? problem.C * problem.taps() : problem.Ho() * problem.Wo();
   return (row + 7) / 8 * 8;

@@ -41,22 +41,30 @@ std::string case_name(const ::testing::TestParamInfo<AlgorithmCase>& info) {
   return test::algorithm_case_name(info.param);
 }
 
+// Runs `golden` with `algorithm` on the sim backend in `layout`, in order and under `random_order`,
+// expecting the reference each time. Where `may_be_unsupported`, an algorithm that cannot run the
+// fixture (ErrorCode::Unsupported) skips the test; elsewhere that error fails it.
+void expect_reference_under_two_orders(const test::GoldenCase& golden, Layout layout, const std::string& algorithm,
+                                       const char* random_order, bool may_be_unsupported) {
+  for (const char* order : {"in_order", random_order}) {
+    ScopedThreadOrder scoped(order);
+    io::ProblemResults results;
+    try {
+      results = test::run_golden_case(golden, Backend::sim, layout, algorithm);
+    } catch (const Error& e) {
+      if (may_be_unsupported && e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
+      throw;
+    }
+    EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance)) << "thread order " << order;
+  }
+}
+
 class SimGolden : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(SimGolden, ForwardAndAllGradientsMatchReferenceUnderTwoOrders) {
   const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
   SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
-  for (const char* order : {"in_order", "random:31"}) {
-    ScopedThreadOrder scoped(order);
-    io::ProblemResults results;
-    try {
-      results = test::run_golden_case(golden, Backend::sim, Layout::nchw, GetParam().algorithm);
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
-      throw;
-    }
-    EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance)) << "thread order " << order;
-  }
+  expect_reference_under_two_orders(golden, Layout::nchw, GetParam().algorithm, "random:31", true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimGolden, ::testing::ValuesIn(test::golden_cases_per_algorithm()), case_name);
@@ -68,12 +76,7 @@ class SimGoldenNhwc : public ::testing::TestWithParam<AlgorithmCase> {};
 TEST_P(SimGoldenNhwc, ForwardAndAllGradientsMatchReferenceUnderTwoOrders) {
   const test::GoldenCase golden = test::load_golden_case(GetParam().fixture);
   SCOPED_TRACE(golden.inputs.problem.to_string() + " nhwc - " + golden.description + " - " + GetParam().algorithm);
-  for (const char* order : {"in_order", "random:11"}) {
-    ScopedThreadOrder scoped(order);
-    const io::ProblemResults results =
-        test::run_golden_case(golden, Backend::sim, Layout::nhwc, GetParam().algorithm);
-    EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance)) << "thread order " << order;
-  }
+  expect_reference_under_two_orders(golden, Layout::nhwc, GetParam().algorithm, "random:11", false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimGoldenNhwc, ::testing::ValuesIn(test::golden_cases_per_algorithm()), case_name);
@@ -85,17 +88,7 @@ class SimNonFiniteGolden : public ::testing::TestWithParam<AlgorithmCase> {};
 TEST_P(SimNonFiniteGolden, NanAndInfWhereTheReferenceHasThemUnderTwoOrders) {
   const test::GoldenCase golden = test::load_golden_case(GetParam().fixture, test::FixtureSet::nonfinite);
   SCOPED_TRACE(golden.inputs.problem.to_string() + " - " + golden.description + " - " + GetParam().algorithm);
-  for (const char* order : {"in_order", "random:7"}) {
-    ScopedThreadOrder scoped(order);
-    io::ProblemResults results;
-    try {
-      results = test::run_golden_case(golden, Backend::sim, Layout::nchw, GetParam().algorithm);
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::Unsupported) GTEST_SKIP() << e.what();
-      throw;
-    }
-    EXPECT_TRUE(test::matches_golden(results, golden.expected, kGoldenTolerance)) << "thread order " << order;
-  }
+  expect_reference_under_two_orders(golden, Layout::nchw, GetParam().algorithm, "random:7", true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SimNonFiniteGolden,
