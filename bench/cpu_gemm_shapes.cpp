@@ -8,8 +8,11 @@
 // (runtime/cpu/dcn_cpu.cpp):
 //   fwd    y^T (tile x Co) = columns (tile x 9C) * W'^T, one call per tile of `tile` pixels, W' packed once
 //   dcol   dcol (tile x 9*128) = grad_y^T (tile x Co) * W'_b, one call per tile and block of 128 channels
-//   wgrad  grad_W'_b (128 x 9*128) += grad_y rows (128 x span) * columns_b (span x 9*128), per block and
-//          128 output rows, accumulated over the spans of the image
+//   wgrad  grad_W'_b (rows x 9*32) += grad_y rows (rows x span) * columns_b (span x 9*32), per block, 32
+//          of its channels and `rows` output rows (max(128, Co * blocks / 4), at most Co), accumulated
+//          over the spans of the image
+//   wgrad/block  the same with a whole block's 9*128 columns per call (the split before 2026-11-25: the
+//          comparison that chose the 32-channel pieces)
 // Each call is single-threaded; with n threads, n std::threads take the calls first come first served
 // (as the backend's pool does). Libraries: OpenBLAS (cblas_sgemm), BLIS (bli_sgemm, when built with
 // it; BLIS 0.9 does not know Zen 5 and runs its generic kernels unless BLIS_ARCH_TYPE names a
@@ -83,16 +86,23 @@ std::vector<Phase> phases_of(int64_t C, int64_t H, int64_t W, int64_t tile, int6
     }
   out.push_back(dcol);
   Phase wgrad{"wgrad", {}, Co * span, span * depth, Co * depth, false};
-  for (int64_t p0 = 0; p0 < P; p0 += span)
-    for (int64_t b = 0; b < blocks; ++b)
-      for (int64_t r0 = 0; r0 < Co; r0 += 128) {
-        GemmShape s;
-        const int64_t sw = std::min(span, P - p0);
-        s.m = std::min<int64_t>(128, Co - r0), s.n = bd, s.k = sw, s.lda = sw, s.ldb = bd, s.ldc = bd;
-        s.accumulate = true;
-        wgrad.calls.push_back({s, r0 * sw, b * sw * bd, b * Co * bd + r0 * bd});
-      }
+  Phase wgrad_block{"wgrad/block", {}, Co * span, span * depth, Co * depth, false};
+  const int64_t rows = std::min(Co, std::max<int64_t>(128, Co * blocks / 4));
+  for (Phase* phase : {&wgrad, &wgrad_block}) {
+    const int64_t piece = phase == &wgrad ? 32 * K : bd;
+    for (int64_t p0 = 0; p0 < P; p0 += span)
+      for (int64_t b = 0; b < blocks; ++b)
+        for (int64_t c0 = 0; c0 < bd; c0 += piece)
+          for (int64_t r0 = 0; r0 < Co; r0 += rows) {
+            GemmShape s;
+            const int64_t sw = std::min(span, P - p0);
+            s.m = std::min(rows, Co - r0), s.n = piece, s.k = sw, s.lda = sw, s.ldb = bd, s.ldc = bd;
+            s.accumulate = true;
+            phase->calls.push_back({s, r0 * sw, b * sw * bd + c0, b * Co * bd + r0 * bd + c0});
+          }
+  }
   out.push_back(wgrad);
+  out.push_back(wgrad_block);
   return out;
 }
 

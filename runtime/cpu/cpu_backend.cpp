@@ -136,14 +136,11 @@ class CpuBackend final : public BackendImpl {
                              detail::byte_count_text(std::size_t(tensors * sizeof(float)))));
   }
 
-  enum class Path { f32, f64, bf16 };
+  using Path = cpu::GemmPath;
 
   // Which precision runs the problem (the class comment above).
   static Path path_of(const Problem& problem, const cpu::CpuConfig& config) {
-    if (problem.dtype == DType::f64) return Path::f64;
-    if (problem.dtype == DType::bf16 && config.gemm == cpu::GemmLibrary::onednn && cpu::cpu_has_native_bf16())
-      return Path::bf16;
-    return Path::f32;
+    return cpu::gemm_path_of(problem.dtype, config);
   }
 
   template <typename T>

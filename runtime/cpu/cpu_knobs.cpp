@@ -81,6 +81,12 @@ const KnobTable& cpu_knobs() {
   return table;
 }
 
+GemmPath gemm_path_of(DType dtype, const CpuConfig& config) {
+  if (dtype == DType::f64) return GemmPath::f64;
+  if (dtype == DType::bf16 && config.gemm == GemmLibrary::onednn && cpu_has_native_bf16()) return GemmPath::bf16;
+  return GemmPath::f32;
+}
+
 CpuConfig cpu_config_of(const Config& config) {
   CpuConfig c;
   c.im2col_step = cpu_knobs().value(config, "step");

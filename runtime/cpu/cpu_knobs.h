@@ -17,4 +17,10 @@ const KnobTable& cpu_knobs();
 // The pass parameters of a config resolved against cpu_knobs().
 CpuConfig cpu_config_of(const Config& config);
 
+// The arithmetic a pass of `dtype` runs under `config`: f64 for f64; bf16 columns and GEMM inputs with f32
+// accumulation for bf16 when the GEMM is oneDNN's and the CPU has AVX512-BF16; f32 otherwise (f32, f16,
+// and bf16 without native support).
+enum class GemmPath { f32, f64, bf16 };
+GemmPath gemm_path_of(DType dtype, const CpuConfig& config);
+
 }  // namespace dcnjit::cpu

@@ -79,7 +79,8 @@ int run(std::vector<std::string>& argv) {
       config_text ? session.resolve(arrays.problem, given) : session.chosen_config(arrays.problem, pass);
   const profile::Workload workload = session.workload(arrays);
   // Peaks first, on an idle machine, with the pass's thread count.
-  const profile::Peaks peaks = profile::measure_peaks(options.backend, options.threads, options.device, arrays.problem.dtype);
+  const profile::Peaks peaks =
+      profile::measure_peaks(options.backend, chosen, options.threads, options.device, arrays.problem.dtype);
   profile::ProfileReport report =
       profile::profile(session, arrays.problem, chosen, workload, pass, timing, peaks, with_alternatives, counting);
   report.gpu = gpu;
@@ -101,7 +102,9 @@ const std::string kUsage = std::string(
     "\n"
     "Breaks one pass down into the backend's phases (im2col, GEMMs, col2im, coordinate gradient, bias, ...):\n"
     "per phase its time, share, bytes moved, FLOPs, achieved GB/s and GFLOP/s against the machine's measured\n"
-    "peaks (memcpy bandwidth, sgemm), and atomic updates. Shown is the run with the median total of K; time\n"
+    "peaks (memcpy bandwidth; the GEMM library the pass calls, in its arithmetic), and atomic updates. On the\n"
+    "cpu backend also the core's arithmetic ceiling (FMA chains in registers) and the pass's FLOPs at it: a\n"
+    "floor no implementation on this machine goes below. Shown is the run with the median total of K; time\n"
     "no phase claims is reported as \"other\", so the phases add up to the total. Then every alternative config\n"
     "one knob away in the chosen algorithm's knob table (cpu: im2col step, pixel tile; sim/cuda: also block\n"
     "size, items per thread, split vs fused backward, atomic strategy, GEMM algorithm), and the defaults of\n"

@@ -8,9 +8,13 @@
 #include <cstring>
 #include <fstream>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "dcnjit/error.h"
+#include "runtime/cpu/blas_gemm.h"
+#include "runtime/cpu/cpu_knobs.h"
+#include "tools/profile/arithmetic_ceiling.h"
 #include "tools/profile/cuda_peaks.h"
 
 namespace dcnjit::profile {
@@ -56,6 +60,35 @@ double sgemm_gflops(int threads, int n, int trials) {
   return best;
 }
 
+// The cpu backend's own GEMM: each of `threads` threads runs single-threaded n^3 GEMMs on its own A and C
+// (one B shared, as the backend's items share packed weights), all at once; FLOPs of all over the wall time.
+template <typename In>
+double backend_gemm_gflops(cpu::GemmLibrary library, int threads, int n, int trials) {
+  cpu::GemmShape shape;
+  shape.m = shape.n = shape.k = shape.lda = shape.ldb = shape.ldc = n;
+  using Out = std::conditional_t<std::is_same_v<In, double>, double, float>;  // bf16 GEMMs write f32
+  const cpu::Gemm<In, Out> gemm(library, shape);
+  const std::size_t square = std::size_t(n) * n;
+  auto value = [](float v) {
+    if constexpr (std::is_same_v<In, cpu::Bf16>) return cpu::to_bf16(v);
+    else return In(v);
+  };
+  const std::vector<In> a(square * std::size_t(threads), value(0.5f)), b(square, value(0.25f));
+  std::vector<Out> c(square * std::size_t(threads));
+  double best = 0;
+  for (int trial = 0; trial < trials + 1; ++trial) {  // the first round only warms the library up
+    const auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 1; t < threads; ++t)
+      workers.emplace_back([&, t] { gemm.run(a.data() + t * square, b.data(), c.data() + t * square); });
+    gemm.run(a.data(), b.data(), c.data());
+    for (auto& w : workers) w.join();
+    const double gflops = 2.0 * double(n) * n * n * threads / seconds_since(start) / 1e9;
+    if (trial > 0) best = std::max(best, gflops);
+  }
+  return best;
+}
+
 }  // namespace
 
 std::string cpu_model() {
@@ -74,7 +107,7 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-Peaks measure_peaks(Backend backend, int threads, int ordinal, DType dtype) {
+Peaks measure_peaks(Backend backend, const Config& config, int threads, int ordinal, DType dtype) {
   Peaks peaks;
   if (backend == Backend::cuda) {
     try {
@@ -93,10 +126,36 @@ Peaks measure_peaks(Backend backend, int threads, int ordinal, DType dtype) {
   peaks.bandwidth_gbps = copy_bandwidth_gbps(n_threads, kCopyBytes, kCopyTrials);
   peaks.bandwidth_method = fmt::format("memcpy of {} MiB on {} thread(s), read+write bytes, best of {}",
                                        kCopyBytes >> 20, n_threads, kCopyTrials);
-  peaks.gemm_gflops = sgemm_gflops(n_threads, kGemmSize, kGemmTrials);
-  peaks.gemm_method = fmt::format("OpenBLAS sgemm {}^3 on {} thread(s), best of {}", kGemmSize, n_threads, kGemmTrials);
-  if (backend == Backend::sim)
+  if (backend == Backend::sim) {
+    peaks.gemm_gflops = sgemm_gflops(n_threads, kGemmSize, kGemmTrials);
+    peaks.gemm_method =
+        fmt::format("OpenBLAS sgemm {}^3 on {} thread(s), best of {}", kGemmSize, n_threads, kGemmTrials);
     peaks.note = "sim runs generated CUDA on the host to check it, not for speed: host peaks shown";
+    return peaks;
+  }
+  // cpu: what the pass's GEMM phases call, so "of peak" is against the library they run on, not another
+  // one (OpenBLAS's sgemm is half of oneDNN's on a Zen 5 core: docs/perf.md).
+  try {
+    const cpu::CpuConfig cpu_config = cpu::cpu_config_of(config);
+    const cpu::GemmPath path = cpu::gemm_path_of(dtype, cpu_config);
+    const cpu::GemmLibrary library = path == cpu::GemmPath::f64 ? cpu::GemmLibrary::openblas : cpu_config.gemm;
+    const char* what = path == cpu::GemmPath::f64 ? "dgemm"
+                       : library == cpu::GemmLibrary::openblas ? "sgemm"
+                       : path == cpu::GemmPath::bf16 ? "bf16 matmul (f32 accumulation)"
+                                                     : "f32 matmul";
+    if (library == cpu::GemmLibrary::openblas) cpu::pin_blas_to_one_thread();
+    peaks.gemm_gflops = path == cpu::GemmPath::f64    ? backend_gemm_gflops<double>(library, n_threads, kGemmSize, kGemmTrials)
+                        : path == cpu::GemmPath::bf16 ? backend_gemm_gflops<cpu::Bf16>(library, n_threads, kGemmSize, kGemmTrials)
+                                                      : backend_gemm_gflops<float>(library, n_threads, kGemmSize, kGemmTrials);
+    peaks.gemm_method = fmt::format("{} {} {}^3 per thread on {} thread(s), best of {}",
+                                    library == cpu::GemmLibrary::onednn ? "oneDNN" : "OpenBLAS", what, kGemmSize,
+                                    n_threads, kGemmTrials);
+    const Ceiling ceiling = arithmetic_ceiling(path, n_threads);
+    peaks.ceiling_gflops = ceiling.gflops;
+    peaks.ceiling_method = ceiling.method;
+  } catch (const Error& e) {
+    peaks.note = fmt::format("GEMM peak not measured ({}); GFLOP/s are shown without a peak", e.what());
+  }
   return peaks;
 }
 

@@ -129,6 +129,15 @@ std::string counters_table(const ProfileReport& report) {
   return out;
 }
 
+// The time the config's FLOPs (every phase's) take at the arithmetic ceiling: no implementation of the
+// pass on this machine can be faster. 0 without a ceiling.
+double floor_ms(const ConfigProfile& config, const Peaks& peaks) {
+  if (peaks.ceiling_gflops <= 0) return 0;
+  double flops = 0;
+  for (const auto& phase : config.phases) flops += phase.flops;
+  return flops / (peaks.ceiling_gflops * 1e6);
+}
+
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n") == std::string::npos) return text;
   std::string quoted = "\"";
@@ -150,6 +159,14 @@ std::string format_table(const ProfileReport& report) {
   out += pk.bandwidth_gbps > 0 ? fmt::format("{:.1f} GB/s ({})", pk.bandwidth_gbps, pk.bandwidth_method) : "GB/s n/a";
   out += pk.gemm_gflops > 0 ? fmt::format(", {:.1f} GFLOP/s ({})", pk.gemm_gflops, pk.gemm_method) : ", GFLOP/s n/a";
   out += "\n";
+  if (pk.ceiling_gflops > 0) {
+    out += fmt::format("ceiling: {:.1f} GFLOP/s ({})", pk.ceiling_gflops, pk.ceiling_method);
+    const double floor = floor_ms(chosen, pk);
+    if (floor > 0 && chosen.total_ms > 0)
+      out += fmt::format(";\n         the pass's FLOPs at the ceiling: {:.3f} ms ({:.0f}% of its total)", floor,
+                         100 * floor / chosen.total_ms);
+    out += "\n";
+  }
   if (!pk.note.empty()) out += fmt::format("         note: {}\n", pk.note);
 
   out += fmt::format("\n{:<16} {:>10} {:>7} {:>10} {:>10} {:>18} {:>20} {:>12}\n", "phase", "ms", "share", "MB",
@@ -221,6 +238,9 @@ std::string format_json(const ProfileReport& report) {
       .key("bandwidth_method").value(pk.bandwidth_method)
       .key("gemm_gflops").value(pk.gemm_gflops)
       .key("gemm_method").value(pk.gemm_method)
+      .key("ceiling_gflops").value(pk.ceiling_gflops)
+      .key("ceiling_method").value(pk.ceiling_method)
+      .key("floor_ms").value(floor_ms(report.chosen, pk))
       .key("note").value(pk.note)
       .end_object();
   if (report.gpu) {

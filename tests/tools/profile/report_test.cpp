@@ -192,6 +192,21 @@ TEST(FormatTable, WarnsWhenMuchTimeIsUnattributed) {
   EXPECT_NE(format_table(r).find("warning: 50.0%"), std::string::npos);
 }
 
+TEST(FormatTable, ShowsTheArithmeticCeilingAndThePassesFloorUnderIt) {
+  ProfileReport r = known_report();
+  EXPECT_EQ(format_table(r).find("ceiling:"), std::string::npos) << "no ceiling measured, none shown";
+  r.peaks.ceiling_gflops = 200;
+  r.peaks.ceiling_method = "f32 FMA chains";
+  // 1e9 + 5e9 FLOPs at 200 GFLOP/s: 30 ms of the chosen config's 100.
+  const std::string table = format_table(r);
+  EXPECT_NE(table.find("ceiling: 200.0 GFLOP/s (f32 FMA chains)"), std::string::npos) << table;
+  EXPECT_NE(table.find("the pass's FLOPs at the ceiling: 30.000 ms (30% of its total)"), std::string::npos) << table;
+  const std::string json = format_json(r);
+  EXPECT_NE(json.find(R"("ceiling_gflops": 200, "ceiling_method": "f32 FMA chains", "floor_ms": 30,)"),
+            std::string::npos)
+      << json;
+}
+
 TEST(NiceTickStep, RoundSteps) {
   EXPECT_DOUBLE_EQ(nice_tick_step(0.66, 6), 0.2);
   EXPECT_DOUBLE_EQ(nice_tick_step(100, 5), 20);
