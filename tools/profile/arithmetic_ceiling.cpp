@@ -133,11 +133,13 @@ Ceiling arithmetic_ceiling(cpu::GemmPath path, int threads) {
   for (int trial = 0; trial < kTrials; ++trial) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t) workers.emplace_back([&, t] { results[std::size_t(t)] += kernel->run(kIterations); });
+    for (int t = 1; t < threads; ++t)
+      workers.emplace_back([&, t] { results[std::size_t(t)] += kernel->run(kIterations); });
     results[0] += kernel->run(kIterations);
     for (auto& w : workers) w.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ceiling.gflops = std::max(ceiling.gflops, threads * kernel->flops_per_iteration * double(kIterations) / seconds / 1e9);
+    const double flops = threads * kernel->flops_per_iteration * double(kIterations);
+    ceiling.gflops = std::max(ceiling.gflops, flops / seconds / 1e9);
   }
   for (float r : results) g_sink = g_sink + r;  // the chains' results are used: none can be optimized away
   ceiling.method = fmt::format("{} chains in registers on {} thread(s), best of {}", kernel->name, threads, kTrials);

@@ -144,9 +144,12 @@ Peaks measure_peaks(Backend backend, const Config& config, int threads, int ordi
                        : path == cpu::GemmPath::bf16 ? "bf16 matmul (f32 accumulation)"
                                                      : "f32 matmul";
     if (library == cpu::GemmLibrary::openblas) cpu::pin_blas_to_one_thread();
-    peaks.gemm_gflops = path == cpu::GemmPath::f64    ? backend_gemm_gflops<double>(library, n_threads, kGemmSize, kGemmTrials)
-                        : path == cpu::GemmPath::bf16 ? backend_gemm_gflops<cpu::Bf16>(library, n_threads, kGemmSize, kGemmTrials)
-                                                      : backend_gemm_gflops<float>(library, n_threads, kGemmSize, kGemmTrials);
+    auto gflops = [&](auto in) {
+      return backend_gemm_gflops<decltype(in)>(library, n_threads, kGemmSize, kGemmTrials);
+    };
+    peaks.gemm_gflops = path == cpu::GemmPath::f64    ? gflops(double{})
+                        : path == cpu::GemmPath::bf16 ? gflops(cpu::Bf16{})
+                                                      : gflops(float{});
     peaks.gemm_method = fmt::format("{} {} {}^3 per thread on {} thread(s), best of {}",
                                     library == cpu::GemmLibrary::onednn ? "oneDNN" : "OpenBLAS", what, kGemmSize,
                                     n_threads, kGemmTrials);

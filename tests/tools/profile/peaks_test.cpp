@@ -31,8 +31,8 @@ Config resolved(DType dtype, const std::string& config) {
 }
 
 TEST(CpuPeaks, F32IsMeasuredOnTheConfigsGemmLibrary) {
-  expect_measured_with(measure_peaks(Backend::cpu, resolved(DType::f32, ""), 1, 0, DType::f32), "oneDNN f32 matmul 1024^3",
-                       "f32 ");
+  expect_measured_with(measure_peaks(Backend::cpu, resolved(DType::f32, ""), 1, 0, DType::f32),
+                       "oneDNN f32 matmul 1024^3", "f32 ");
   expect_measured_with(measure_peaks(Backend::cpu, resolved(DType::f32, "gemm=openblas"), 1, 0, DType::f32),
                        "OpenBLAS sgemm 1024^3", "f32 ");
 }
