@@ -26,7 +26,7 @@ volatile float g_sink = 0;
 
 struct Kernel {
   const char* name;                 // "f32 AVX-512 FMA"
-  double flops_per_iteration;       // kChains x lanes x 2
+  double flops_per_iteration;       // kChains x lanes x FLOPs per lane and step
   float (*run)(int64_t iterations);  // returns a value that depends on every chain, so none is elided
 };
 
@@ -44,79 +44,47 @@ float sum_of_lanes(const Vector (&chains)[kChains]) {
   return float(sum);
 }
 
-// Each chain is v = v * a + b with |a| < 1: it converges to b / (1 - a), never overflows or denormalizes.
-__attribute__((target("avx512f"))) float f32_avx512(int64_t iterations) {
-  __m512 v[kChains];
-  const __m512 a = _mm512_set1_ps(0.5f), b = _mm512_set1_ps(1.0f);
-  for (int c = 0; c < kChains; ++c) v[c] = _mm512_set1_ps(float(c));
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) v[c] = _mm512_fmadd_ps(v[c], a, b);
-  }
-  return sum_of_lanes<float>(v);
-}
+// One kernel: kChains chains v = `step` (an expression of v) from v = `start` (an expression of the
+// chain's index c), compiled for `isa`, with the FLOPs a step does per lane. A macro rather than a
+// template: the intrinsics inline only into a function that carries their target, and a template's
+// one generic body cannot carry five.
+#define DCNJIT_CHAINS_KERNEL(name, label, isa, Vector, Lane, flops_per_lane, start, step)  \
+  __attribute__((target(isa))) float name##_run(int64_t iterations) {                    \
+    Vector chains[kChains];                                                              \
+    for (int c = 0; c < kChains; ++c) chains[c] = start;                                 \
+    for (int64_t i = 0; i < iterations; ++i) {                                           \
+      _Pragma("GCC unroll 12") for (Vector & v : chains) v = step;                       \
+    }                                                                                    \
+    return sum_of_lanes<Lane>(chains);                                                   \
+  }                                                                                      \
+  const Kernel name{label, kChains * double(sizeof(Vector) / sizeof(Lane)) * (flops_per_lane), name##_run};
 
-__attribute__((target("avx512f"))) float f64_avx512(int64_t iterations) {
-  __m512d v[kChains];
-  const __m512d a = _mm512_set1_pd(0.5), b = _mm512_set1_pd(1.0);
-  for (int c = 0; c < kChains; ++c) v[c] = _mm512_set1_pd(double(c));
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) v[c] = _mm512_fmadd_pd(v[c], a, b);
-  }
-  return sum_of_lanes<double>(v);
-}
-
+// The FMA chains are v = v * 0.5 + 1: each converges to 2, never overflows or denormalizes.
+DCNJIT_CHAINS_KERNEL(f32_avx512, "f32 AVX-512 FMA", "avx512f", __m512, float, 2, _mm512_set1_ps(float(c)),
+                     _mm512_fmadd_ps(v, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)))
+DCNJIT_CHAINS_KERNEL(f64_avx512, "f64 AVX-512 FMA", "avx512f", __m512d, double, 2, _mm512_set1_pd(double(c)),
+                     _mm512_fmadd_pd(v, _mm512_set1_pd(0.5), _mm512_set1_pd(1.0)))
+DCNJIT_CHAINS_KERNEL(f32_avx2, "f32 AVX2 FMA", "avx2,fma", __m256, float, 2, _mm256_set1_ps(float(c)),
+                     _mm256_fmadd_ps(v, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)))
+DCNJIT_CHAINS_KERNEL(f64_avx2, "f64 AVX2 FMA", "avx2,fma", __m256d, double, 2, _mm256_set1_pd(double(c)),
+                     _mm256_fmadd_pd(v, _mm256_set1_pd(0.5), _mm256_set1_pd(1.0)))
 // vdpbf16ps: per f32 lane, two bf16 products added to the accumulator (4 FLOPs). Here each step adds
 // 0.5 * 1 + 0.5 * 1, so a chain counts up to 2^24 at most: finite, and no denormals.
-__attribute__((target("avx512f,avx512bf16"))) float bf16_avx512(int64_t iterations) {
-  __m512 v[kChains];
-  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.5f));
-  const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f));
-  for (int c = 0; c < kChains; ++c) v[c] = _mm512_set1_ps(float(c));
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) v[c] = _mm512_dpbf16_ps(v[c], a, b);
-  }
-  return sum_of_lanes<float>(v);
-}
-
-__attribute__((target("avx2,fma"))) float f32_avx2(int64_t iterations) {
-  __m256 v[kChains];
-  const __m256 a = _mm256_set1_ps(0.5f), b = _mm256_set1_ps(1.0f);
-  for (int c = 0; c < kChains; ++c) v[c] = _mm256_set1_ps(float(c));
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) v[c] = _mm256_fmadd_ps(v[c], a, b);
-  }
-  return sum_of_lanes<float>(v);
-}
-
-__attribute__((target("avx2,fma"))) float f64_avx2(int64_t iterations) {
-  __m256d v[kChains];
-  const __m256d a = _mm256_set1_pd(0.5), b = _mm256_set1_pd(1.0);
-  for (int c = 0; c < kChains; ++c) v[c] = _mm256_set1_pd(double(c));
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) v[c] = _mm256_fmadd_pd(v[c], a, b);
-  }
-  return sum_of_lanes<double>(v);
-}
+DCNJIT_CHAINS_KERNEL(bf16_avx512, "bf16 AVX512-BF16 dot product (vdpbf16ps)", "avx512f,avx512bf16", __m512, float,
+                     4, _mm512_set1_ps(float(c)),
+                     _mm512_dpbf16_ps(v, _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.5f)),
+                                      _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f))))
+#undef DCNJIT_CHAINS_KERNEL
 
 const Kernel* kernel_for(cpu::GemmPath path) {
-  static const Kernel f32_512{"f32 AVX-512 FMA", kChains * 16 * 2.0, f32_avx512};
-  static const Kernel f64_512{"f64 AVX-512 FMA", kChains * 8 * 2.0, f64_avx512};
-  static const Kernel bf16_512{"bf16 AVX512-BF16 dot product (vdpbf16ps)", kChains * 16 * 4.0, bf16_avx512};
-  static const Kernel f32_256{"f32 AVX2 FMA", kChains * 8 * 2.0, f32_avx2};
-  static const Kernel f64_256{"f64 AVX2 FMA", kChains * 4 * 2.0, f64_avx2};
   const bool avx512 = __builtin_cpu_supports("avx512f");
   switch (path) {
-    case cpu::GemmPath::bf16: return &bf16_512;  // only chosen where the CPU has AVX512-BF16
+    case cpu::GemmPath::bf16: return &bf16_avx512;  // only chosen where the CPU has AVX512-BF16
     case cpu::GemmPath::f64:
-      return avx512 ? &f64_512 : __builtin_cpu_supports("fma") ? &f64_256 : nullptr;
+      return avx512 ? &f64_avx512 : __builtin_cpu_supports("fma") ? &f64_avx2 : nullptr;
     case cpu::GemmPath::f32: break;
   }
-  return avx512 ? &f32_512 : __builtin_cpu_supports("fma") ? &f32_256 : nullptr;
+  return avx512 ? &f32_avx512 : __builtin_cpu_supports("fma") ? &f32_avx2 : nullptr;
 }
 #else
 const Kernel* kernel_for(cpu::GemmPath) { return nullptr; }
