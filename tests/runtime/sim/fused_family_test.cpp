@@ -20,6 +20,7 @@
 
 #include "dcnjit/engine.h"
 #include "runtime/sim/sim_backend.h"
+#include "tests/support/counted_phases.h"
 #include "tests/support/golden_fixture.h"
 #include "tests/support/problems.h"
 #include "tools/io/device_problem.h"
@@ -120,14 +121,6 @@ TEST(FusedDeterminism, EverythingButTheGradXScatterIsTheSameUnderAnyThreadOrder)
   }
 }
 
-class PhaseList final : public detail::PhaseSink {
- public:
-  void record(const detail::PhaseStats& stats) override {
-    if (stats.name == "fused_forward") forward_loads += stats.counters.global_load_requests;
-  }
-  uint64_t forward_loads = 0;
-};
-
 // Forward and backward on one sim worker in program order (so even grad_x's atomics add in one order),
 // x at `x_shift` bytes past a 16-byte boundary; the forward's global load requests go to `loads`.
 io::ProblemResults run_with_x_shifted(const io::ProblemArrays& arrays, std::size_t x_shift, uint64_t& loads) {
@@ -150,14 +143,10 @@ io::ProblemResults run_with_x_shifted(const io::ProblemArrays& arrays, std::size
   forward.x.data = static_cast<std::byte*>(shifted.data()) + x_shift;
   backward.x.data = forward.x.data;
   const Plan plan(arrays.problem, backend->resolve(arrays.problem, Config::parse("fused")), backend);
-  PhaseList phases;
-  backend->set_phase_sink(&phases);
-  backend->set_counting(true);
-  plan.forward(forward);
-  backend->set_counting(false);
-  backend->set_phase_sink(nullptr);
+  const test::PhaseList phases = test::counted_phases(*backend, [&] { plan.forward(forward); });
   plan.backward(backward);
-  loads = phases.forward_loads;
+  loads = 0;
+  for (const detail::PhaseStats& phase : phases.all("fused_forward")) loads += phase.counters.global_load_requests;
   return test::to_nchw(device.download(), arrays.problem);
 }
 
@@ -194,16 +183,6 @@ TEST(FusedNhwcEpilogue, ChannelsAcrossLanesMatchTheCpuBackendUnderTwoOrders) {
   }
 }
 
-// The counters of the weight gradient's two launches (both recorded as phase "weight_gradient": the
-// split-K kernel, then the reduction).
-class WeightGradientLaunches final : public detail::PhaseSink {
- public:
-  void record(const detail::PhaseStats& stats) override {
-    if (stats.name == "weight_gradient") launches.push_back(stats.counters);
-  }
-  std::vector<detail::KernelCounters> launches;
-};
-
 // grad_weight alone, split=2, both reduction orders, f32 (4-byte partials and results), with counting on.
 // 64 channels and 64 outputs in tiles of 64 x 64 (128 threads): every warp of the epilogue takes 32
 // adjacent k' of one tile row, so each store of the partials, [split][Co][k'] with rows of K = 576 floats
@@ -224,16 +203,13 @@ TEST(FusedWeightPartials, StoredAndReadInWholeLinesAndMatchTheCpuBackend) {
     args.grad_x.data = args.grad_offset.data = nullptr;
     const std::string config = std::string("fused bm=64 bn=64 wm=2 wn=2 split=2 order=") + order;
     const Plan plan(problem, backend->resolve(problem, Config::parse(config)), backend);
-    WeightGradientLaunches launches;
-    backend->set_phase_sink(&launches);
-    backend->set_counting(true);
-    plan.backward(args);
-    backend->set_counting(false);
-    backend->set_phase_sink(nullptr);
+    // Both launches are recorded as phase "weight_gradient": the split-K kernel, then the reduction.
+    const std::vector<detail::PhaseStats> launches =
+        test::counted_phases(*backend, [&] { plan.backward(args); }).all("weight_gradient");
 
-    ASSERT_EQ(launches.launches.size(), 2u) << "the split-K kernel and the reduction";
-    const detail::KernelCounters& kernel = launches.launches[0];
-    const detail::KernelCounters& reduce = launches.launches[1];
+    ASSERT_EQ(launches.size(), 2u) << "the split-K kernel and the reduction";
+    const detail::KernelCounters& kernel = launches[0].counters;
+    const detail::KernelCounters& reduce = launches[1].counters;
     EXPECT_EQ(kernel.global_store_requests, split * lines_per_split);
     EXPECT_EQ(kernel.global_store_sectors, 4 * kernel.global_store_requests);
     EXPECT_EQ(reduce.global_load_requests, split * lines_per_split);

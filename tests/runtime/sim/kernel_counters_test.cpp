@@ -25,23 +25,13 @@
 #include "dcnjit/config.h"
 #include "dcnjit/engine.h"
 #include "runtime/sim/sim_backend.h"
+#include "tests/support/counted_phases.h"
 
 namespace dcnjit::sim {
 namespace {
 
 using detail::KernelCounters;
 
-class PhaseList final : public detail::PhaseSink {
- public:
-  void record(const detail::PhaseStats& stats) override { phases.push_back(stats); }
-  const detail::PhaseStats& phase(const std::string& name) const {
-    for (const auto& p : phases)
-      if (p.name == name) return p;
-    ADD_FAILURE() << "no phase " << name;
-    return phases.front();
-  }
-  std::vector<detail::PhaseStats> phases;
-};
 
 // What one warp-level request of the test's model touches: byte offsets into one tensor.
 struct Request {
@@ -274,12 +264,7 @@ TEST_P(SimKernelCounters, Im2colMatchesItsAccessPattern) {
   args.mask = tensor(mask_, {p.N, og * K, Ho, Wo});
   args.weight = tensor(weight_, {p.Co, p.C, p.kh, p.kw});
   args.y = tensor(y, {p.N, p.Co, Ho, Wo});
-  PhaseList phases;
-  backend_->set_phase_sink(&phases);
-  backend_->set_counting(true);
-  backend_->forward(p, config_, args);
-  backend_->set_counting(false);
-  backend_->set_phase_sink(nullptr);
+  const test::PhaseList phases = test::counted_phases(*backend_, [&] { backend_->forward(p, config_, args); });
 
   Expected expected;
   for_each_warp([&](const std::vector<Lane>& lanes) {
@@ -315,12 +300,7 @@ TEST_P(SimKernelCounters, FusedCol2imCoordMatchesItsAccessPattern) {
   args.grad_x = tensor(zeros_x, {p.N, p.C, p.H, p.W});
   args.grad_offset = tensor(zeros_offset, {p.N, 2 * og * K, Ho, Wo});
   args.grad_mask = tensor(zeros_mask, {p.N, og * K, Ho, Wo});
-  PhaseList phases;
-  backend_->set_phase_sink(&phases);
-  backend_->set_counting(true);
-  backend_->backward(p, config_, args);
-  backend_->set_counting(false);
-  backend_->set_phase_sink(nullptr);
+  const test::PhaseList phases = test::counted_phases(*backend_, [&] { backend_->backward(p, config_, args); });
 
   Expected expected;
   const int64_t P = Ho * Wo;
