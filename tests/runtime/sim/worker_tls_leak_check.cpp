@@ -30,12 +30,13 @@ int main(int argc, char** argv) {
   }
 
   // The workers stay alive (holding their TLS blocks) while the leak check stops and scans them.
+  constexpr int kWorkers = 2;
   std::mutex mutex;
   std::condition_variable changed;
   int touched = 0;
   bool checked = false;
   std::vector<std::thread> workers;
-  for (int w = 0; w < 2; ++w)
+  for (int w = 0; w < kWorkers; ++w)
     workers.emplace_back([&] {
       touch();
       std::unique_lock lock(mutex);
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
     });
   {
     std::unique_lock lock(mutex);
-    changed.wait(lock, [&] { return touched == 2; });
+    changed.wait(lock, [&] { return touched == kWorkers; });
   }
   const int leaks = __lsan_do_recoverable_leak_check();
   {
@@ -54,6 +55,6 @@ int main(int argc, char** argv) {
   }
   changed.notify_all();
   for (std::thread& worker : workers) worker.join();
-  std::printf("leak check over %d workers with dynamic TLS: %s\n", 2, leaks ? "leaks" : "no leaks");
+  std::printf("leak check over %d workers with dynamic TLS: %s\n", kWorkers, leaks ? "leaks" : "no leaks");
   return leaks ? 1 : 0;
 }
