@@ -9,8 +9,8 @@
 //   fwd    y^T (tile x Co) = columns (tile x 9C) * W'^T, one call per tile of `tile` pixels, W' packed once
 //   dcol   dcol (tile x 9*128) = grad_y^T (tile x Co) * W'_b, one call per tile and block of 128 channels
 //   wgrad  grad_W'_b (rows x 9*32) += grad_y rows (rows x span) * columns_b (span x 9*32), per block, 32
-//          of its channels and `rows` output rows (max(128, Co * blocks / 4), at most Co), accumulated
-//          over the spans of the image
+//          of its channels and `rows` output rows (weight_item_rows: max(128, Co * blocks / 4), at most
+//          Co), accumulated over the spans of the image (runtime/cpu/dcn_cpu.h's constants)
 //   wgrad/block  the same with a whole block's 9*128 columns per call (the split before 2026-11-25: the
 //          comparison that chose the 32-channel pieces)
 // Each call is single-threaded; with n threads, n std::threads take the calls first come first served
@@ -36,6 +36,8 @@
 #include <vector>
 
 #include "runtime/cpu/blas_gemm.h"
+#include "runtime/cpu/dcn_cpu.h"
+#include "runtime/cpu/dcn_cpu_kernels.h"
 
 #ifdef DCNJIT_WITH_BLIS
 #include <blis.h>
@@ -68,7 +70,8 @@ struct Phase {
 // The default tile of runtime/cpu/cpu_knobs.cpp and the backward span of runtime/cpu/dcn_cpu.cpp for
 // these layers.
 std::vector<Phase> phases_of(int64_t C, int64_t H, int64_t W, int64_t tile, int64_t span) {
-  const int64_t P = H * W, K = 9, depth = C * K, Co = C, block = 128, bd = block * K, blocks = C / block;
+  const int64_t P = H * W, K = 9, depth = C * K, Co = C, block = dcnjit::cpu::kChannelBlock, bd = block * K,
+                blocks = C / block;
   std::vector<Phase> out;
   Phase fwd{"fwd", {}, tile * depth, depth * Co, tile * Co, true};
   for (int64_t p0 = 0; p0 < P; p0 += tile) {
@@ -87,9 +90,9 @@ std::vector<Phase> phases_of(int64_t C, int64_t H, int64_t W, int64_t tile, int6
   out.push_back(dcol);
   Phase wgrad{"wgrad", {}, Co * span, span * depth, Co * depth, false};
   Phase wgrad_block{"wgrad/block", {}, Co * span, span * depth, Co * depth, false};
-  const int64_t rows = std::min(Co, std::max<int64_t>(128, Co * blocks / 4));
+  const int64_t rows = dcnjit::cpu::weight_item_rows(Co, blocks);
   for (Phase* phase : {&wgrad, &wgrad_block}) {
-    const int64_t piece = phase == &wgrad ? 32 * K : bd;
+    const int64_t piece = phase == &wgrad ? dcnjit::cpu::kWeightChannels * K : bd;
     for (int64_t p0 = 0; p0 < P; p0 += span)
       for (int64_t b = 0; b < blocks; ++b)
         for (int64_t c0 = 0; c0 < bd; c0 += piece)

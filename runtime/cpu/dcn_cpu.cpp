@@ -25,23 +25,6 @@ namespace {
 // that reports the host's whole L3 where one core reaches 32 MB.
 constexpr double kSpanBudgetBytes = double(16 << 20);
 
-// Output rows (of Co/groups) per weight-gradient GEMM item: at least this many (a multiple of the GEMM
-// kernels' blocking that keeps each call long), more where there are blocks enough to give four items
-// per span without them: each item packs its block's columns once, so fewer, longer items pack less.
-constexpr int64_t kWeightRows = 128;
-
-// Input channels (times the taps: columns of grad_W'_b) per weight-gradient GEMM item. A call's C is
-// then rows x 32*K floats, 590 KB for 512 rows of a 3x3 layer, which stays in a core's L2 (1 MB on
-// Zen 5) while the call accumulates into it; a whole block's 128*K columns (2.4 MB) does not. Measured
-// on the r50 layers' calls (one thread, medians of 16 interleaved rounds, 2026-11-25): 512 channels
-// 222.8 -> 247.5 GFLOP/s (span 384), 225.8 -> 242.3 (span 950); 256 channels 240.3 -> 253.8.
-constexpr int64_t kWeightChannels = 32;
-
-int64_t weight_rows(const ConvGeometry& g, int64_t blocks) {
-  const int64_t rows = std::max(kWeightRows, g.outputs_per_group * blocks / 4);
-  return std::min(rows, g.outputs_per_group);
-}
-
 // Channels per item of the separate grad_x scatter: four 64-byte vectors of floats per corner and
 // sample (the table entry read per sample is shared by that many channels), two items per block.
 constexpr int64_t kScatterChannels = 64;
@@ -495,8 +478,8 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
                                 context.packed, i);
       }
     });
-  // grad_W'_b rows (m x K*n) += grad_y rows (m x span) cols_b (span x K*n), per block, kWeightRows rows
-  // and kWeightChannels channels (columns K*c0 to K*(c0 + channels) of the block's).
+  // grad_W'_b rows (m x K*n) += grad_y rows (m x span) cols_b (span x K*n), per block, weight_item_rows
+  // rows and kWeightChannels channels (columns K*c0 to K*(c0 + channels) of the block's; dcn_cpu.h).
   struct WeightItem {
     std::size_t block;
     int64_t row0, rows;
@@ -507,7 +490,7 @@ void dcn_backward(const Problem& problem, const CpuConfig& config, const Backwar
   std::vector<std::pair<Gemm<Col, V>, std::optional<Gemm<Col, V>>>> weight_gemms;
   const int64_t last_span = g.P - (g.P - 1) / span * span;
   if (t.grad_weight) {
-    const int64_t rows = weight_rows(g, block_count);
+    const int64_t rows = weight_item_rows(g.outputs_per_group, block_count);
     for (std::size_t b = 0; b < blocks.size(); ++b)
       for (int64_t c0 = 0; c0 < blocks[b].channels(); c0 += kWeightChannels)
         for (int64_t r0 = 0; r0 < co_g; r0 += rows)

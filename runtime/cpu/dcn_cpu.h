@@ -14,12 +14,14 @@
 //   backward: per span of pixels (a cache budget, whole tiles): items (image, tile, channel block) do
 //             dcol = grad_y^T W' and one pass over it (coordinate partial sums, the column recompute
 //             for grad_weight, the scatter into grad_x when the item owns its channels); then items of
-//             three kinds run side by side: grad_W' += grad_y cols (per block and 128 output rows),
+//             three kinds run side by side: grad_W' += grad_y cols (per block, kWeightChannels of its
+//             channels and weight_item_rows output rows),
 //             the scatter into grad_x per slice of channels (when the first pass did not scatter), and
 //             the reduction of the coordinate partials.
 // Only what is requested is computed. Memory is bounded by the chunk, never by N.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -36,6 +38,23 @@ struct CpuConfig {
   int64_t pixel_tile = 0;   // output pixels per work item and GEMM call; 0 (or >= Ho*Wo) = whole image
   GemmLibrary gemm = GemmLibrary::onednn;
 };
+
+// The backward's weight-gradient items, grad_W'_b (rows x K*channels) += grad_y rows cols_b, one GEMM
+// call each per span (bench/cpu_gemm_shapes.cpp times the same calls).
+//
+// Input channels of a block per item. A call's C is then rows x 32*K floats, 590 KB for 512 rows of a
+// 3x3 layer, which stays in a core's L2 (1 MB on Zen 5) while the call accumulates into it; a whole
+// block's 128*K columns (2.4 MB) does not. Measured on the r50 layers' calls (one thread, medians of 16
+// interleaved rounds, 2026-11-25): 512 channels 222.8 -> 247.5 GFLOP/s (span 384), 225.8 -> 242.3
+// (span 950); 256 channels 240.3 -> 253.8.
+inline constexpr int64_t kWeightChannels = 32;
+// Output rows (of Co/groups) per item: at least kWeightRows (a multiple of the GEMM kernels' blocking
+// that keeps each call long), more where there are blocks enough to give four items per span without
+// them: each item packs its columns once, so fewer, longer items pack less.
+inline constexpr int64_t kWeightRows = 128;
+inline int64_t weight_item_rows(int64_t outputs_per_group, int64_t blocks) {
+  return std::min(std::max(kWeightRows, outputs_per_group * blocks / 4), outputs_per_group);
+}
 
 // V: compute type; S: storage of x, y, grad_y, grad_x (the caller's memory); Col: columns and GEMM
 // inputs. offset, mask, weight, bias and their gradients are always V.
