@@ -3,15 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+
+#include "tools/profile/best_rate.h"
 
 namespace dcnjit::profile {
 namespace {
@@ -98,17 +98,8 @@ Ceiling arithmetic_ceiling(cpu::GemmPath path, int threads) {
   if (!kernel) return ceiling;
   threads = std::max(1, threads);
   std::vector<float> results(std::size_t(threads), 0.0f);
-  for (int trial = 0; trial < kTrials; ++trial) {
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t)
-      workers.emplace_back([&, t] { results[std::size_t(t)] += kernel->run(kIterations); });
-    results[0] += kernel->run(kIterations);
-    for (auto& w : workers) w.join();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double flops = threads * kernel->flops_per_iteration * double(kIterations);
-    ceiling.gflops = std::max(ceiling.gflops, flops / seconds / 1e9);
-  }
+  ceiling.gflops = best_rate(threads, 0, kTrials, threads * kernel->flops_per_iteration * double(kIterations),
+                             [&](int t) { results[std::size_t(t)] += kernel->run(kIterations); });
   for (float r : results) g_sink = g_sink + r;  // the chains' results are used: none can be optimized away
   ceiling.method = fmt::format("{} chains in registers on {} thread(s), best of {}", kernel->name, threads, kTrials);
   return ceiling;

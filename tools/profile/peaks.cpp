@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -15,47 +14,32 @@
 #include "runtime/cpu/blas_gemm.h"
 #include "runtime/cpu/cpu_knobs.h"
 #include "tools/profile/arithmetic_ceiling.h"
+#include "tools/profile/best_rate.h"
 #include "tools/profile/cuda_peaks.h"
 
 namespace dcnjit::profile {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // STREAM-style copy bandwidth: each thread copies its slice of a buffer far larger than the
 // last-level cache. Counted as read + write bytes (2 x size), as STREAM's "Copy" does.
 double copy_bandwidth_gbps(int threads, std::size_t bytes, int trials) {
   std::vector<char> source(bytes, 1), destination(bytes, 0);
   const std::size_t slice = bytes / std::size_t(threads);
-  double best = 0;
-  for (int trial = 0; trial < trials; ++trial) {
-    const auto start = Clock::now();
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; ++t)
-      workers.emplace_back([&, t] { std::memcpy(destination.data() + t * slice, source.data() + t * slice, slice); });
-    for (auto& w : workers) w.join();
-    best = std::max(best, 2.0 * double(slice * std::size_t(threads)) / seconds_since(start) / 1e9);
-  }
-  return best;
+  return best_rate(threads, 0, trials, 2.0 * double(slice * std::size_t(threads)), [&](int t) {
+    std::memcpy(destination.data() + t * slice, source.data() + t * slice, slice);
+  });
 }
 
-// Square sgemm large enough to run at full speed (n=1024 is ~2 GFLOP, tens of ms on one core).
+// Square sgemm large enough to run at full speed (n=1024 is ~2 GFLOP, tens of ms on one core), one
+// call on OpenBLAS's own `threads` threads; the first call only warms OpenBLAS up.
 double sgemm_gflops(int threads, int n, int trials) {
   std::vector<float> a(std::size_t(n) * n, 0.5f), b(std::size_t(n) * n, 0.25f), c(std::size_t(n) * n, 0.0f);
   const int previous_threads = openblas_get_num_threads();
   openblas_set_num_threads(threads);
-  double best = 0;
-  for (int trial = 0; trial < trials + 1; ++trial) {  // the first call only warms OpenBLAS up
-    const auto start = Clock::now();
+  const double best = best_rate(1, 1, trials, 2.0 * double(n) * n * n, [&](int) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(),
                 n);
-    const double gflops = 2.0 * double(n) * n * n / seconds_since(start) / 1e9;
-    if (trial > 0) best = std::max(best, gflops);
-  }
+  });
   openblas_set_num_threads(previous_threads);
   return best;
 }
@@ -75,18 +59,9 @@ double backend_gemm_gflops(cpu::GemmLibrary library, int threads, int n, int tri
   };
   const std::vector<In> a(square * std::size_t(threads), value(0.5f)), b(square, value(0.25f));
   std::vector<Out> c(square * std::size_t(threads));
-  double best = 0;
-  for (int trial = 0; trial < trials + 1; ++trial) {  // the first round only warms the library up
-    const auto start = Clock::now();
-    std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t)
-      workers.emplace_back([&, t] { gemm.run(a.data() + t * square, b.data(), c.data() + t * square); });
-    gemm.run(a.data(), b.data(), c.data());
-    for (auto& w : workers) w.join();
-    const double gflops = 2.0 * double(n) * n * n * threads / seconds_since(start) / 1e9;
-    if (trial > 0) best = std::max(best, gflops);
-  }
-  return best;
+  // The first round only warms the library up.
+  return best_rate(threads, 1, trials, 2.0 * double(n) * n * n * threads,
+                   [&](int t) { gemm.run(a.data() + t * square, b.data(), c.data() + t * square); });
 }
 
 }  // namespace
